@@ -1,0 +1,27 @@
+"""One module per CLI subcommand.
+
+Each module defines ``add_parser(subparsers)`` (which must call ``parser.set_defaults(handler=run)``) and
+``run(args) -> int``. A command parses nothing itself beyond argparse, calls into flows/ledger/crypto, prints,
+and returns an exit code; errors are raised as ``ceremony.errors.CeremonyError`` subclasses and turned into
+one line on stderr by ``ceremony.cli``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def default_ledger_path() -> Path:
+    """--ledger, else $CEREMONY_LEDGER, else the platform user-data dir (DESIGN §5)."""
+    env = os.environ.get("CEREMONY_LEDGER")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_path
+
+    return user_data_path("ceremony", appauthor=False) / "ledger.sqlite3"
+
+
+def ledger_path(args: object) -> Path:
+    value = getattr(args, "ledger", None)
+    return Path(value) if value else default_ledger_path()

@@ -1,0 +1,164 @@
+"""The one hierarchy of errors ceremony raises on purpose.
+
+Every message is written for a custodian or auditor and never contains key material, share bytes or a
+passphrase: when an error talks about user input it quotes only harmless parts (a header, a group index,
+a length). The CLI prints ``str(error)`` on one line and exits with ``error.exit_code``.
+"""
+
+from __future__ import annotations
+
+
+class CeremonyError(Exception):
+    """Base of every deliberate ceremony error."""
+
+    exit_code: int = 2
+
+
+# --- input and usage -------------------------------------------------------------------------------------
+class InputError(CeremonyError):
+    """Something a person typed or a file supplied is not acceptable."""
+
+
+# --- keys and KCVs ---------------------------------------------------------------------------------------
+class KeyMaterialError(CeremonyError):
+    """A key or component is malformed (wrong length, bad parity, degenerate, all zero...)."""
+
+
+class KCVMismatchError(CeremonyError):
+    """A reconstructed or entered key does not match the registered key check value."""
+
+    exit_code = 3
+
+
+# --- splitting and shares --------------------------------------------------------------------------------
+class SplitError(CeremonyError):
+    """Split parameters are invalid (m < 2, m > n, n > 255, empty secret...)."""
+
+
+class ShareError(CeremonyError):
+    """A share (or set of shares) offered for combination or checking is not acceptable."""
+
+
+class BelowThresholdError(ShareError):
+    """Fewer shares than the split's threshold were offered."""
+
+
+class DuplicateShareError(ShareError):
+    """The same share (number or x-coordinate) was offered twice."""
+
+
+class ForeignShareError(ShareError):
+    """A share belongs to another split or key."""
+
+
+class BadShareError(ShareError):
+    """A share failed its commitment or made the combination fail the KCV."""
+
+    def __init__(self, message: str, share_numbers: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.share_numbers = share_numbers
+
+
+# --- share codec (typed / QR form) -----------------------------------------------------------------------
+class ShareFormatError(InputError):
+    """A typed or scanned share cannot be decoded."""
+
+
+class ShareChecksumError(ShareFormatError):
+    """A group (or the whole share) fails its checksum; ``group`` is 1-based, 0 for the whole share."""
+
+    def __init__(self, message: str, group: int = 0) -> None:
+        super().__init__(message)
+        self.group = group
+
+
+# --- identities ------------------------------------------------------------------------------------------
+class IdentityError(CeremonyError):
+    """Enrollment or identity-key problem."""
+
+
+class WrongPassphraseError(IdentityError):
+    """The passphrase did not unlock the participant's key."""
+
+
+class DuplicateEnrollmentError(IdentityError):
+    """The employee id is already enrolled."""
+
+
+# --- ledger ----------------------------------------------------------------------------------------------
+class LedgerError(CeremonyError):
+    """The ledger cannot be opened or written."""
+
+
+class LedgerFormatError(LedgerError):
+    """The file is not a ceremony ledger, or of a format version this program does not know."""
+
+
+class LedgerBusyError(LedgerError):
+    """Another process holds the ledger's write lock."""
+
+
+class LedgerReadOnlyError(LedgerError):
+    """The ledger was opened read-only, or the file cannot be written."""
+
+
+class LedgerIntegrityError(LedgerError):
+    """Verification found a fault; ``seq`` names the first bad event (None for file-level faults)."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class CheckpointError(LedgerIntegrityError):
+    """A paper checkpoint does not match the ledger (truncated or rewritten)."""
+
+
+# --- policy ----------------------------------------------------------------------------------------------
+class PolicyError(CeremonyError):
+    """A rule of split knowledge or dual control would be broken."""
+
+    exit_code = 5
+
+
+class CustodyViolationError(PolicyError):
+    """An exposure would break split knowledge (PCI DSS 3.7.6); ``forbidding_seq`` is the earlier event."""
+
+    def __init__(self, message: str, forbidding_seq: int | None = None) -> None:
+        super().__init__(message)
+        self.forbidding_seq = forbidding_seq
+
+
+class DualControlError(PolicyError):
+    """A step lacks two different authenticated people, or one person fills two control roles."""
+
+
+# --- preflight -------------------------------------------------------------------------------------------
+class PreflightError(CeremonyError):
+    """Preflight could not run or an exception record is invalid."""
+
+
+# --- documents -------------------------------------------------------------------------------------------
+class DocumentError(CeremonyError):
+    """A document could not be rendered, signed or checked."""
+
+
+class TemplateError(DocumentError):
+    """A form template in forms/ is broken; the message names the file and line."""
+
+
+class SignatureError(DocumentError):
+    """A PDF or attestation signature is missing or does not validate."""
+
+    exit_code = 4
+
+
+# --- flows -----------------------------------------------------------------------------------------------
+class FlowError(CeremonyError):
+    """A ceremony step was attempted out of order or without what it needs."""
+
+
+class CeremonyCancelled(FlowError):
+    """The ceremony was cancelled (Ctrl+C or an explicit abort); the cancellation is recorded."""
