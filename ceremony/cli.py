@@ -6,19 +6,15 @@ Exit codes: 0 ok; 1 unexpected internal error (printed without locals); 2 bad in
 
 from __future__ import annotations
 
-# Hardening comes first: no Textual import may happen before TEXTUAL* is scrubbed.
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+from ceremony import __version__
+from ceremony.errors import CeremonyError
 from ceremony.hardening import harden_process
-
-harden_process()
-
-import argparse  # noqa: E402
-import importlib  # noqa: E402
-import sys  # noqa: E402
-import traceback  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-
-from ceremony import __version__  # noqa: E402
-from ceremony.errors import CeremonyError  # noqa: E402
 
 # name of each subcommand module in ceremony.commands; each has add_parser(subparsers) and run(args) -> int.
 COMMANDS = ("kcv", "share", "verify", "export", "preflight", "enroll", "exception")
@@ -39,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Split-knowledge key ceremonies under dual control. With no command: the TUI.",
     )
     parser.add_argument("--version", action="version", version=f"ceremony {__version__}")
-    parser.add_argument("--ledger", metavar="PATH", help="ledger file (default: $CEREMONY_LEDGER or user data dir)")
+    parser.add_argument(
+        "--ledger", metavar="PATH", help="ledger file (default: $CEREMONY_LEDGER or user data dir)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = _load(name)
@@ -82,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
+    """The ``ceremony`` executable. Hardening comes first: nothing may import Textual before TEXTUAL* is
+    scrubbed, and core dumps are off before any secret exists. (Not done at import time, so importing
+    ceremony.cli in a test process leaves that process's environment alone.)"""
+    harden_process()
     sys.exit(main())
 
 

@@ -59,6 +59,10 @@ class BadShareError(ShareError):
         self.share_numbers = share_numbers
 
 
+class MalformedShareError(ShareError):
+    """A share's bytes cannot be a share of this split (x = 0, too short, another length than the rest)."""
+
+
 # --- share codec (typed / QR form) -----------------------------------------------------------------------
 class ShareFormatError(InputError):
     """A typed or scanned share cannot be decoded."""
@@ -85,6 +89,14 @@ class DuplicateEnrollmentError(IdentityError):
     """The employee id is already enrolled."""
 
 
+class IdentityMismatchError(IdentityError):
+    """An encrypted identity key does not belong to the certificate it was offered with."""
+
+
+class IdentityKeyFormatError(IdentityError):
+    """An encrypted identity key blob is damaged or of a format version this program does not read."""
+
+
 # --- ledger ----------------------------------------------------------------------------------------------
 class LedgerError(CeremonyError):
     """The ledger cannot be opened or written."""
@@ -100,6 +112,10 @@ class LedgerBusyError(LedgerError):
 
 class LedgerReadOnlyError(LedgerError):
     """The ledger was opened read-only, or the file cannot be written."""
+
+
+class LedgerNotFoundError(LedgerError):
+    """No ledger file exists at the given path (and creating one was not asked for)."""
 
 
 class LedgerIntegrityError(LedgerError):
@@ -131,6 +147,11 @@ class CustodyViolationError(PolicyError):
         self.forbidding_seq = forbidding_seq
 
 
+class CustodyRecordError(PolicyError):
+    """A custody record is malformed or inconsistent with history (unknown or duplicate split, threshold
+    below 2, share number out of range, events out of ledger order)."""
+
+
 class DualControlError(PolicyError):
     """A step lacks two different authenticated people, or one person fills two control roles."""
 
@@ -138,6 +159,16 @@ class DualControlError(PolicyError):
 # --- preflight -------------------------------------------------------------------------------------------
 class PreflightError(CeremonyError):
     """Preflight could not run or an exception record is invalid."""
+
+
+class ExceptionRecordError(PreflightError):
+    """A PCI DSS 1.2.6 exception record is incomplete or invalid (no justification, expiry too far...)."""
+
+
+class PreflightBlockedError(PreflightError):
+    """An insecure (or unknown) preflight finding is not covered by an active exception."""
+
+    exit_code = 6
 
 
 # --- documents -------------------------------------------------------------------------------------------
@@ -162,3 +193,8 @@ class FlowError(CeremonyError):
 
 class CeremonyCancelled(FlowError):
     """The ceremony was cancelled (Ctrl+C or an explicit abort); the cancellation is recorded."""
+
+
+# --- terminal UI -----------------------------------------------------------------------------------------
+class ScreenCaptureRefusedError(CeremonyError):
+    """Something asked the TUI to save a screenshot; refused, a screen may show a share (DESIGN §2)."""
