@@ -1,54 +1,205 @@
-"""The Textual application. Until the ceremony screens exist it shows what the tool will do."""
+"""The Textual application: key bindings, the screen stack, safe exit.
+
+Keyboard-first and usable at 80x24 (DESIGN §6). Every screen gets the same frame (``CeremonyScreen``),
+``?``/F1 help, footer key hints and the command palette (Ctrl+P) without Textual's Screenshot command.
+
+Leaving the app:
+
+- ``q`` on the home screen: nothing is in progress, exit code 0;
+- Ctrl+C or Ctrl+Q, on any screen, also inside a text field: :meth:`CeremonyApp.on_cancel_requested`
+  lets each screen on the stack (top first) record the cancellation through its flow, then the app
+  exits with code 130 and Textual restores the terminal (alternate screen left, cursor back);
+- an unhandled exception: a traceback without locals or message (``leaks.safe_traceback``), exit code 1.
+
+``run_tui`` returns the exit code; ``ceremony.cli`` passes it to ``sys.exit``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import signal
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, ClassVar
 
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from rich.segment import Segments
+from textual import events, on
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
-WELCOME = """\
-[b]ceremony[/b] — split-knowledge key ceremonies under dual control (PCI DSS 3.6–3.7)
+from ceremony.errors import ScreenCaptureRefusedError
+from ceremony.tui.leaks import neutralise_textual_switches, safe_traceback
+from ceremony.tui.screens.help import HelpScreen
+from ceremony.tui.screens.home import WELCOME, HomeScreen
 
-This laptop will walk custodians, witnesses and security officers through:
+__all__ = ["EXIT_CANCELLED", "EXIT_INTERNAL_ERROR", "WELCOME", "CeremonyApp", "run_app", "run_tui"]
 
-  • air-gap preflight, with recorded exceptions (PCI 1.2.6)
-  • dual-control key generation, KCV, Shamir m-of-n or XOR split
-  • private share distribution, share cards, a verification round
-  • a tamper-evident, signed ledger of who ever knew which component (3.7.6)
-  • signed acknowledgement and annual reaffirmation forms (3.7.8)
+# Importing ceremony.tui scrubbed TEXTUAL* before Textual was imported; this also covers a process
+# that imported Textual earlier (DESIGN §2).
+neutralise_textual_switches()
 
-The ceremony screens are being built. Until then, the CLI works:
-  ceremony kcv --alg aes      ceremony share inspect      ceremony verify
+EXIT_CANCELLED = 130  # same as the CLI's "cancelled" (128 + SIGINT)
+EXIT_INTERNAL_ERROR = 1
 
-Ledger: {ledger}
-"""
+_CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+# Palette commands that must never be offered: they write what is on screen to a file.
+_REFUSED_COMMANDS = ("screenshot",)
 
 
 class CeremonyApp(App[int]):
+    """The ceremony TUI. Subclass or push screens (``CeremonyScreen`` / ``SecretScreen``) on it."""
+
     TITLE = "ceremony"
-    ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [Binding("q", "quit", "Quit"), Binding("ctrl+c", "quit", "Quit", show=False)]
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live in other modules
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # priority: checked before the focused widget, so a text field's copy (ctrl+c) never wins.
+        Binding("ctrl+c", "cancel", "Cancel", priority=True),
+        Binding("ctrl+q", "cancel", "Cancel", show=False, priority=True),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+    ]
+    # (name, what it is for) of the screens an operator meets; shown by the help screen. Flow screens
+    # add themselves here.
+    SCREEN_GUIDE: ClassVar[list[tuple[str, str]]] = [
+        ("Home", "what the tool does and which ledger it records to"),
+    ]
 
     def __init__(self, ledger: Path | None = None) -> None:
         super().__init__()
         self.ledger = ledger
+        self._cancelling = False
+        # No devtools, whatever the environment said (it streams every log line, key events included).
+        self.features = frozenset()
+        self.devtools = None
+        self._devtools_redirector = None
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with VerticalScroll():
-            yield Static(WELCOME.format(ledger=self.ledger or "(default)"), id="welcome")
-        yield Footer()
+    # --- screens ---------------------------------------------------------------------------------------
+    def home_screen(self) -> Screen[Any]:
+        """The first screen. Override to start elsewhere (e.g. first-run enrollment on an empty ledger)."""
+        return HomeScreen(self.ledger)
 
-    def action_quit(self) -> None:  # type: ignore[override]
-        self.exit(0)
+    def get_default_screen(self) -> Screen[Any]:
+        return self.home_screen()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen, self.SCREEN_GUIDE))
+
+    # --- command palette: no screenshot -------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if not any(word in command.title.lower() for word in _REFUSED_COMMANDS):
+                yield command
+
+    # --- no screenshots, no logging --------------------------------------------------------------------
+    def save_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str:
+        raise ScreenCaptureRefusedError(
+            "screenshots are disabled in ceremony: a screen may show a share or a passphrase"
+        )
+
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        self.notify("Screenshots are disabled in ceremony.", severity="warning")
+        return None
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        self.notify("Screenshots are disabled in ceremony.", severity="warning")
+
+    # --- cancelling -------------------------------------------------------------------------------------
+    async def on_cancel_requested(self) -> None:
+        """Let every screen on the stack, top first, record the cancellation (and wipe its secrets).
+
+        Override in a subclass to record it elsewhere; call ``super()`` to keep the screens' hooks.
+        """
+        for screen in reversed(self.screen_stack):
+            hook = getattr(screen, "on_cancel_requested", None)
+            if callable(hook):
+                outcome = hook()
+                if inspect.isawaitable(outcome):
+                    await outcome
+
+    async def action_cancel(self) -> None:
+        """Ctrl+C / Ctrl+Q: record the cancellation, then exit with code 130."""
+        if self._cancelling:
+            return
+        self._cancelling = True
+        await self.on_cancel_requested()
+        self.exit(EXIT_CANCELLED, return_code=EXIT_CANCELLED)
+
+    @on(events.Mount)
+    def _install_signal_handlers(self) -> None:
+        # SIGINT from outside the terminal (Ctrl+C itself arrives as a key) and SIGTERM (shutdown) take the
+        # same recorded-cancel path instead of killing the app between a step and its ledger record.
+        try:
+            loop = asyncio.get_running_loop()
+            for signum in _CANCEL_SIGNALS:
+                loop.add_signal_handler(signum, self._cancel_from_signal)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return  # not the main thread, or a platform without loop signal handlers
+
+    @on(events.Unmount)
+    def _remove_signal_handlers(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+            for signum in _CANCEL_SIGNALS:
+                loop.remove_signal_handler(signum)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return
+
+    def _cancel_from_signal(self) -> None:
+        self.call_later(self.action_cancel)
+
+    async def action_quit(self) -> None:
+        # The palette's "Quit" and anything else asking to quit go through the same recorded cancel.
+        await self.action_cancel()
+
+    # --- unhandled exceptions: no locals, non-zero exit -------------------------------------------------
+    def _handle_exception(self, error: Exception) -> None:
+        self._return_code = EXIT_INTERNAL_ERROR
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        self.bell()
+        self._exit_renderables.append(
+            Segments(self.console.render(safe_traceback(error), self.console.options))
+        )
+        self._close_messages_no_wait()
+
+    def _print_error_renderables(self) -> None:
+        # The first error only (later ones are fallout of the shutdown), without Textual's advice to
+        # rerun in devtools mode, which this app refuses.
+        first = self._exit_renderables[:1]
+        self._exit_renderables.clear()
+        for renderable in first:
+            self.error_console.print(renderable)
+        if first and self._return_code == EXIT_INTERNAL_ERROR:
+            self.error_console.print(
+                "ceremony: internal error, the app stopped (exit code 1). "
+                "Variable values and error details are not shown: they could hold key material."
+            )
+
+    def _fatal_error(self) -> None:
+        # Textual's own version renders show_locals=True; every path comes through _handle_exception.
+        self._close_messages_no_wait()
+
+
+def run_app(app: CeremonyApp, *, headless: bool = False) -> int:
+    """Run ``app`` to the end and return its exit code (0 when it set none)."""
+    app.run(headless=headless)
+    code = app.return_code
+    return EXIT_INTERNAL_ERROR if code is None and app._exception is not None else int(code or 0)
 
 
 def run_tui(ledger: str | None = None) -> int:
+    """Entry point used by ``ceremony`` with no subcommand; returns the process exit code."""
     from ceremony.commands import ledger_path
 
-    app = CeremonyApp(ledger=ledger_path(type("A", (), {"ledger": ledger})()))
-    app.run()
-    return int(app.return_code or 0)
+    return run_app(CeremonyApp(ledger=ledger_path(type("Args", (), {"ledger": ledger})())))
