@@ -1,0 +1,96 @@
+"""``ceremony share inspect``: read one share on stdin (as typed from the card, or the QR payload) and print
+its header as JSON. The share bytes are printed only with ``--raw`` (Vault-format hex, for interoperability).
+
+The share is read from stdin, never argv (argv is visible to every user in ``ps`` and lands in shell history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ceremony.crypto.codec import ShareHeader, decode_share, vault_hex
+from ceremony.crypto.ids import is_id
+from ceremony.errors import InputError
+
+_MAX_INPUT = 4096  # a 65-byte share is about 150 characters; anything far longer is not a share
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("share", help="work with one share in its typed / QR form")
+    actions = parser.add_subparsers(dest="share_command", metavar="ACTION", required=True)
+    inspect = actions.add_parser(
+        "inspect",
+        help="check a share read on stdin and print its header as JSON",
+        description="Reads one share on stdin, typed as printed on the share card (spaces, dashes and line "
+        "breaks are ignored) or the QR payload. Checks every group and the whole-share checksum, then "
+        "prints the header (key, split, m-of-n, share number) as JSON. The share bytes are never printed "
+        "unless --raw is given.",
+    )
+    inspect.add_argument(
+        "--raw", action="store_true", help='also print the Vault-format share as hex ("vault_hex")'
+    )
+    inspect.add_argument(
+        "--expect-split", metavar="SPLIT_ID", help="fail unless the share belongs to this split"
+    )
+    inspect.set_defaults(handler=run)
+
+
+def _read_share() -> bytearray:
+    """One share from stdin. At a terminal, echo is off while it is typed: a share must not stay on screen
+    or in the terminal's scrollback (DESIGN §2)."""
+    if not sys.stdin.isatty():
+        return bytearray(sys.stdin.buffer.read(_MAX_INPUT + 1))
+    import termios
+
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    quiet = list(saved)
+    quiet[3] &= ~(termios.ECHO | termios.ECHONL)
+    termios.tcsetattr(fd, termios.TCSADRAIN, quiet)
+    try:
+        # Prompt only once echo is off, so a fast typist or a scanner never races it.
+        print(
+            "Type or scan the share, then press Enter and Ctrl-D (what you type is not shown).",
+            file=sys.stderr,
+            flush=True,
+        )
+        return bytearray(sys.stdin.buffer.read(_MAX_INPUT + 1))
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def run(args: argparse.Namespace) -> int:
+    expected = args.expect_split.strip().upper() if args.expect_split else None
+    if expected is not None and not is_id(expected):
+        raise InputError("--expect-split takes a split id of 10 characters from the share alphabet")
+    text = _read_share()
+    try:
+        if len(text) > _MAX_INPUT:
+            raise InputError(f"more than {_MAX_INPUT} characters on stdin; give one share")
+        share = decode_share(text, expected_split_id=expected)
+    finally:
+        text[:] = bytes(len(text))
+    with share.data:
+        summary = {
+            **ShareHeader.of(share).as_dict(),
+            "share_bytes": len(share.data),
+            "group_checks": "ok",
+            "whole_share_checksum": "ok",
+        }
+        out = sys.stdout.buffer
+        head = json.dumps(summary, indent=2).encode("ascii")
+        if not args.raw:
+            out.write(head + b"\n")
+        else:
+            # Assemble the hex into the JSON without ever making it a str.
+            with vault_hex(share) as hex_form:
+                line = bytearray(head[:-2])  # drop "\n}"
+                line += b',\n  "vault_hex": "'
+                line += hex_form.view()
+                line += b'"\n}\n'
+                out.write(line)
+                line[:] = bytes(len(line))
+        out.flush()
+    return 0
