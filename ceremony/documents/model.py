@@ -1,0 +1,193 @@
+"""What goes on each printed document: plain frozen values, filled in by the flows from the ledger.
+
+The renderers (:mod:`ceremony.documents.render`) take only these values, so the documents layer depends on
+no other part of ceremony except the error classes and :class:`~ceremony.crypto.secret.SecretBytes`.
+Nothing here holds key material except :class:`ShareCardData`, whose share fields are wipeable buffers
+(DESIGN §2: a share is never printed anywhere but on its own share card).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from ceremony.crypto.secret import SecretBytes
+
+
+class Paper(StrEnum):
+    A4 = "A4"
+    LETTER = "Letter"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A participant as printed on a form: full name, employee id and the role they fill."""
+
+    name: str
+    employee_id: str
+    role: str
+
+
+@dataclass(frozen=True)
+class LedgerReference:
+    """Where a paper belongs in the ledger (DESIGN §5): the event it records and the checkpoint after it.
+
+    ``checkpoint_text`` is the one-line checkpoint (size, head hash, Merkle root) exactly as the ledger
+    prints it; ``qr_payload`` is what the QR code carries (the ledger defines both; we only print them).
+    """
+
+    event_id: str
+    checkpoint_text: str
+    qr_payload: str
+
+
+@dataclass(frozen=True)
+class HeldComponent:
+    """One share or component a custodian holds, as listed on a reaffirmation form. Never the share itself."""
+
+    key_label: str
+    key_id: str
+    key_type: str
+    split_id: str
+    share_number: int
+    share_count: int
+    kcv: str
+    kcv_method: str
+    envelope_serial: str = ""
+
+
+@dataclass(frozen=True)
+class AcknowledgementData:
+    """A custodian's acknowledgement of one share or component (PCI DSS 3.7.8)."""
+
+    ceremony_id: str
+    custodian: Person
+    key_label: str
+    key_id: str
+    key_type: str
+    kcv: str
+    kcv_method: str
+    split_id: str
+    scheme: str  # as printed, e.g. "Shamir 3-of-5" or "XOR 3 components"
+    share_number: int
+    share_count: int
+    issued_at: datetime  # UTC; also the PDF's creation date (deterministic output)
+    ledger: LedgerReference
+    witness: Person | None = None
+
+
+@dataclass(frozen=True)
+class ReaffirmationData:
+    """The annual reaffirmation (PCI DSS 3.7.8): every component the custodian currently holds."""
+
+    custodian: Person
+    security_officer: Person
+    period: str  # e.g. "2026"
+    holdings: tuple[HeldComponent, ...]
+    issued_at: datetime
+    ledger: LedgerReference
+    next_due: str = ""  # e.g. "2027-11-23"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ShareCardData:
+    """Everything on a share card. ``share_lines`` is the typed form (ASCII lines separated by ``\\n``) and
+    ``qr_payload`` the QR bytes; both are wipeable buffers owned by the caller, never copied into ``str``."""
+
+    ceremony_id: str
+    custodian: Person
+    key_label: str
+    key_id: str
+    key_type: str
+    split_id: str
+    scheme: str
+    share_number: int
+    share_count: int
+    kcv: str
+    kcv_method: str
+    envelope_serial: str
+    issued_at: datetime
+    share_lines: SecretBytes | bytearray
+    qr_payload: SecretBytes | bytearray
+
+    def __repr__(self) -> str:
+        return (
+            f"ShareCardData(split_id={self.split_id!r}, share {self.share_number} of {self.share_count}, "
+            f"envelope={self.envelope_serial!r})"
+        )
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class PreflightException:
+    """An exception to a preflight finding relied on by this ceremony (the PCI DSS 1.2.6 record)."""
+
+    exception_id: str
+    finding: str
+    justification: str
+    compensating_controls: str
+    approved_by: str
+    expires: str
+
+
+@dataclass(frozen=True)
+class MinutesStep:
+    """One step of the ceremony, when (UTC) and who performed and who approved it."""
+
+    at: datetime
+    description: str
+    performed_by: str
+    approved_by: str
+    event_id: str = ""
+
+
+@dataclass(frozen=True)
+class KcvRecord:
+    subject: str  # e.g. "key PINKEK-2026", "component 2 of 3"
+    kcv: str
+    kcv_method: str
+
+
+@dataclass(frozen=True)
+class EnvelopeRecord:
+    serial: str
+    custodian: str
+    contents: str  # e.g. "share 2 of 5, split 7QK3M0D4XZ" -- never the share
+    status: str  # e.g. "sealed and handed over"
+
+
+@dataclass(frozen=True)
+class Participant:
+    person: Person
+    present: bool = True
+    signature_field: str = ""  # the PDF signature field this person signs the minutes in, e.g. "Witness"
+
+
+@dataclass(frozen=True)
+class MinutesData:
+    """The close-out record of one ceremony (DESIGN §4.7); also for an aborted ceremony."""
+
+    ceremony_id: str
+    title: str
+    purpose: str
+    location: str
+    started_at: datetime
+    ended_at: datetime  # also the PDF's creation date
+    participants: tuple[Participant, ...]
+    preflight_result: str
+    preflight_findings: tuple[str, ...]
+    exceptions: tuple[PreflightException, ...]
+    steps: tuple[MinutesStep, ...]
+    kcvs: tuple[KcvRecord, ...]
+    envelopes: tuple[EnvelopeRecord, ...]
+    outcome: str
+    closing: LedgerReference
+
+
+def utc(dt: datetime) -> datetime:
+    """``dt`` in UTC; naive datetimes are taken to be UTC already (the ledger stores UTC)."""
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
