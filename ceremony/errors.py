@@ -132,6 +132,15 @@ class CheckpointError(LedgerIntegrityError):
     """A paper checkpoint does not match the ledger (truncated or rewritten)."""
 
 
+class BundleIntegrityError(LedgerIntegrityError):
+    """An evidence bundle's signed manifest is missing, not signed by the named officer, or a file in the
+    bundle differs from (or is absent from) the manifest."""
+
+
+class ReportError(InputError):
+    """A report cannot be produced as asked (unknown kind, bad filter, PDF without an output file)."""
+
+
 # --- policy ----------------------------------------------------------------------------------------------
 class PolicyError(CeremonyError):
     """A rule of split knowledge or dual control would be broken."""
@@ -149,7 +158,7 @@ class CustodyViolationError(PolicyError):
 
 class CustodyRecordError(PolicyError):
     """A custody record is malformed or inconsistent with history (unknown or duplicate split, threshold
-    below 2, share number out of range, events out of ledger order)."""
+    below 2, share number out of range)."""
 
 
 class DualControlError(PolicyError):
@@ -189,6 +198,28 @@ class SignatureError(DocumentError):
 # --- flows -----------------------------------------------------------------------------------------------
 class FlowError(CeremonyError):
     """A ceremony step was attempted out of order or without what it needs."""
+
+
+class RetiredKeyError(FlowError):
+    """The key (or split) was retired: no later ceremony may rebuild or re-share it (DESIGN §4.6)."""
+
+
+class RetiredShareError(ShareError):
+    """A share of a retired split or key was offered; such shares are refused by every flow (DESIGN §4.6)."""
+
+
+class EnvelopeIncidentError(PolicyError):
+    """An envelope's serial or seal did not check out before opening (PCI PIN 9-2/9-4): its share is refused
+    until a security officer records a decision."""
+
+
+class KeyWrapError(KeyMaterialError):
+    """A key could not be wrapped or unwrapped (RFC 5649): wrong key-encryption key or damaged blob."""
+
+
+class RehearsalMixError(FlowError):
+    """A rehearsal (TEST key) on a production ledger, or a production key on a rehearsal ledger: refused,
+    test and production keys never mix (PCI DSS 3.6.1.1)."""
 
 
 class CeremonyCancelled(FlowError):

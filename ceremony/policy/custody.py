@@ -1,14 +1,61 @@
 """The custody rule (PCI DSS 3.7.6, DESIGN §3): nobody may ever know enough of a key to rebuild it.
 
-INTERFACE FIXED HERE; implementation in progress. Pure: no I/O, no clock. Fed from ledger events in order.
+Pure: no I/O, no clock. :class:`CustodyHistory` is fed from ledger events in sequence order (``add_split``,
+``retire_split``, ``record``, ``deactivate``, ``clear_replacement_flag``) and answers, before any new exposure
+is written, whether it is allowed (``check``).
+
+The rule, as enforced here:
+
+* Every exposure (assigned, shown, entered, handed, printed, returned) of share ``s`` of split ``S`` to a
+  person is knowledge of ``S``/``s`` by that person, forever: retiring the split, reassigning the share,
+  deactivating or re-enrolling the person never erases it.
+* **One share per person per split.** A person who ever knew share ``a`` of ``S`` is refused any exposure
+  of share ``b != a`` of ``S``. Re-seeing the same share (the verification round's ``entered`` after
+  ``shown``, a returned envelope) is fine.
+* **Smallest coalition.** For every key, over *all* its splits, retired or not (an old split still rebuilds
+  the same key), the fewest people whose combined knowledge of one split reaches its threshold must be at
+  least that split's threshold, and at least 2. Shares of different splits never combine: each split is an
+  independent polynomial (or independent XOR components), so fewer than ``m`` shares of each of several
+  splits reveal nothing about the key. A person who knew share 1 of an old 2-of-3 split and is given share 2
+  of the new 2-of-3 split is therefore allowed.
+
+  Because every person knows at most one share of each split, any coalition of ``k`` people knows at most
+  ``k`` shares of that split, so the coalition bound follows from the one-share rule. ``check`` still computes
+  the coalition of the touched split whenever an exposure adds knowledge, so the rule of DESIGN §3 is checked
+  as written and not only through its consequence.
+
+People are identified by a stable ``person_id`` given by the ledger. ASSUMPTION: the ledger maps a
+re-enrollment of the same employee id to the same ``person_id``, so a returning employee keeps everything
+they ever knew. Two different ids for one human cannot be detected here.
+
+A key whose only way to be rebuilt is a single person (threshold 1, "clear key knowledge") can never enter
+the history: ``add_split`` refuses a threshold below 2.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import heapq
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
+from ceremony.errors import CustodyRecordError, CustodyViolationError
+
 ExposureKind = Literal["assigned", "shown", "entered", "handed", "printed", "returned"]
+
+EXPOSURE_KINDS: frozenset[str] = frozenset({"assigned", "shown", "entered", "handed", "printed", "returned"})
+# The kinds after which the person holds the share (card, envelope or component) until it moves again.
+HOLDING_KINDS: frozenset[str] = frozenset({"assigned", "handed"})
+MAX_SHARES = 255  # Shamir over GF(256): x-coordinates 1..255 (DESIGN §2)
+# How a refusal names what the person may not do, per kind of exposure.
+_ACTION: dict[str, str] = {
+    "assigned": "be assigned",
+    "shown": "be shown",
+    "entered": "enter",
+    "handed": "be handed",
+    "printed": "have printed",
+    "returned": "return",
+}
 
 
 @dataclass(frozen=True)
@@ -40,3 +87,301 @@ class Coalition:
     size: int | None  # None: nobody (not even all together) can rebuild it
     members: tuple[str, ...]
     split_id: str | None
+
+
+def smallest_coalition_of_split(
+    knowledge: Mapping[str, Iterable[int]], threshold: int
+) -> tuple[str, ...] | None:
+    """One smallest set of people whose known share numbers of one split together number ``threshold`` or
+    more, as a sorted tuple; ``None`` when even everybody together knows fewer than ``threshold`` shares.
+
+    Exact (a small maximum-coverage search):
+
+    1. each person's knowledge becomes a bit mask; people with the same mask are one candidate (the
+       smallest id stands for them), and a candidate whose mask is a strict subset of another's is dropped —
+       swapping it for the larger one never makes a coalition worse;
+    2. a greedy pick gives a coalition of size ``g`` (an upper bound) and the sum of the largest masks gives
+       a lower bound ``lb``;
+    3. for ``k = lb .. g-1`` a depth-first search over ``k``-subsets (candidates in decreasing mask size)
+       returns the first that covers ``threshold`` shares, pruning a branch when the covered count plus the
+       ``k_left`` largest remaining marginal gains cannot reach it. If none, the greedy coalition is optimal.
+
+    Complexity: with ``P`` remaining candidates, at most ``sum(C(P, k) for k in lb..g-1)`` search nodes, each
+    costing ``O(P log P)``; ceremony splits have ``P <= 20`` people, so at worst about 10**6 nodes. Under the
+    one-share-per-person rule every mask is a single share: no domination test, no search, ``O(P log P)``
+    (this is the cost ``check`` pays per exposure when ``ceremony verify`` replays a ledger).
+    """
+    if threshold < 1:
+        raise CustodyRecordError(f"A threshold must be at least 1 to compute a coalition, not {threshold}.")
+    by_mask: dict[int, str] = {}
+    for person, numbers in knowledge.items():
+        mask = 0
+        for number in numbers:
+            mask |= 1 << number
+        if mask and (mask not in by_mask or person < by_mask[mask]):
+            by_mask[mask] = person
+    # Largest first; a mask can only be dominated by a larger one, so singletons cost no comparisons.
+    ordered = sorted(by_mask, key=lambda m: (-m.bit_count(), by_mask[m]))
+    candidates: list[int] = []
+    larger = 0  # candidates[:larger] hold more shares than the mask looked at
+    for mask in ordered:
+        while larger < len(candidates) and candidates[larger].bit_count() > mask.bit_count():
+            larger += 1
+        if not any(mask & ~bigger == 0 for bigger in candidates[:larger]):
+            candidates.append(mask)
+    everything = 0
+    for mask in candidates:
+        everything |= mask
+    if everything.bit_count() < threshold:
+        return None
+    if candidates[0].bit_count() == 1:
+        # Everyone knows one share (the one-share rule holds): any `threshold` of them, no search needed.
+        return tuple(sorted(by_mask[m] for m in candidates[:threshold]))
+
+    greedy: list[int] = []
+    covered = 0
+    while covered.bit_count() < threshold:
+        best = max(candidates, key=lambda m: (m & ~covered).bit_count())  # first of equals: stable
+        greedy.append(best)
+        covered |= best
+    lower = 0
+    reach = 0
+    for mask in candidates:
+        if reach >= threshold:
+            break
+        reach += mask.bit_count()
+        lower += 1
+
+    def search(start: int, covered: int, left: int, chosen: list[int]) -> list[int] | None:
+        have = covered.bit_count()
+        if have >= threshold:
+            return chosen
+        if left == 0:
+            return None
+        gains = heapq.nlargest(left, ((m & ~covered).bit_count() for m in candidates[start:]))
+        if have + sum(gains) < threshold:
+            return None
+        for i in range(start, len(candidates) - left + 1):
+            found = search(i + 1, covered | candidates[i], left - 1, [*chosen, candidates[i]])
+            if found is not None:
+                return found
+        return None
+
+    best_masks = greedy
+    for size in range(lower, len(greedy)):
+        found = search(0, 0, size, [])
+        if found is not None:
+            best_masks = found
+            break
+    return tuple(sorted(by_mask[m] for m in best_masks))
+
+
+@dataclass
+class _SplitState:
+    record: SplitRecord
+    retired_seq: int | None = None
+    # person -> share number -> seq of the first exposure of that share to that person
+    known: dict[str, dict[int, int]] = field(default_factory=dict)
+    # share number -> (current holder, seq of the exposure that made them the holder)
+    holding: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+
+class CustodyHistory:
+    """Who ever knew which share of which split, and the checks of DESIGN §3 over it.
+
+    Every call takes the ledger ``seq`` of its event, used to name events in refusals and flags. The ledger
+    feeds events in seq order and enforces that order itself; a flow may dry-run a plan on its own copy
+    (``CustodyHistory`` is replayed from the ledger) with placeholder seqs.
+    """
+
+    def __init__(self) -> None:
+        self._splits: dict[str, _SplitState] = {}
+        self._splits_of_key: dict[str, list[str]] = {}
+        self._keys_of_person: dict[str, set[str]] = {}
+        self._deactivated: dict[str, int] = {}
+        self._flagged: dict[str, int] = {}
+
+    # --- feeding from the ledger ---------------------------------------------------------------------------
+    def add_split(self, split: SplitRecord) -> None:
+        """A new split of a key (first split or re-share). Refuses malformed or duplicate records."""
+        if not split.key_id or not split.split_id:
+            raise CustodyRecordError(f"Event #{split.seq}: a split needs a key id and a split id.")
+        if split.split_id in self._splits:
+            earlier = self._splits[split.split_id].record
+            raise CustodyRecordError(
+                f"Event #{split.seq}: split {split.split_id} was already created at event #{earlier.seq}; "
+                "a split id is used once."
+            )
+        if split.scheme not in ("shamir", "xor"):
+            raise CustodyRecordError(f"Event #{split.seq}: split {split.split_id} has an unknown scheme.")
+        if split.threshold < 2:
+            # One person alone could rebuild the key: clear key knowledge (PCI DSS 3.7.6).
+            raise CustodyRecordError(
+                f"Event #{split.seq}: split {split.split_id} of key {split.key_id} has threshold "
+                f"{split.threshold}; one person could rebuild the key alone, a split needs at least 2."
+            )
+        if split.shares > MAX_SHARES or split.threshold > split.shares:
+            raise CustodyRecordError(
+                f"Event #{split.seq}: split {split.split_id} is {split.threshold}-of-{split.shares}; "
+                f"it needs threshold <= shares <= {MAX_SHARES}."
+            )
+        if split.scheme == "xor" and split.threshold != split.shares:
+            raise CustodyRecordError(
+                f"Event #{split.seq}: XOR split {split.split_id} is {split.threshold}-of-{split.shares}; "
+                "XOR components are always all needed (threshold = shares)."
+            )
+        self._splits[split.split_id] = _SplitState(split)
+        self._splits_of_key.setdefault(split.key_id, []).append(split.split_id)
+
+    def retire_split(self, split_id: str, seq: int) -> None:
+        """The split is retired (re-share or retirement). Knowledge of its shares still counts, forever."""
+        state = self._split(split_id, seq)
+        if state.retired_seq is not None:
+            raise CustodyRecordError(
+                f"Event #{seq}: split {split_id} was already retired at event #{state.retired_seq}."
+            )
+        state.retired_seq = seq
+
+    def check(self, exposure: Exposure) -> None:
+        """Raise if ``exposure`` would break the custody rule; never changes the history.
+
+        :raises CustodyViolationError: with ``forbidding_seq`` set to the earlier event that forbids it.
+        :raises CustodyRecordError: the exposure itself is malformed (unknown split, unknown kind, no person,
+            share number out of range).
+        """
+        state = self._split(exposure.split_id, exposure.seq)
+        split = state.record
+        if exposure.kind not in EXPOSURE_KINDS:
+            raise CustodyRecordError(f"Event #{exposure.seq}: unknown kind of exposure.")
+        if not exposure.person_id:
+            raise CustodyRecordError(f"Event #{exposure.seq}: an exposure needs a person id.")
+        if not 1 <= exposure.share_number <= split.shares:
+            raise CustodyRecordError(
+                f"Event #{exposure.seq}: split {split.split_id} has shares 1..{split.shares}, "
+                f"not share {exposure.share_number}."
+            )
+        known = state.known
+        mine = known.get(exposure.person_id, {})
+        others = {number: seq for number, seq in mine.items() if number != exposure.share_number}
+        if others:
+            # The earliest other share they knew is the event that forbids this one.
+            number, first_seq = min(others.items(), key=lambda item: (item[1], item[0]))
+            raise CustodyViolationError(
+                f"{exposure.person_id} already knew share {number} of split {split.split_id} of key "
+                f"{split.key_id} (event #{first_seq}); nobody may ever know two shares of one split "
+                f"(PCI DSS 3.7.6), so they may not {_ACTION[exposure.kind]} share {exposure.share_number} "
+                f"(event #{exposure.seq} refused).",
+                forbidding_seq=first_seq,
+            )
+        if exposure.share_number in mine:
+            return  # re-seeing one's own share adds no knowledge: the coalition bound cannot move
+        # The coalition bound of DESIGN §3, on the only split this exposure changes.
+        after = {person: set(numbers) for person, numbers in known.items()}
+        after.setdefault(exposure.person_id, set()).add(exposure.share_number)
+        members = smallest_coalition_of_split(after, split.threshold)
+        if members is not None and len(members) < max(split.threshold, 2):
+            # Earlier knowledge of the coalition, the exposed person's own included (the new share is not).
+            involved = [seq for person in members for seq in known.get(person, {}).values()]
+            forbidding = max(involved, default=None)
+            raise CustodyViolationError(
+                f"After event #{exposure.seq}, {len(members)} people ({', '.join(members)}) would together "
+                f"know {split.threshold} shares of split {split.split_id} of key {split.key_id}, fewer "
+                f"people than its threshold of {split.threshold} (PCI DSS 3.7.6); the last knowledge that "
+                f"makes this possible is event #{forbidding}.",
+                forbidding_seq=forbidding,
+            )
+
+    def record(self, exposure: Exposure) -> None:
+        """Check ``exposure``, then remember it."""
+        self.check(exposure)
+        state = self._splits[exposure.split_id]
+        mine = state.known.setdefault(exposure.person_id, {})
+        mine.setdefault(exposure.share_number, exposure.seq)
+        if exposure.kind in HOLDING_KINDS:
+            state.holding[exposure.share_number] = (exposure.person_id, exposure.seq)
+        self._keys_of_person.setdefault(exposure.person_id, set()).add(state.record.key_id)
+
+    def deactivate(self, person_id: str, seq: int) -> list[str]:
+        """The person left or changed role (PCI DSS 3.7.5): every key they ever had knowledge of, sorted, is
+        flagged "must be replaced" (a key already flagged keeps its earlier flag)."""
+        keys = sorted(self._keys_of_person.get(person_id, ()))
+        self._deactivated.setdefault(person_id, seq)
+        for key_id in keys:
+            self._flagged.setdefault(key_id, seq)
+        return keys
+
+    def clear_replacement_flag(self, key_id: str, seq: int) -> None:
+        """A replacement (re-key) ceremony dealt with the flag. Clearing an unflagged key does nothing: keys
+        are also replaced at the end of their cryptoperiod. Only a ceremony that produces new key material
+        should clear it: a re-share keeps the key, and the person who left still knows a share of it."""
+        self._flagged.pop(key_id, None)
+
+    # --- questions -----------------------------------------------------------------------------------------
+    def flagged_keys(self) -> dict[str, int]:
+        """Key id -> seq of the event that flagged it for replacement."""
+        return dict(self._flagged)
+
+    def deactivated(self) -> dict[str, int]:
+        """Person id -> seq of the event that deactivated them (first one)."""
+        return dict(self._deactivated)
+
+    def keys(self) -> list[str]:
+        """Every key id with at least one split, in order of first split."""
+        return list(self._splits_of_key)
+
+    def splits(self, key_id: str) -> list[SplitRecord]:
+        """Every split of the key, retired or not, in ledger order."""
+        return [self._splits[s].record for s in self._splits_of_key.get(key_id, [])]
+
+    def split(self, split_id: str) -> SplitRecord:
+        return self._split(split_id, None).record
+
+    def retired_at(self, split_id: str) -> int | None:
+        """Seq of the retirement event, or None while the split is active."""
+        return self._split(split_id, None).retired_seq
+
+    def knowledge(self, key_id: str) -> dict[str, dict[str, frozenset[int]]]:
+        """Person -> split id -> share numbers they ever knew, over every split of the key."""
+        result: dict[str, dict[str, frozenset[int]]] = {}
+        for split_id in self._splits_of_key.get(key_id, []):
+            for person, numbers in self._splits[split_id].known.items():
+                result.setdefault(person, {})[split_id] = frozenset(numbers)
+        return result
+
+    def first_exposures(self, split_id: str) -> dict[str, dict[int, int]]:
+        """Person -> share number -> seq of the first event that exposed it to them (for reports)."""
+        known = self._split(split_id, None).known
+        return {person: dict(numbers) for person, numbers in known.items()}
+
+    def people_who_knew(self, key_id: str) -> frozenset[str]:
+        """Everyone who ever knew any share of any split of the key (for dual control, DESIGN §1)."""
+        return frozenset(self.knowledge(key_id))
+
+    def holders(self, split_id: str) -> dict[int, str]:
+        """Share number -> current holder (the last 'assigned' or 'handed' exposure of that share)."""
+        return {number: person for number, (person, _) in self._split(split_id, None).holding.items()}
+
+    def smallest_coalition(self, key_id: str) -> Coalition:
+        """The fewest people whose combined knowledge of some split of the key reaches its threshold.
+
+        All splits count, retired or not. Among equally small coalitions, the earliest split wins.
+        """
+        if key_id not in self._splits_of_key:
+            raise CustodyRecordError(f"Key {key_id} has no split in the custody record.")
+        best = Coalition(key_id=key_id, size=None, members=(), split_id=None)
+        for split_id in self._splits_of_key[key_id]:
+            state = self._splits[split_id]
+            members = smallest_coalition_of_split(state.known, state.record.threshold)
+            if members is not None and (best.size is None or len(members) < best.size):
+                best = Coalition(key_id=key_id, size=len(members), members=members, split_id=split_id)
+        return best
+
+    # --- internals -----------------------------------------------------------------------------------------
+    def _split(self, split_id: str, seq: int | None) -> _SplitState:
+        state = self._splits.get(split_id)
+        if state is None:
+            where = f"Event #{seq}: " if seq is not None else ""
+            raise CustodyRecordError(
+                f"{where}split {split_id} is not in the custody record (no split event)."
+            )
+        return state

@@ -1,0 +1,149 @@
+"""Reading stored events back, checking each row as it comes (used by the writer's catch-up and by verify).
+
+Rows are streamed with two cursors in seq order (events, and attestations merged in by seq), so memory does
+not grow with the ledger. For every row: the seq is the next one, every column has the stored type and the
+canonical form it was written in, the previous-hash field equals the previous event's hash, the hash
+recomputes, the attestation rows are exactly the people listed in ``attested_by``, and the
+:class:`~ceremony.ledger.state.LedgerState` admits the event (signatures, enrollment, custody rule).
+The first fault raises :class:`~ceremony.errors.LedgerIntegrityError` naming the event.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+from ceremony.errors import CeremonyError, LedgerIntegrityError
+from ceremony.ledger import events as ev
+from ceremony.ledger.canonical import JSONObject, parse_canonical
+from ceremony.ledger.state import LedgerState
+
+EVENT_COLUMNS = "seq, time, type, actors, attested_by, payload, previous_hash, hash"
+
+
+def _fault(seq: int, what: str) -> LedgerIntegrityError:
+    return LedgerIntegrityError(f"Event #{seq}: {what}", seq=seq)
+
+
+def _text_column(seq: int, value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise _fault(seq, f"its {name} is not stored as text (the row was altered).")
+    return value
+
+
+def _id_list(seq: int, value: object, name: str) -> tuple[str, ...]:
+    text = _text_column(seq, value, name)
+    try:
+        parsed = parse_canonical(text)
+        if not isinstance(parsed, list) or not all(isinstance(p, str) for p in parsed):
+            raise ev.EventFormError(f"the {name} are not a list of person ids.")
+        return ev.check_person_ids([str(p) for p in parsed], name)
+    except CeremonyError as exc:
+        raise _fault(seq, f"its {name} are malformed ({exc}).") from None
+
+
+def decode_row(
+    row: tuple[object, ...], expected_seq: int, previous_hash: bytes
+) -> tuple[ev.Event, JSONObject]:
+    """Check one stored row's form and its place in the chain; return it as an :class:`Event`."""
+    seq = row[0]
+    if not isinstance(seq, int):
+        raise LedgerIntegrityError(
+            f"A stored sequence number is not a number (after event #{expected_seq - 1})."
+        )
+    if seq != expected_seq:
+        if seq > expected_seq:
+            raise _fault(expected_seq, f"is missing (the next stored event is #{seq}).")
+        raise _fault(seq, f"is out of order (expected #{expected_seq}).")
+    time = _text_column(seq, row[1], "time")
+    event_type = _text_column(seq, row[2], "type")
+    actors = _id_list(seq, row[3], "actors")
+    attested_by = _id_list(seq, row[4], "signers")
+    payload_text = _text_column(seq, row[5], "payload")
+    try:
+        ev.check_time(time)
+        ev.check_type_name(event_type)
+        payload = parse_canonical(payload_text)
+        if not isinstance(payload, dict):
+            raise ev.EventFormError("the payload is not a JSON object.")
+    except CeremonyError as exc:
+        raise _fault(seq, f"is malformed: {exc}") from None
+    if list(attested_by) != sorted(attested_by):
+        raise _fault(seq, "its signers are not listed in order (the row was altered).")
+    prev, digest = row[6], row[7]
+    if not isinstance(prev, bytes) or len(prev) != ev.HASH_SIZE:
+        raise _fault(seq, "its previous-hash field is not a 32-byte hash.")
+    if prev != previous_hash:
+        raise _fault(
+            seq, f"its previous-hash field does not match the hash of event #{seq - 1} (the chain is broken)."
+        )
+    if not isinstance(digest, bytes) or len(digest) != ev.HASH_SIZE:
+        raise _fault(seq, "its hash field is not a 32-byte hash.")
+    body = ev.event_body_from_canonical(time, event_type, str(row[3]), str(row[4]), payload_text)
+    if ev.event_hash(seq, prev, body) != digest:
+        raise _fault(
+            seq, "its hash does not match its contents (the event was changed after it was written)."
+        )
+    return ev.Event(seq, time, event_type, actors, attested_by, payload_text, prev, digest), payload
+
+
+def stream_events(
+    conn: sqlite3.Connection,
+    state: LedgerState,
+    *,
+    check_signatures: bool = True,
+) -> Iterator[ev.Event]:
+    """Yield every event after ``state.last_seq``, checked and admitted into ``state`` (see module doc)."""
+    after = state.last_seq
+    where = "WHERE seq > ?" if after else "WHERE ?= 0"
+    events = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events {where} ORDER BY seq", (after,))  # noqa: S608
+    attestations = conn.execute(
+        f"SELECT seq, person_id, signature FROM attestations {where} ORDER BY seq, person_id",  # noqa: S608
+        (after,),
+    )
+    pending = attestations.fetchone()
+    for row in events:
+        event, payload = decode_row(row, state.last_seq + 1, state.last_hash)
+        seq = event.seq
+        found: list[ev.Attestation] = []
+        while pending is not None and isinstance(pending[0], int) and pending[0] <= seq:
+            a_seq, person_id, signature = pending
+            if a_seq < seq:
+                raise _fault(a_seq, "has an attestation row but no event (the event was removed).")
+            if not isinstance(person_id, str) or not isinstance(signature, bytes):
+                raise _fault(seq, "an attestation row is malformed (the row was altered).")
+            found.append(ev.Attestation(seq, person_id, signature))
+            pending = attestations.fetchone()
+        if tuple(a.person_id for a in found) != event.attested_by:
+            listed = ", ".join(event.attested_by) or "nobody"
+            present = ", ".join(a.person_id for a in found) or "none"
+            raise _fault(seq, f"lists signers ({listed}) but the attestations present are from {present}.")
+        try:
+            state.admit(
+                seq,
+                event.type,
+                payload,
+                [(a.person_id, a.signature) for a in found],
+                event.hash,
+                check_signatures=check_signatures,
+            )
+        except CeremonyError as exc:
+            message = str(exc).removeprefix(f"Event #{seq}: ")
+            raise _fault(seq, message) from None
+        yield ev.Event(
+            seq,
+            event.time,
+            event.type,
+            event.actors,
+            event.attested_by,
+            event.payload_json,
+            event.previous_hash,
+            event.hash,
+            tuple(found),
+        )
+    if pending is not None:
+        a_seq = pending[0]
+        raise LedgerIntegrityError(
+            f"Event #{a_seq}: has an attestation row but no event (the event was removed).",
+            seq=a_seq if isinstance(a_seq, int) else None,
+        )

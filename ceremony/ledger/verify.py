@@ -1,0 +1,174 @@
+"""``ceremony verify``: replay the whole ledger and stop at the first fault (DESIGN §5).
+
+:func:`verify_ledger` streams the events in seq order (two SQLite cursors, nothing collected), and for each
+event checks: the seq is the next one; every column has its canonical stored form; the previous-hash field
+and the recomputed hash (:mod:`ceremony.ledger.events`); the attestation rows are exactly the listed signers
+and every signature verifies against the certificate enrolled for that person, who must be enrolled and not
+deactivated at that point; the payload of each known event type is well-formed; the custody rule
+(PCI DSS 3.7.6) holds over the history (the same :class:`~ceremony.ledger.state.LedgerState` the writer
+uses); and each paper checkpoint given: its ledger id, that the ledger has at least its size, that the head
+hash at that seq and the RFC 6962 Merkle root over the first ``size`` events are equal.
+
+The file must also still carry its append-only triggers (a missing one is a fault with no event number).
+
+Memory is the person -> public key map, the custody state and a stack of log2(n) Merkle subtree hashes.
+
+The first fault raises :class:`LedgerIntegrityError` (or :class:`CheckpointError`) whose ``seq`` names the
+event and whose message says what is wrong. Without a checkpoint, a chain that was cut short or rebuilt from
+scratch with fresh hashes cannot be told from an honest one (only signatures over rebuilt events would fail):
+that is what paper checkpoints are for.
+
+Verification opens the file read-only (:meth:`Ledger.open_for_reading`, which first lets SQLite roll back a
+write interrupted by a crash, if there is one).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ceremony.errors import CheckpointError, LedgerIntegrityError
+from ceremony.ledger.checkpoint import Checkpoint, MerkleAccumulator
+from ceremony.ledger.replay import stream_events
+from ceremony.ledger.state import LedgerState
+from ceremony.ledger.store import PROTECTION_TRIGGERS, Ledger, translate
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What an intact ledger holds, for the one-line summary and ``--format json``."""
+
+    path: str
+    ledger_id: str
+    events: int
+    head_hash: bytes
+    merkle_root: bytes
+    participants: int
+    active_participants: int
+    keys: int
+    splits: int
+    ceremonies: int
+    attestations: int
+    checkpoints_checked: int
+    flagged_keys: tuple[str, ...]
+
+    def summary(self) -> str:
+        checked = f", checkpoints matched {self.checkpoints_checked}" if self.checkpoints_checked else ""
+        return (
+            f"Ledger {self.ledger_id} intact: events {self.events}, ceremonies {self.ceremonies}, "
+            f"keys {self.keys}, participants {self.participants}, signatures {self.attestations}{checked}; "
+            f"head {self.head_hash.hex().upper()}"
+        )
+
+    def checkpoint(self) -> Checkpoint | None:
+        if not self.events:
+            return None
+        return Checkpoint(self.ledger_id, self.events, self.head_hash, self.merkle_root)
+
+    def to_json(self) -> dict[str, Any]:
+        cp = self.checkpoint()
+        return {
+            "ok": True,
+            "ledger": self.path,
+            "ledger_id": self.ledger_id,
+            "events": self.events,
+            "ceremonies": self.ceremonies,
+            "keys": self.keys,
+            "splits": self.splits,
+            "participants": self.participants,
+            "active_participants": self.active_participants,
+            "attestations": self.attestations,
+            "checkpoints_checked": self.checkpoints_checked,
+            "head_hash": self.head_hash.hex(),
+            "merkle_root": self.merkle_root.hex(),
+            "keys_to_replace": list(self.flagged_keys),
+            "checkpoint": cp.text() if cp else None,
+        }
+
+
+def verify_ledger(path: str | Path, checkpoints: Iterable[Checkpoint | str] = ()) -> VerifyResult:
+    """Replay and check the ledger at ``path``; raise at the first fault (see module docstring)."""
+    path = Path(path)
+    wanted = sorted(
+        (c if isinstance(c, Checkpoint) else Checkpoint.parse(c) for c in checkpoints), key=lambda c: c.size
+    )
+    with Ledger.open_for_reading(path) as ledger:
+        for cp in wanted:
+            if cp.ledger_id != ledger.ledger_id:
+                raise CheckpointError(
+                    f"The checkpoint is for ledger {cp.ledger_id}, "
+                    f"but this file is ledger {ledger.ledger_id}."
+                )
+        _check_protection(ledger)
+        state = LedgerState()
+        merkle = MerkleAccumulator()
+        pending: Sequence[Checkpoint] = wanted
+        try:
+            for event in stream_events(ledger.connection, state, check_signatures=True):
+                merkle.push(event.hash)
+                while pending and pending[0].size == event.seq:
+                    _compare(pending[0], event.hash, merkle.root())
+                    pending = pending[1:]
+        except sqlite3.Error as exc:
+            raise translate(exc, path, writing=False) from None
+        if pending:
+            cp = pending[0]
+            raise CheckpointError(
+                f"A checkpoint covers {cp.size} events but the ledger holds only {state.last_seq}: "
+                f"events after #{state.last_seq} were removed (the ledger was truncated or replaced).",
+                seq=state.last_seq + 1,
+            )
+        custody = state.custody
+        return VerifyResult(
+            path=str(path),
+            ledger_id=ledger.ledger_id,
+            events=state.last_seq,
+            head_hash=state.last_hash,
+            merkle_root=merkle.root(),
+            participants=len(state.people),
+            active_participants=sum(1 for p in state.people.values() if p.deactivated_seq is None),
+            keys=len(state.keys),
+            splits=state.splits,
+            ceremonies=state.ceremonies,
+            attestations=state.attestations,
+            checkpoints_checked=len(wanted),
+            flagged_keys=tuple(sorted(custody.flagged_keys())),
+        )
+
+
+def _check_protection(ledger: Ledger) -> None:
+    """The append-only triggers are part of the file: missing ones mean it was edited outside ceremony."""
+    try:
+        triggers = dict(
+            ledger.connection.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        )
+    except sqlite3.Error as exc:
+        raise translate(exc, ledger.path, writing=False) from None
+    for name in PROTECTION_TRIGGERS:
+        sql = triggers.get(name)
+        if not isinstance(sql, str) or "RAISE(ABORT" not in sql.upper():
+            raise LedgerIntegrityError(
+                f"The ledger's append-only protection ({name}) was removed or changed: "
+                "the file was edited outside ceremony."
+            )
+
+
+def _compare(cp: Checkpoint, head: bytes, root: bytes) -> None:
+    if head != cp.head_hash:
+        raise CheckpointError(
+            f"Event #{cp.size}: its hash differs from the paper checkpoint's head hash "
+            "(history up to the checkpoint was rewritten).",
+            seq=cp.size,
+        )
+    if root != cp.merkle_root:
+        raise CheckpointError(
+            f"Event #{cp.size}: the Merkle root over events 1..{cp.size} differs from the paper checkpoint "
+            "(history up to the checkpoint was rewritten).",
+            seq=cp.size,
+        )
+
+
+__all__ = ["LedgerIntegrityError", "VerifyResult", "verify_ledger"]
