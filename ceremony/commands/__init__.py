@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ceremony.crypto.secret import SecretBytes
+
 
 def default_ledger_path() -> Path:
     """--ledger, else $CEREMONY_LEDGER, else the platform user-data dir (DESIGN §5)."""
@@ -25,3 +27,26 @@ def default_ledger_path() -> Path:
 def ledger_path(args: object) -> Path:
     value = getattr(args, "ledger", None)
     return Path(value) if value else default_ledger_path()
+
+
+def read_passphrase(prompt: str) -> SecretBytes:
+    """A passphrase from the terminal without echo, or (scripts, tests) one line of standard input.
+
+    Returned as SecretBytes (UTF-8, NFC-normalised); never echoed, logged or kept in argv. ``getpass``
+    hands back a str that cannot be wiped — the only copy outside SecretBytes, dropped at once.
+    """
+    import getpass
+    import sys
+    import unicodedata
+
+    if sys.stdin.isatty():
+        text = getpass.getpass(prompt)
+    else:
+        text = sys.stdin.readline().rstrip("\r\n")
+    if not text:
+        from ceremony.errors import InputError
+
+        raise InputError("no passphrase was given")
+    secret = SecretBytes(unicodedata.normalize("NFC", text).encode("utf-8"))
+    del text
+    return secret

@@ -46,6 +46,12 @@ def add_parser(subparsers: Any) -> None:
         type=Path,
         help="JSON list of exception records (PCI DSS 1.2.6) to apply",
     )
+    parser.add_argument(
+        "--ledger",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="also apply the exceptions recorded in this ledger (default ledger if it exists)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -137,9 +143,24 @@ def render_table(report: PreflightReport, coverage: Coverage) -> str:
     return "\n".join(line.rstrip() for line in out)
 
 
+def _ledger_exceptions(args: argparse.Namespace, now: datetime) -> tuple[ExceptionRecord, ...]:
+    """Exceptions recorded in the ledger (`ceremony exception add`), read-only; none if there is no ledger."""
+    from ceremony.commands import ledger_path
+    from ceremony.flows.exceptions import ledger_exceptions
+    from ceremony.ledger.store import Ledger
+
+    path = ledger_path(args)
+    if not path.exists():
+        if getattr(args, "ledger", None):
+            raise ExceptionRecordError(f"no ledger at {path}")
+        return ()
+    with Ledger.open_for_reading(path) as ledger:
+        return ledger_exceptions(ledger)
+
+
 def run(args: argparse.Namespace) -> int:
-    exceptions = _load(args.exceptions)
     now = datetime.now(UTC)
+    exceptions = _load(args.exceptions) + _ledger_exceptions(args, now)
     report = run_preflight(now)
     coverage = covering(report.findings, exceptions, now)
     if args.json:
