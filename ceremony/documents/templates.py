@@ -21,6 +21,7 @@ the file and the line.
 from __future__ import annotations
 
 import os
+import sys
 import re
 import tomllib
 from collections.abc import Mapping
@@ -38,11 +39,16 @@ BULLET_ITEM = re.compile(r"[-*]\s+(.*)\Z")
 
 
 def default_forms_dir() -> Path:
-    """``$CEREMONY_FORMS`` if set, else the forms/ folder next to the ceremony package (the checkout)."""
+    """``$CEREMONY_FORMS`` if set; else the forms/ folder next to the ceremony package (a checkout or an
+    editable install); else ``<prefix>/share/ceremony/forms``, where a wheel install puts them (pyproject
+    data-files), so the offline wheelhouse install prints the same documents."""
     env = os.environ.get("CEREMONY_FORMS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "forms"
+    checkout = Path(__file__).resolve().parents[2] / "forms"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "ceremony" / "forms"
 
 
 # --- parsed form ------------------------------------------------------------------------------------------
