@@ -1,9 +1,9 @@
 """Keep pytest-textual-snapshot working next to ceremony's TEXTUAL* scrub.
 
-Importing ``ceremony.tui`` (and running the ``ceremony`` entry point) removes every ``TEXTUAL*`` variable from the
-environment, on purpose (DESIGN §2). pytest-textual-snapshot keeps its report directory in one of
-them, TEXTUAL_SNAPSHOT_TEMPDIR, set when the session starts; put it back for every test and before the
-plugin writes its report at session end.
+Importing ``ceremony.tui`` (and running the ``ceremony`` entry point) removes every ``TEXTUAL*``
+variable from the environment, on purpose (DESIGN §2). pytest-textual-snapshot keeps its report
+directory in one of them, TEXTUAL_SNAPSHOT_TEMPDIR, set when the session starts; put it back for
+every test and before the plugin writes its report at session end.
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ the file and the line.
 from __future__ import annotations
 
 import os
-import sys
 import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import pytest
+from conftest import passphrase_of
 
 from ceremony.crypto.codec import decode_share
 from ceremony.crypto.keys import KeyType
+from ceremony.crypto.secret import SecretBytes
 from ceremony.crypto.share import Scheme
 from ceremony.errors import (
     DualControlError,
     FlowError,
+    IdentityError,
     ShareChecksumError,
     WrongPassphraseError,
-    IdentityError,
 )
 from ceremony.flows.generation import GenerationCeremony, KeySpec, SplitPlan, Stage
 from ceremony.flows.presence import Presence
-from ceremony.crypto.secret import SecretBytes
 from ceremony.ledger.verify import verify_ledger
-from conftest import passphrase_of
 
 SPEC = KeySpec(KeyType.AES_256, "ZMK test", "PIN zone master key", 365)
 
@@ -99,7 +99,7 @@ def test_administrator_cannot_be_custodian(cast):
 
 def test_same_custodian_for_two_shares_is_refused(cast):
     ceremony = _start(cast, custodians=("cust1", "cust2", "cust3"))
-    with pytest.raises(DualControlError, match="3.7.6"):
+    with pytest.raises(DualControlError, match=r"3\.7\.6"):
         ceremony.plan_key(
             SPEC, SplitPlan(Scheme.SHAMIR, 2, (cast.ids["cust1"], cast.ids["cust1"], cast.ids["cust2"]))
         )
@@ -114,7 +114,7 @@ def test_same_person_as_administrator_and_witness_is_refused(cast):
 def test_uncovered_preflight_finding_blocks(cast):
     admin, witness = cast.present("alice", "administrator"), cast.present("walter", "witness")
     ceremony = GenerationCeremony.start(cast.ledger, admin, witness, "p")
-    with pytest.raises(FlowError, match="net.interfaces"):
+    with pytest.raises(FlowError, match=r"net\.interfaces"):
         ceremony.record_preflight({}, uncovered=["net.interfaces: interface eth0"])
     with pytest.raises(FlowError):
         ceremony.plan_key(SPEC, SplitPlan(Scheme.SHAMIR, 2, (cast.ids["cust1"], cast.ids["cust2"])))
@@ -146,7 +146,7 @@ def test_wrong_share_holder_and_typo_in_verification(cast):
 
 def test_three_wrong_passphrases_lock_out(cast):
     presence = Presence(cast.ledger)
-    for attempt in range(3):
+    for _attempt in range(3):
         with pytest.raises(WrongPassphraseError):
             presence.authenticate(cast.ids["cust1"], SecretBytes(b"wrong"), "custodian")
     with pytest.raises(IdentityError, match="locked out"):
@@ -161,7 +161,7 @@ def test_xor_three_components(cast):
     _distribute_and_verify(cast, ceremony, custodians)
     ceremony.wipe()
     ceremony.close()
-    split = [e for e in cast.ledger.events() if e.type == "split.created"][0]
+    split = next(e for e in cast.ledger.events() if e.type == "split.created")
     assert set(split.payload["share_kcvs"]) == {"1", "2", "3"}
 
 
