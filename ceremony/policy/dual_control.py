@@ -23,6 +23,11 @@ class Role(StrEnum):
     SECURITY_OFFICER = "security_officer"  # as enrolled in the ledger (events.ROLES)
 
 
+def _spoken(role: str) -> str:
+    """A role as people say it in a message (security_officer -> security officer)."""
+    return role.replace("_", " ")
+
+
 ROLE_NAMES: frozenset[str] = frozenset(role.value for role in Role)
 
 
@@ -50,7 +55,7 @@ def check_dual_control(
     """
     for role in (*required_roles, *participants):
         if role not in ROLE_NAMES:
-            raise DualControlError(f"Step '{step}': '{role}' is not a ceremony role.")
+            raise DualControlError(f"Step '{step}': '{_spoken(role)}' is not a ceremony role.")
     if len(set(required_roles)) < 2:
         # One role is one person: that is never dual control.
         raise DualControlError(
@@ -59,20 +64,20 @@ def check_dual_control(
         )
     for role in sorted(set(required_roles)):
         if not participants.get(role):
-            raise DualControlError(f"Step '{step}': nobody is assigned as {role}.")
+            raise DualControlError(f"Step '{step}': nobody is assigned as {_spoken(role)}.")
     first_role: dict[str, str] = {}
     for role, person in participants.items():
         if not person:
-            raise DualControlError(f"Step '{step}': nobody is assigned as {role}.")
+            raise DualControlError(f"Step '{step}': nobody is assigned as {_spoken(role)}.")
         if person not in authenticated:
             raise DualControlError(
-                f"Step '{step}': {person} ({role}) has not authenticated; they must unlock their own "
-                "signing key with their passphrase first."
+                f"Step '{step}': {person} ({_spoken(role)}) has not authenticated; they must unlock "
+                "their own signing key with their passphrase first."
             )
         if person in first_role:
             raise DualControlError(
-                f"Step '{step}': {person} cannot be both {first_role[person]} and {role}; one person "
-                "never fills two control roles in one step (dual control)."
+                f"Step '{step}': {person} cannot be both {_spoken(first_role[person])} and "
+                f"{_spoken(role)}; one person never fills two control roles in one step (dual control)."
             )
         first_role[person] = role
     # Here at least two roles are filled by as many different authenticated people: dual control holds.
