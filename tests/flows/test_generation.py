@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import passphrase_of
+from flow_support import passphrase_of
 
 from ceremony.crypto.codec import decode_share
 from ceremony.crypto.keys import KeyType

@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import passphrase_of
+from flow_support import passphrase_of
 
 from ceremony.errors import DualControlError
 from ceremony.flows.exceptions import exceptions_in_force, ledger_exceptions, record_exception
