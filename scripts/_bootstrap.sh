@@ -1,4 +1,4 @@
-#!/usr/bin/env bash  # (sourced, not run: the shebang is for shellcheck and editors)
+#!/usr/bin/env bash
 # Sourced by scripts/run, scripts/test and scripts/bench: make .venv if missing and install ceremony into it.
 # Re-installs only when pyproject.toml changed since the last install (stamp file in .venv).
 set -euo pipefail
