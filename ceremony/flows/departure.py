@@ -1,0 +1,79 @@
+"""Custodian departure (PCI DSS 3.7.5, DESIGN §3): a custodian leaves or changes role.
+
+A security officer and a witness record the deactivation (``participant.deactivated``). Nothing is erased:
+the ledger's custody history keeps everything the person ever knew, and its replay
+(``CustodyHistory.deactivate``) flags every key they ever had knowledge of — any split, retired or not —
+as "must be replaced". The flag stays until a replacement ceremony records ``key.replacement_cleared``
+(a re-share to a new custodian set for reason "departure", :mod:`ceremony.flows.reshare`).
+
+:func:`keys_to_replace` is the list the key inventory and the start screen show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ceremony.errors import DualControlError, InputError
+from ceremony.flows.common import Present, distinct, read_register
+from ceremony.ledger.participants import deactivate, participant, participants
+from ceremony.ledger.store import Ledger
+
+
+@dataclass(frozen=True)
+class Departure:
+    person_id: str
+    name: str
+    seq: int  # the participant.deactivated event
+    keys: tuple[str, ...]  # every key they ever had knowledge of, now flagged "must be replaced"
+
+
+@dataclass(frozen=True)
+class FlaggedKey:
+    key_id: str
+    label: str
+    flagged_seq: int  # the event that flagged it
+    departed: tuple[str, ...]  # deactivated people who ever had knowledge of it
+
+
+def record_departure(
+    ledger: Ledger, person_id: str, reason: str, security_officer: Present, witness: Present
+) -> Departure:
+    """Deactivate ``person_id`` (security officer + witness sign); returns the keys now flagged."""
+    if not reason.strip():
+        raise InputError("state why the person leaves custody (left the company, changed role, ...)")
+    distinct(security_officer, witness)
+    if person_id in (security_officer.person_id, witness.person_id):
+        raise DualControlError("the person leaving cannot record or witness their own departure")
+    if "security_officer" not in participant(ledger, security_officer.person_id).roles:
+        raise DualControlError(f"{security_officer.person_id} is not enrolled as a security officer")
+    person = participant(ledger, person_id)
+    if not person.active:
+        raise InputError(
+            f"{person.name} ({person_id}) was already deactivated at event #{person.deactivated_seq}"
+        )
+    event = deactivate(
+        ledger,
+        person_id,
+        reason.strip(),
+        [security_officer.person_id, witness.person_id],
+        [security_officer, witness],
+    )
+    history = ledger.custody()
+    keys = tuple(key_id for key_id in history.keys() if person_id in history.people_who_knew(key_id))
+    return Departure(person_id, person.name, event.seq, keys)
+
+
+def keys_to_replace(ledger: Ledger) -> list[FlaggedKey]:
+    """Every key flagged "must be replaced" and not yet cleared, in the order they were flagged."""
+    history = ledger.custody()
+    flagged = history.flagged_keys()
+    if not flagged:
+        return []
+    register = read_register(ledger.events())
+    gone = {p.person_id for p in participants(ledger) if not p.active}
+    result = []
+    for key_id, seq in sorted(flagged.items(), key=lambda item: (item[1], item[0])):
+        label = register.keys[key_id].label if key_id in register.keys else ""
+        departed = tuple(sorted(gone & history.people_who_knew(key_id)))
+        result.append(FlaggedKey(key_id, label, seq, departed))
+    return result

@@ -1,0 +1,864 @@
+"""The recovery (reconstruction) ceremony as a UI-agnostic state machine (DESIGN §4.3).
+
+One object per ceremony; each public method is one step or one custodian's turn, checks that it is allowed
+now and by whom, writes the ledger and returns what the view (or a rehearsal script) shows:
+
+1. ``start`` — administrator and witness (neither ever knew the key, DESIGN §1) name the key and the output,
+   chosen in advance and recorded: fresh XOR components for an HSM, a file wrapped under a KEK (RFC 5649),
+   or a hand-over to a re-share (:mod:`ceremony.flows.reshare`).
+2. ``inspect_envelope`` — before an envelope is opened its serial is read back and compared with the one
+   recorded at sealing, and custodian and witness each state whether the seal is intact. A mismatch or a
+   broken seal is an incident (PCI PIN 9-2/9-4); that share is refused unless a security officer records a
+   decision (``decide_incident``).
+3. ``enter_share`` — each custodian types (or scans) their share: it must be of this key and split, not of a
+   retired split, not a duplicate, and match its commitment; the entry is an exposure in the ledger.
+4. ``rebuild`` — once ``m`` are in, combine and check the registered KCV. A failure resets progress; with
+   more than ``m`` offered the bad share is named.
+5. The output step (``make_components`` + ``reveal_component``, or ``wrap``), then ``finish`` wipes the key.
+
+The clear key exists only in this object's memory, in wipeable buffers, between ``rebuild`` and
+``finish``/``void``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ceremony.crypto import recipes
+from ceremony.crypto.codec import decode_share, vault_hex
+from ceremony.crypto.ids import new_id
+from ceremony.crypto.kcv import KeyCheckValue, aes_kcv
+from ceremony.crypto.keys import Key, KeyType
+from ceremony.crypto.secret import SecretBytes
+from ceremony.crypto.shamir import check_commitment
+from ceremony.crypto.share import Scheme, Share
+from ceremony.crypto.wrap import WrappedKey, wrap_key
+from ceremony.crypto.xor import component_kcv, xor_components
+from ceremony.errors import (
+    BadShareError,
+    BelowThresholdError,
+    CeremonyError,
+    DualControlError,
+    DuplicateShareError,
+    EnvelopeIncidentError,
+    FlowError,
+    ForeignShareError,
+    InputError,
+    KCVMismatchError,
+    LedgerError,
+    RehearsalMixError,
+    RetiredKeyError,
+    RetiredShareError,
+    ShareError,
+)
+from ceremony.flows.common import (
+    KeyInfo,
+    Present,
+    Recorder,
+    Register,
+    ShareDistribution,
+    SplitInfo,
+    SplitPlan,
+    check_split_plan,
+    distinct,
+    dry_run_split,
+    normalise_serial,
+    read_register,
+    split_created_payload,
+    split_for_plan,
+)
+from ceremony.flows.generation import check_ledger_kind
+from ceremony.ledger.participants import participant
+from ceremony.ledger.store import Ledger
+
+# --- the output, chosen before any share is entered -----------------------------------------------------
+
+
+class OutputKind(StrEnum):
+    COMPONENTS = "components"  # fresh XOR components, each to its own custodian, for HSM entry
+    WRAPPED = "wrapped"  # wrapped under a KEK (RFC 5649) into a file
+    RESHARE = "reshare"  # handed straight to a re-share
+
+
+@dataclass(frozen=True)
+class ComponentsOutput:
+    """Fresh XOR components of the same key; ``custodians[i]`` receives component ``i + 1``."""
+
+    custodians: tuple[str, ...]
+    kind: OutputKind = OutputKind.COMPONENTS
+
+
+@dataclass(frozen=True)
+class WrappedOutput:
+    """Wrapped under a KEK named ``kek_label`` (e.g. "HSM-2 key transport KEK")."""
+
+    kek_label: str
+    kind: OutputKind = OutputKind.WRAPPED
+
+
+@dataclass(frozen=True)
+class ReshareOutput:
+    """Handed to a re-share (:class:`ceremony.flows.reshare.ReshareCeremony` builds this)."""
+
+    plan: SplitPlan
+    reason: str
+    kind: OutputKind = OutputKind.RESHARE
+
+
+RecoveryOutput = ComponentsOutput | WrappedOutput | ReshareOutput
+
+
+class Stage(StrEnum):
+    COLLECTING = "collecting"  # envelopes inspected, shares entered
+    REBUILT = "rebuilt"  # key rebuilt and checked against the registered KCV
+    OUTPUT = "output"  # output made (components split created, or key wrapped)
+    CLOSED = "closed"
+    VOIDED = "voided"
+
+
+@dataclass
+class EnvelopeCheck:
+    """The inspection of one envelope before it was opened."""
+
+    share_number: int
+    serial_read: str
+    serial_recorded: str
+    seal_intact: bool
+    inspected_seq: int
+    incident_seq: int | None = None
+    decision: str | None = None  # "accept" or "refuse", by a security officer
+
+    @property
+    def serial_matches(self) -> bool:
+        return self.serial_read == self.serial_recorded
+
+    @property
+    def accepted(self) -> bool:
+        if self.incident_seq is None:
+            return True
+        return self.decision == "accept"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Shares entered so far; ``text`` is what the screen shows ("2 of 3")."""
+
+    entered: tuple[int, ...]
+    needed: int
+    total: int
+
+    @property
+    def count(self) -> int:
+        return len(self.entered)
+
+    @property
+    def ready(self) -> bool:
+        return self.count >= self.needed
+
+    @property
+    def text(self) -> str:
+        return f"{self.count} of {self.needed}"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class ComponentReveal:
+    """One fresh component for one custodian: typed form, hex (as HSMs take it), and its own KCV."""
+
+    number: int
+    typed: SecretBytes
+    hex: SecretBytes
+    kcv: KeyCheckValue
+
+    def wipe(self) -> None:
+        self.typed.wipe()
+        self.hex.wipe()
+
+    def __repr__(self) -> str:
+        return f"ComponentReveal(number={self.number}, kcv={self.kcv.hex})"
+
+
+def _hex_secret(text: bytes | bytearray | str) -> SecretBytes:
+    """Hex digits (spaces allowed) into a wipeable buffer, without building an intermediate ``bytes``."""
+    digits = bytearray()
+    out = bytearray()
+    try:
+        for char in text.encode("ascii", "replace") if isinstance(text, str) else text:
+            if chr(char).isspace():
+                continue
+            value = int(chr(char), 16) if chr(char) in "0123456789abcdefABCDEF" else -1
+            if value < 0:
+                raise InputError("a key component is typed in hexadecimal digits (0-9, A-F)")
+            digits.append(value)
+        if len(digits) % 2:
+            raise InputError(f"a key component has an even number of hex digits, not {len(digits)}")
+        for i in range(0, len(digits), 2):
+            out.append(digits[i] << 4 | digits[i + 1])
+        return SecretBytes.adopt(out)
+    except BaseException:
+        out[:] = bytes(len(out))
+        raise
+    finally:
+        digits[:] = bytes(len(digits))
+
+
+@dataclass
+class RecoveryCeremony:
+    ledger: Ledger
+    administrator: Present
+    witness: Present
+    purpose: str
+    key: KeyInfo
+    split: SplitInfo
+    output: RecoveryOutput
+    check_commitments: bool = True
+    rehearsal: bool = False
+    ceremony_id: str = field(default_factory=new_id)
+    stage: Stage = Stage.COLLECTING
+    envelopes: dict[int, EnvelopeCheck] = field(default_factory=dict)
+    kcv_failures: int = 0
+    wrapped: WrappedKey | None = None
+    component_split_id: str | None = None
+    _entered: dict[int, tuple[Share, str]] = field(default_factory=dict)  # number -> (share, who entered)
+    _key: Key | None = None
+    _components: ShareDistribution | None = None
+    _kek_parts: list[tuple[str, SecretBytes]] = field(default_factory=list)
+
+    # -- start ---------------------------------------------------------------------------------------------
+    @classmethod
+    def start(
+        cls,
+        ledger: Ledger,
+        administrator: Present,
+        witness: Present,
+        key_id: str,
+        output: ComponentsOutput | WrappedOutput,
+        purpose: str,
+        *,
+        split_id: str | None = None,
+        check_commitments: bool = True,
+        rehearsal: bool = False,
+    ) -> RecoveryCeremony:
+        """Open a recovery of ``key_id`` with its output fixed in advance (recorded in ``ceremony.started``).
+
+        ``check_commitments=False`` skips the per-share commitment check at entry (shares are then only
+        judged by the KCV after combining); it is recorded, for rehearsing the KCV path.
+        """
+        return cls._begin(
+            ledger,
+            administrator,
+            witness,
+            key_id,
+            output,
+            purpose,
+            kind="recovery",
+            split_id=split_id,
+            check_commitments=check_commitments,
+            rehearsal=rehearsal,
+        )
+
+    @classmethod
+    def _begin(
+        cls,
+        ledger: Ledger,
+        administrator: Present,
+        witness: Present,
+        key_id: str,
+        output: RecoveryOutput,
+        purpose: str,
+        *,
+        kind: str,
+        split_id: str | None,
+        check_commitments: bool,
+        rehearsal: bool,
+        extra: dict[str, Any] | None = None,
+    ) -> RecoveryCeremony:
+        distinct(administrator, witness)
+        if not purpose.strip():
+            raise InputError("state the ceremony's purpose; it is printed in the minutes")
+        register = read_register(ledger.events())
+        try:
+            key = register.key(key_id)
+        except LedgerError:
+            raise InputError(f"no key {key_id[:20]} is registered in this ledger") from None
+        check_ledger_kind(ledger, rehearsal)
+        if key.test_key != rehearsal:
+            raise RehearsalMixError(
+                f"key {key_id} is a {'TEST' if key.test_key else 'production'} key: it is recovered only "
+                f"in a {'rehearsal' if key.test_key else 'production ceremony'} (PCI DSS 3.6.1.1)"
+            )
+        if key.retired:
+            raise RetiredKeyError(
+                f"key {key_id} ({key.label}) was retired at event #{key.retired_seq} "
+                f"({key.retired_reason}); it is not rebuilt again"
+            )
+        split = cls._choose_split(register, key, split_id)
+        history = ledger.custody()
+        knew = history.people_who_knew(key_id)
+        for role, person in (("administrator", administrator), ("witness", witness)):
+            if person.person_id in knew:
+                raise DualControlError(
+                    f"the {role} ({person.person_id}) has had knowledge of a share of key {key_id}; "
+                    "control roles go to people who never held any part of it (DESIGN §1)"
+                )
+        control = {administrator.person_id: "administrator", witness.person_id: "witness"}
+        planned: dict[str, Any] = {}
+        if isinstance(output, ComponentsOutput):
+            plan = SplitPlan(Scheme.XOR, len(output.custodians), output.custodians)
+            check_split_plan(plan, control)
+            dry_run_split(history, key_id, new_id(), plan)
+            planned = {"component_custodians": list(output.custodians)}
+        elif isinstance(output, WrappedOutput):
+            if not output.kek_label.strip():
+                raise InputError("name the key-encryption key (as the receiving system knows it)")
+            planned = {"kek_label": output.kek_label.strip()}
+        ceremony = cls(
+            ledger,
+            administrator,
+            witness,
+            purpose.strip(),
+            key,
+            split,
+            output,
+            check_commitments=check_commitments,
+            rehearsal=rehearsal,
+        )
+        ceremony._record(
+            "ceremony.started",
+            {
+                "kind": kind,
+                "purpose": ceremony.purpose,
+                "rehearsal": rehearsal,
+                "key_id": key_id,
+                "split_id": split.split_id,
+                "output": output.kind.value,
+                "check_commitments": check_commitments,
+                **planned,
+                **(extra or {}),
+            },
+            (administrator, witness),
+        )
+        return ceremony
+
+    @staticmethod
+    def _choose_split(register: Register, key: KeyInfo, split_id: str | None) -> SplitInfo:
+        if split_id is not None:
+            try:
+                split = register.split(split_id)
+            except LedgerError:
+                raise InputError(f"no split {split_id[:20]} is recorded in this ledger") from None
+            if split.key_id != key.key_id:
+                raise ForeignShareError(
+                    f"split {split_id} belongs to key {split.key_id}, not key {key.key_id}"
+                )
+            if split.retired:
+                raise RetiredKeyError(
+                    f"{split.label} of key {key.key_id} was retired at event #{split.retired_seq} "
+                    f"({split.retired_reason}); its shares are refused"
+                )
+            return split
+        active = register.active_splits(key.key_id)
+        if not active:
+            raise RetiredKeyError(
+                f"key {key.key_id} ({key.label}) has no active split left to rebuild it from"
+            )
+        if len(active) > 1:
+            raise FlowError(
+                f"key {key.key_id} has {len(active)} active splits: "
+                + ", ".join(s.label for s in active)
+                + "; say which one is being recovered"
+            )
+        return active[0]
+
+    # -- helpers -------------------------------------------------------------------------------------------
+    @property
+    def key_id(self) -> str:
+        return self.key.key_id
+
+    @property
+    def split_id(self) -> str:
+        return self.split.split_id
+
+    def _record(self, event_type: str, payload: dict[str, Any], signers: Sequence[Present]) -> Any:
+        return Recorder(self.ledger, self.ceremony_id)(event_type, payload, signers)
+
+    def _require(self, *stages: Stage) -> None:
+        if self.stage not in stages:
+            wanted = " or ".join(s.value for s in stages)
+            raise FlowError(f"this step needs the ceremony to be {wanted}; it is {self.stage.value}")
+
+    def _number(self, number: int) -> int:
+        if not 1 <= number <= self.split.count:
+            raise InputError(f"{self.split.label} has shares 1 to {self.split.count}, not {number}")
+        return number
+
+    def _check_holder(self, number: int, custodian: Present) -> None:
+        """The registered holder of the share, or whoever the ledger says holds it now."""
+        allowed = {self.split.custodians.get(number)}
+        allowed.add(self.ledger.custody().holders(self.split_id).get(number))
+        allowed.discard(None)
+        if custodian.person_id not in allowed:
+            holders = ", ".join(sorted(p for p in allowed if p)) or "nobody on record"
+            raise DualControlError(f"share {number} is held by {holders}, not {custodian.person_id}")
+        distinct(custodian, self.witness)
+        distinct(custodian, self.administrator)
+
+    @property
+    def progress(self) -> Progress:
+        return Progress(tuple(sorted(self._entered)), self.split.threshold, self.split.count)
+
+    # -- envelopes -----------------------------------------------------------------------------------------
+    def inspect_envelope(
+        self,
+        number: int,
+        custodian: Present,
+        serial_read: str,
+        custodian_says_intact: bool,
+        witness_says_intact: bool,
+    ) -> EnvelopeCheck:
+        """Before opening: the serial read back and both statements about the seal are recorded. A
+        mismatch or a broken seal is recorded as an incident and the share is refused (PCI PIN 9-2/9-4)
+        until a security officer decides (:meth:`decide_incident`)."""
+        self._require(Stage.COLLECTING)
+        self._number(number)
+        self._check_holder(number, custodian)
+        recorded = self.split.envelopes.get(number)
+        if recorded is None:
+            raise FlowError(
+                f"no envelope was recorded for share {number} at sealing; there is none to inspect"
+            )
+        if number in self._entered:
+            raise FlowError(f"share {number} was already entered; its envelope was opened before")
+        if number in self.envelopes:
+            # Once inspected, the finding stands: a second reading cannot overrule an incident.
+            earlier = self.envelopes[number].inspected_seq
+            raise FlowError(f"the envelope of share {number} was already inspected (event #{earlier})")
+        serial = normalise_serial(serial_read)
+        intact = custodian_says_intact and witness_says_intact
+        common = {"key_id": self.key_id, "split_id": self.split_id, "share_number": number}
+        event = self._record(
+            "envelope.inspected",
+            {
+                **common,
+                "person_id": custodian.person_id,
+                "serial_read": serial,
+                "serial_recorded": recorded,
+                "serial_matches": serial == recorded,
+                "seal_intact_custodian": custodian_says_intact,
+                "seal_intact_witness": witness_says_intact,
+            },
+            (custodian, self.witness),
+        )
+        check = EnvelopeCheck(number, serial, recorded, intact, event.seq)
+        if not (check.serial_matches and intact):
+            what = []
+            if not check.serial_matches:
+                what.append(f"serial read {serial} but {recorded} was recorded at sealing")
+            if not custodian_says_intact:
+                what.append("the custodian reports the seal broken")
+            if not witness_says_intact:
+                what.append("the witness reports the seal broken")
+            incident = self._record(
+                "incident.recorded",
+                {**common, "kind": "envelope", "what": "; ".join(what), "inspection_seq": event.seq},
+                (custodian, self.witness),
+            )
+            check.incident_seq = incident.seq
+        self.envelopes[number] = check
+        return check
+
+    def decide_incident(self, number: int, security_officer: Present, decision: str, reason: str) -> None:
+        """A security officer (authenticated, enrolled as such) accepts or refuses the share whose envelope
+        raised an incident. Refusing is the PCI PIN answer to confirmed tampering: the set is replaced."""
+        self._require(Stage.COLLECTING)
+        check = self.envelopes.get(self._number(number))
+        if check is None or check.incident_seq is None:
+            raise FlowError(f"there is no open envelope incident for share {number}")
+        if decision not in ("accept", "refuse"):
+            raise InputError("the decision is 'accept' (use the share) or 'refuse' (it stays refused)")
+        if not reason.strip():
+            raise InputError("record the reason for the decision; it goes into the minutes")
+        if "security_officer" not in participant(self.ledger, security_officer.person_id).roles:
+            raise DualControlError(f"{security_officer.person_id} is not enrolled as a security officer")
+        distinct(security_officer, self.witness)
+        if security_officer.person_id == self.split.custodians.get(number):
+            raise DualControlError("the custodian of the share cannot decide about their own envelope")
+        self._record(
+            "incident.decided",
+            {
+                "key_id": self.key_id,
+                "split_id": self.split_id,
+                "share_number": number,
+                "incident_seq": check.incident_seq,
+                "decision": decision,
+                "reason": reason.strip(),
+            },
+            (security_officer, self.witness),
+        )
+        check.decision = decision
+
+    # -- share entry ---------------------------------------------------------------------------------------
+    def enter_share(self, custodian: Present, typed: bytes | bytearray | str) -> Progress:
+        """A custodian enters their share (typed form or QR payload text). Checked at once; recorded as an
+        exposure (``entered``); returns the progress ("k of m")."""
+        self._require(Stage.COLLECTING)
+        try:
+            share = decode_share(typed)
+        except CeremonyError as exc:
+            self._refused(custodian, None, exc)
+            raise
+        try:
+            self._admit(share, custodian)
+        except CeremonyError as exc:
+            share.wipe()
+            self._refused(custodian, share, exc)
+            raise
+        except BaseException:
+            share.wipe()
+            raise
+        self._record(
+            "share.exposed",
+            {
+                "person_id": custodian.person_id,
+                "split_id": self.split_id,
+                "share_number": share.number,
+                "kind": "entered",
+            },
+            (custodian, self.witness),
+        )
+        self._entered[share.number] = (share, custodian.person_id)
+        return self.progress
+
+    def _admit(self, share: Share, custodian: Present) -> None:
+        register = read_register(self.ledger.events())  # retirements since start count too
+        own = register.splits.get(share.split_id)
+        if own is not None and own.retired:
+            raise RetiredShareError(
+                f"{share.label} is from {own.label} of key {share.key_id}, retired at event "
+                f"#{own.retired_seq} ({own.retired_reason}): shares of a retired split are refused"
+            )
+        key = register.keys.get(share.key_id)
+        if key is not None and key.retired:
+            raise RetiredShareError(
+                f"{share.label} is of key {share.key_id} ({key.label}), retired at event #{key.retired_seq} "
+                f"({key.retired_reason}): its shares are refused"
+            )
+        if share.key_id != self.key_id:
+            other = f" ({key.label})" if key is not None else ""
+            raise ForeignShareError(
+                f"this is {share.label} of key {share.key_id}{other}, not of key {self.key_id} "
+                f"({self.key.label}) being recovered"
+            )
+        if share.split_id != self.split_id:
+            raise ForeignShareError(
+                f"this is {share.label} of split {share.split_id}, not of {self.split.label} being recovered"
+            )
+        if (share.scheme, share.threshold, share.count) != (
+            self.split.scheme,
+            self.split.threshold,
+            self.split.count,
+        ):
+            raise ForeignShareError(f"{share.label} does not have the parameters of {self.split.label}")
+        self._number(share.number)
+        self._check_holder(share.number, custodian)
+        if share.number in self.split.envelopes:
+            check = self.envelopes.get(share.number)
+            if check is None:
+                raise FlowError(
+                    f"inspect the envelope of share {share.number} first: its serial is read back and its "
+                    "seal checked before it is opened (PCI PIN 9-2)"
+                )
+            if not check.accepted:
+                state = "refused by the security officer" if check.decision else "awaiting a security officer"
+                raise EnvelopeIncidentError(
+                    f"the envelope of share {share.number} raised an incident (event #{check.incident_seq}), "
+                    f"{state}: the share is refused"
+                )
+        if share.number in self._entered:
+            raise DuplicateShareError(
+                f"share {share.number} was already entered (by {self._entered[share.number][1]})"
+            )
+        if self.check_commitments:
+            check_commitment(share, self.split.commitments[share.number])
+            if share.number in self.split.share_kcvs:
+                expected = self.split.share_kcvs[share.number]
+                if not component_kcv(share, self.key.key_type).matches(expected):
+                    raise BadShareError(
+                        f"component {share.number} does not have its recorded KCV {expected.hex}",
+                        (share.number,),
+                    )
+
+    def _refused(self, custodian: Present, share: Share | None, exc: CeremonyError) -> None:
+        """Every refused entry is recorded (the header fields only, never the share bytes)."""
+        about: dict[str, Any] = {}
+        if share is not None:
+            about = {
+                "entered_key_id": share.key_id,
+                "entered_split_id": share.split_id,
+                "share_number": share.number,
+            }
+        try:
+            self._record(
+                "recovery.share_refused",
+                {
+                    "person_id": custodian.person_id,
+                    "split_id": self.split_id,
+                    "reason": type(exc).__name__,
+                    **about,
+                },
+                (custodian, self.witness),
+            )
+        except CeremonyError:
+            # The ledger would not take the refusal signed by this person (e.g. deactivated): the original
+            # refusal is still raised to the caller; nothing about the share was recorded.
+            pass
+
+    # -- rebuild -------------------------------------------------------------------------------------------
+    def rebuild(self) -> KeyCheckValue:
+        """Combine the shares entered (at least m) and check the registered KCV (administrator + witness).
+
+        On a KCV failure progress is reset (the entered shares are wiped); when more than m were offered the
+        bad share(s) are named in :class:`BadShareError`. Both outcomes are recorded.
+        """
+        self._require(Stage.COLLECTING)
+        progress = self.progress
+        if not progress.ready:
+            raise BelowThresholdError(
+                f"{progress.text} shares entered; {self.split.label} needs "
+                f"{self.split.threshold} to rebuild the key"
+            )
+        distinct(self.administrator, self.witness)
+        shares = [share for share, _ in self._entered.values()]
+        commitments = self.split.commitments if self.check_commitments else None
+        try:
+            key = recipes.recover_key(shares, self.key.key_type, self.key.kcv, commitments)
+        except (ShareError, KCVMismatchError) as exc:
+            bad = list(getattr(exc, "share_numbers", ()))
+            self._record(
+                "recovery.kcv_failed",
+                {
+                    "key_id": self.key_id,
+                    "split_id": self.split_id,
+                    "offered": list(progress.entered),
+                    "bad_shares": bad,
+                    "reason": type(exc).__name__,
+                },
+                (self.administrator, self.witness),
+            )
+            self.kcv_failures += 1
+            self._wipe_entered()
+            raise
+        self._key = key
+        self._record(
+            "key.recovered",
+            {
+                "key_id": self.key_id,
+                "split_id": self.split_id,
+                "kcv_hex": self.key.kcv.value.hex(),
+                "kcv_method": self.key.kcv.method,
+                "shares": list(progress.entered),
+            },
+            (self.administrator, self.witness),
+        )
+        self._wipe_entered()
+        self.stage = Stage.REBUILT
+        return self.key.kcv
+
+    def _wipe_entered(self) -> None:
+        for share, _ in self._entered.values():
+            share.wipe()
+        self._entered.clear()
+
+    # -- output (a): fresh XOR components ------------------------------------------------------------------
+    def make_components(self) -> KeyCheckValue:
+        """Split the rebuilt key into fresh XOR components (recorded as ``split.created`` with custodians,
+        custody rule checked over the whole history first); returns the key's KCV, unchanged."""
+        self._require(Stage.REBUILT)
+        if not isinstance(self.output, ComponentsOutput):
+            raise FlowError(f"this recovery's output was chosen as {self.output.kind.value}, not components")
+        assert self._key is not None
+        plan = SplitPlan(Scheme.XOR, len(self.output.custodians), self.output.custodians)
+        split_id = new_id()
+        dry_run_split(self.ledger.custody(), self.key_id, split_id, plan)
+        split = split_for_plan(self._key, self.key_id, split_id, plan)
+        try:
+            if not split.key_check_value.matches(self.key.kcv):
+                raise KCVMismatchError(
+                    "the components do not add up to the registered key; nothing was shown"
+                )
+            payload = split_created_payload(self.key_id, split_id, plan, split)
+            payload["purpose"] = "HSM entry by components (recovery output)"
+            payload["from_split_id"] = self.split_id
+            self._record("split.created", payload, (self.administrator, self.witness))
+        except BaseException:
+            split.wipe()
+            raise
+        record = Recorder(self.ledger, self.ceremony_id)
+        self._components = ShareDistribution(record, self.witness, split_id, plan.custodians, split)
+        self.component_split_id = split_id
+        self.stage = Stage.OUTPUT
+        return self.key.kcv
+
+    def reveal_component(self, number: int, custodian: Present) -> ComponentReveal:
+        """Component ``number`` for its own custodian only; the exposure is recorded before it is returned.
+        The caller shows it to that custodian alone, then wipes it."""
+        self._require(Stage.OUTPUT)
+        if self._components is None:
+            raise FlowError("this recovery's output is not XOR components")
+        typed = self._components.reveal(number, custodian)
+        share = self._components.split.shares[number - 1]
+        return ComponentReveal(number, typed, vault_hex(share), self._components.split.component_kcvs[number])
+
+    # -- output (b): wrapped under a KEK -------------------------------------------------------------------
+    def enter_kek_component(
+        self, custodian: Present, hex_text: bytes | bytearray | str, expected_kcv_hex: str | None = None
+    ) -> KeyCheckValue:
+        """A KEK custodian types their KEK component in hex; only its KCV is recorded, never the component."""
+        self._require(Stage.REBUILT)
+        if not isinstance(self.output, WrappedOutput):
+            raise FlowError(
+                f"this recovery's output was chosen as {self.output.kind.value}, not a wrapped key"
+            )
+        distinct(custodian, self.administrator)
+        distinct(custodian, self.witness)
+        if any(person == custodian.person_id for person, _ in self._kek_parts):
+            raise DualControlError(f"{custodian.person_id} already entered a KEK component")
+        part = _hex_secret(hex_text)
+        try:
+            kcv = aes_kcv(part)
+            if expected_kcv_hex is not None and not kcv.matches(
+                KeyCheckValue.from_hex(kcv.method, expected_kcv_hex)
+            ):
+                raise KCVMismatchError(
+                    f"the KEK component entered has KCV {kcv.hex}, "
+                    f"not {expected_kcv_hex.strip().upper()[:10]}"
+                )
+        except BaseException:
+            part.wipe()
+            raise
+        self._record(
+            "kek.component_entered",
+            {
+                "key_id": self.key_id,
+                "person_id": custodian.person_id,
+                "component_number": len(self._kek_parts) + 1,
+                "component_kcv_hex": kcv.value.hex(),
+                "kcv_method": kcv.method,
+            },
+            (custodian, self.witness),
+        )
+        self._kek_parts.append((custodian.person_id, part))
+        return kcv
+
+    def wrap(self, kek: Key | None = None, expected_kek_kcv_hex: str | None = None) -> WrappedKey:
+        """Wrap the rebuilt key under the KEK (supplied, or the XOR of the components entered) with RFC 5649.
+        Records the KEK's KCV and the blob's SHA-256 — never the KEK. The caller writes ``blob`` to a file."""
+        self._require(Stage.REBUILT)
+        if not isinstance(self.output, WrappedOutput):
+            raise FlowError(
+                f"this recovery's output was chosen as {self.output.kind.value}, not a wrapped key"
+            )
+        assert self._key is not None
+        distinct(self.administrator, self.witness)
+        built: Key | None = None
+        if kek is None:
+            if len(self._kek_parts) < 2:
+                raise BelowThresholdError(
+                    f"{len(self._kek_parts)} KEK component(s) entered; at least 2, from different custodians"
+                )
+            parts = [part for _, part in self._kek_parts]
+            built = xor_components(parts, KeyType.for_aes_length(len(parts[0])))
+            kek = built
+        try:
+            wrapped = wrap_key(kek, self._key)
+            if expected_kek_kcv_hex is not None and not wrapped.kek_kcv.matches(
+                KeyCheckValue.from_hex(wrapped.kek_kcv.method, expected_kek_kcv_hex)
+            ):
+                raise KCVMismatchError(
+                    f"the key-encryption key has KCV {wrapped.kek_kcv.hex}, not the "
+                    f"{expected_kek_kcv_hex.strip().upper()[:10]} expected: nothing was wrapped"
+                )
+        finally:
+            if built is not None:
+                built.wipe()
+        assert isinstance(self.output, WrappedOutput)
+        self._record(
+            "key.wrapped",
+            {
+                "key_id": self.key_id,
+                "algorithm": wrapped.algorithm,
+                "kek_label": self.output.kek_label,
+                "kek_kcv_hex": wrapped.kek_kcv.value.hex(),
+                "kek_kcv_method": wrapped.kek_kcv.method,
+                "kek_source": "supplied" if built is None else "components",
+                "kek_custodians": [person for person, _ in self._kek_parts],
+                "key_kcv_hex": wrapped.key_kcv.value.hex(),
+                "wrapped_sha256": wrapped.sha256,
+                "wrapped_length": len(wrapped.blob),
+            },
+            (self.administrator, self.witness),
+        )
+        self.wrapped = wrapped
+        self.stage = Stage.OUTPUT
+        return wrapped
+
+    # -- output (c): hand-over to a re-share ---------------------------------------------------------------
+    def key_for_reshare(self) -> Key:
+        """The rebuilt key, lent to the re-share of this same ceremony (it stays owned, and wiped, here)."""
+        self._require(Stage.REBUILT, Stage.OUTPUT)
+        if not isinstance(self.output, ReshareOutput) or self._key is None:
+            raise FlowError("this recovery's output is not a re-share")
+        return self._key
+
+    # -- finish --------------------------------------------------------------------------------------------
+    def finish(self, checkpoint_text: str | None = None) -> None:
+        """Wipe the clear key (and every component) once the output is complete; close the ceremony."""
+        if isinstance(self.output, ComponentsOutput):
+            self._require(Stage.OUTPUT)
+            assert self._components is not None
+            unseen = [n for n, d in self._components.state.items() if not d.shown]
+            if unseen:
+                raise FlowError(
+                    "the key is kept until every component was shown to its custodian; still to show: "
+                    + ", ".join(map(str, unseen))
+                )
+        elif isinstance(self.output, WrappedOutput):
+            self._require(Stage.OUTPUT)
+        else:
+            self._require(Stage.REBUILT, Stage.OUTPUT)
+        distinct(self.administrator, self.witness)
+        self._destroy()
+        self._record("key.wiped", {"key_id": self.key_id}, (self.administrator, self.witness))
+        self._record(
+            "ceremony.closed",
+            {"outcome": "completed", **({"checkpoint": checkpoint_text} if checkpoint_text else {})},
+            (self.administrator, self.witness),
+        )
+        self.stage = Stage.CLOSED
+
+    def void(self, reason: str) -> None:
+        """Abort: wipe everything and record why. Components already created are retired, so they are
+        refused by every later flow."""
+        if self.stage in (Stage.CLOSED, Stage.VOIDED):
+            return
+        self._destroy()
+        if self.component_split_id is not None:
+            self._record(
+                "split.retired",
+                {"split_id": self.component_split_id, "reason": "recovery voided before completion"},
+                (self.administrator, self.witness),
+            )
+        self._record("ceremony.voided", {"reason": reason or "voided"}, (self.administrator, self.witness))
+        self.stage = Stage.VOIDED
+
+    def _destroy(self) -> None:
+        self._wipe_entered()
+        if self._components is not None:
+            self._components.wipe()
+        for _, part in self._kek_parts:
+            part.wipe()
+        if self._key is not None:
+            self._key.wipe()
+            self._key = None

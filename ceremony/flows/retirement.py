@@ -1,0 +1,208 @@
+"""Retirement and destruction of a key or a split, witnessed (DESIGN §4.6; PCI DSS 3.6.1, 3.7.5).
+
+Administrator and witness record, with the reason (end of cryptoperiod, compromise suspected, replaced):
+
+* ``retire_key`` — ``key.retired`` and ``split.retired`` for each of its active splits: from then on every
+  flow refuses the key and its shares (:mod:`ceremony.flows.recovery` checks both at start and per share);
+* ``retire_split`` — one split only (e.g. a set whose envelope was found tampered with);
+* ``return_envelope`` — an envelope handed back for destruction, recorded by its serial number, which must
+  be one recorded at sealing (``share.received``) of a split already retired.
+
+Retirement touches no key material, so it needs no share and no clear key: two people and the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ceremony.crypto.ids import new_id
+from ceremony.errors import FlowError, InputError, LedgerError, RetiredKeyError
+from ceremony.flows.common import Present, Recorder, Register, distinct, normalise_serial, read_register
+from ceremony.flows.generation import check_ledger_kind
+from ceremony.ledger.store import Ledger
+
+
+class RetirementReason(StrEnum):
+    END_OF_CRYPTOPERIOD = "end of cryptoperiod"  # PCI DSS 3.6.1.4 / 3.7.4
+    COMPROMISE_SUSPECTED = "compromise suspected"  # PCI DSS 3.7.5
+    REPLACED = "replaced"
+
+
+class Stage(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class ReturnedEnvelope:
+    serial: str
+    key_id: str
+    split_id: str
+    share_number: int
+    seq: int
+
+
+@dataclass
+class RetirementCeremony:
+    ledger: Ledger
+    administrator: Present
+    witness: Present
+    purpose: str
+    ceremony_id: str = field(default_factory=new_id)
+    stage: Stage = Stage.OPEN
+    retired_keys: list[str] = field(default_factory=list)
+    retired_splits: list[str] = field(default_factory=list)
+    returned: dict[str, ReturnedEnvelope] = field(default_factory=dict)
+
+    @classmethod
+    def start(
+        cls, ledger: Ledger, administrator: Present, witness: Present, purpose: str, rehearsal: bool = False
+    ) -> RetirementCeremony:
+        distinct(administrator, witness)
+        check_ledger_kind(ledger, rehearsal)
+        if not purpose.strip():
+            raise InputError("state the ceremony's purpose; it is printed in the minutes")
+        ceremony = cls(ledger, administrator, witness, purpose.strip())
+        ceremony._record(
+            "ceremony.started",
+            {"kind": "retirement", "purpose": ceremony.purpose, "rehearsal": rehearsal},
+            (administrator, witness),
+        )
+        return ceremony
+
+    def _record(self, event_type: str, payload: dict[str, Any], signers: Sequence[Present]) -> Any:
+        return Recorder(self.ledger, self.ceremony_id)(event_type, payload, signers)
+
+    def _signers(self) -> tuple[Present, Present]:
+        if self.stage is not Stage.OPEN:
+            raise FlowError("this retirement ceremony is closed")
+        return (self.administrator, self.witness)
+
+    def _register(self) -> Register:
+        return read_register(self.ledger.events())
+
+    @staticmethod
+    def _reason(reason: RetirementReason | str, note: str) -> str:
+        try:
+            chosen = RetirementReason(reason)
+        except ValueError:
+            allowed = ", ".join(r.value for r in RetirementReason)
+            raise InputError(f"the reason is one of: {allowed}") from None
+        return chosen.value + (f": {note.strip()}" if note.strip() else "")
+
+    def retire_key(self, key_id: str, reason: RetirementReason | str, note: str = "") -> list[str]:
+        """Retire the key and every active split of it; returns the split ids retired now."""
+        signers = self._signers()
+        text = self._reason(reason, note)
+        register = self._register()
+        try:
+            key = register.key(key_id)
+        except LedgerError:
+            raise InputError(f"no key {key_id[:20]} is registered in this ledger") from None
+        if key.retired:
+            raise RetiredKeyError(f"key {key_id} was already retired at event #{key.retired_seq}")
+        self._record(
+            "key.retired",
+            {"key_id": key_id, "reason": text, "label": key.label, "kcv_hex": key.kcv.value.hex()},
+            signers,
+        )
+        retired = []
+        for split in register.active_splits(key_id):
+            self._record(
+                "split.retired",
+                {"key_id": key_id, "split_id": split.split_id, "reason": f"key retired ({text})"},
+                signers,
+            )
+            retired.append(split.split_id)
+        self.retired_keys.append(key_id)
+        self.retired_splits.extend(retired)
+        return retired
+
+    def retire_split(self, split_id: str, reason: RetirementReason | str, note: str = "") -> None:
+        signers = self._signers()
+        text = self._reason(reason, note)
+        try:
+            split = self._register().split(split_id)
+        except LedgerError:
+            raise InputError(f"no split {split_id[:20]} is recorded in this ledger") from None
+        if split.retired:
+            raise RetiredKeyError(f"{split.label} was already retired at event #{split.retired_seq}")
+        self._record("split.retired", {"key_id": split.key_id, "split_id": split_id, "reason": text}, signers)
+        self.retired_splits.append(split_id)
+
+    def return_envelope(self, serial: str, returned_by: str, seal_intact: bool) -> ReturnedEnvelope:
+        """An envelope handed back for destruction, recorded by serial. The serial must be one recorded at
+        sealing, of a retired split, and not returned before."""
+        signers = self._signers()
+        wanted = normalise_serial(serial)
+        register = self._register()
+        found = register.split_of_serial(wanted)
+        if found is None:
+            raise InputError(
+                f"no envelope with serial {wanted} was recorded at sealing: check the number, or record an "
+                "incident if the envelope is not one of ours"
+            )
+        split, number = found
+        if not split.retired:
+            raise FlowError(
+                f"envelope {wanted} holds share {number} of {split.label}, which is still in force: "
+                "retire the split before its envelopes are destroyed"
+            )
+        earlier = self._returned_before(wanted)
+        if earlier is not None:
+            raise InputError(f"envelope {wanted} was already returned for destruction (event #{earlier})")
+        if not returned_by.strip():
+            raise InputError("record who handed the envelope back")
+        event = self._record(
+            "envelope.returned",
+            {
+                "envelope_serial": wanted,
+                "key_id": split.key_id,
+                "split_id": split.split_id,
+                "share_number": number,
+                "returned_by": returned_by.strip(),
+                "recorded_holder": split.custodians.get(number, ""),
+                "seal_intact": seal_intact,
+                "disposition": "destruction",
+            },
+            signers,
+        )
+        if not seal_intact:
+            self._record(
+                "incident.recorded",
+                {
+                    "kind": "envelope",
+                    "key_id": split.key_id,
+                    "split_id": split.split_id,
+                    "share_number": number,
+                    "what": f"envelope {wanted} returned for destruction with its seal broken",
+                },
+                signers,
+            )
+        returned = ReturnedEnvelope(wanted, split.key_id, split.split_id, number, event.seq)
+        self.returned[wanted] = returned
+        return returned
+
+    def _returned_before(self, serial: str) -> int | None:
+        for event in self.ledger.events():
+            if event.type == "envelope.returned" and event.payload.get("envelope_serial") == serial:
+                return event.seq
+        return None
+
+    def close(self, checkpoint_text: str | None = None) -> None:
+        signers = self._signers()
+        self._record(
+            "ceremony.closed",
+            {
+                "outcome": "completed",
+                "retired_keys": list(self.retired_keys),
+                "retired_splits": list(self.retired_splits),
+                "envelopes_returned": sorted(self.returned),
+                **({"checkpoint": checkpoint_text} if checkpoint_text else {}),
+            },
+            signers,
+        )
+        self.stage = Stage.CLOSED
