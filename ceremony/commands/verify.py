@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from ceremony.commands import ledger_path
-from ceremony.errors import LedgerIntegrityError
+from ceremony.errors import InputError, LedgerIntegrityError, SignatureError
 from ceremony.ledger.verify import verify_ledger
 
 
@@ -33,6 +34,12 @@ def add_parser(subparsers: Any) -> None:
         default=[],
         help="a checkpoint line from a signed form (repeatable): proves nothing was cut off or rewritten",
     )
+    parser.add_argument(
+        "--document",
+        metavar="FILE.pdf",
+        type=Path,
+        help="also tell which ledger event issued this document and whether it was altered",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(handler=run)
 
@@ -46,9 +53,26 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps({"ok": False, "ledger": str(path), "seq": exc.seq, "error": str(exc)}))
             return exc.exit_code
         raise
+    if args.document is not None:
+        return _check_document(path, args.document, args.format, result.to_json())
     if args.format == "json":
         print(json.dumps(result.to_json()))
     else:
         print(result.summary())
     sys.stdout.flush()
     return 0
+
+
+def _check_document(path: Path, document: Path, fmt: str, ledger_json: dict[str, Any]) -> int:
+    from ceremony.flows.audit import check_document
+    from ceremony.ledger.store import Ledger
+
+    if not document.is_file():
+        raise InputError(f"no document at {document}")
+    with Ledger.open_for_reading(path) as ledger:
+        check = check_document(ledger, document)
+    if fmt == "json":
+        print(json.dumps({"ledger": ledger_json, "document": check.to_json()}))
+    else:
+        print(check.summary())
+    return 0 if check.ok else SignatureError.exit_code
