@@ -1,0 +1,69 @@
+"""``ceremony rehearse SCRIPT.toml --ledger PATH --out DIR`` and ``ceremony rehearse --example NAME``.
+
+Runs the real generation ceremony non-interactively from a rehearsal script (see
+``ceremony/flows/examples/README.md``) on a rehearsal ledger, writing share cards, signed acknowledgement
+forms, signed minutes and ``manifest.json`` into DIR. ``--example NAME`` prints a complete, commented
+script to start from (``2of3``, ``3of5``, ``xor3``, ``5of9``).
+
+Exit codes: 0 done; 2 bad script or usage, or a rehearsal against a production ledger (RehearsalMixError:
+test and production keys never mix, PCI DSS 3.6.1.1); 5 a policy refusal (custody rule, dual control);
+6 the preflight blocked (``preflight = "blocking"`` and an insecure finding without an exception).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ceremony.commands import ledger_path
+from ceremony.errors import InputError
+from ceremony.flows.rehearsal import EXAMPLES, example_script, load_script, run_rehearsal
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "rehearse",
+        help="run a generation ceremony from a script on a rehearsal ledger (TEST key; for training)",
+        description="Rehearsal: the real key generation ceremony, driven by a TOML script, on a rehearsal "
+        "ledger (created if absent; a production ledger is refused). Writes share cards, signed forms, "
+        "minutes and manifest.json into --out. Start from: ceremony rehearse --example 2of3",
+    )
+    parser.add_argument("script", nargs="?", type=Path, metavar="SCRIPT.toml", help="the rehearsal script")
+    # SUPPRESS: given after the command it overrides the global --ledger; absent, it leaves that alone.
+    parser.add_argument(
+        "--ledger", metavar="PATH", default=argparse.SUPPRESS, help="rehearsal ledger (created if absent)"
+    )
+    parser.add_argument("--out", metavar="DIR", type=Path, help="new or empty folder for the papers")
+    parser.add_argument(
+        "--example", metavar="NAME", choices=EXAMPLES, help=f"print an example script: {', '.join(EXAMPLES)}"
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.example:
+        if args.script is not None:
+            raise InputError("give either a script to run or --example NAME to print one, not both")
+        sys.stdout.write(example_script(args.example))
+        return 0
+    if args.script is None or args.out is None:
+        raise InputError("usage: ceremony rehearse SCRIPT.toml --ledger PATH --out DIR (or --example NAME)")
+    if getattr(args, "ledger", None) is None:
+        # Never fall back to the default ledger: it is the production one, and a missing file would be
+        # created as a rehearsal ledger in its place (PCI DSS 3.6.1.1).
+        raise InputError(
+            "name the rehearsal ledger with --ledger PATH (the default ledger is for production)"
+        )
+    script = load_script(args.script)
+    ledger = ledger_path(args)
+    result = run_rehearsal(script, ledger, args.out)
+    print(f"Rehearsal {result.ceremony_id} completed on rehearsal ledger {result.ledger_id} ({ledger}).")
+    print(f"TEST key {result.key_id}: KCV {result.kcv} ({result.kcv_method}), split {result.split_id}.")
+    print(f"{len(result.documents)} documents in {result.out_dir} (see manifest.json):")
+    for doc in result.documents:
+        print(f"  {doc.kind:<15} {doc.path}")
+    print(f"Closing checkpoint: {result.closing_checkpoint}")
+    print(f"Time: {result.seconds:.1f} s")
+    return 0
