@@ -1,0 +1,93 @@
+"""``ceremony report KIND [--ledger PATH] [--format text|json|csv|pdf] [--out FILE] [--key KEY_ID]
+[--person PERSON_ID] [--from DATE] [--to DATE]`` (DESIGN §6).
+
+KIND is custody, custodians, keys, ceremonies or exceptions. The ledger is opened read-only
+(:meth:`Ledger.open_for_reading`): an auditor needs no passphrase and nothing is written. ``--to DATE``
+reports the ledger as it stood at the end of that day (UTC) and is also the date statuses are judged at
+(reaffirmation overdue, exception expired, cryptoperiod over); without it, now. PDF needs ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from ceremony.commands import ledger_path
+from ceremony.errors import ReportError
+from ceremony.ledger.store import Ledger
+from ceremony.reports import KINDS, build_report
+from ceremony.reports.model import Filters, read_facts
+from ceremony.reports.render import FORMATS, render
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="custody, custodians, keys, ceremonies or exceptions report (read-only)",
+        description="Reads the ledger without changing it and prints or writes one report.",
+    )
+    parser.add_argument("kind", choices=tuple(KINDS), metavar="KIND", help=", ".join(KINDS))
+    parser.add_argument("--ledger", metavar="PATH", default=argparse.SUPPRESS, help="ledger file to read")
+    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    parser.add_argument("--key", metavar="KEY_ID", help="only this key")
+    parser.add_argument("--person", metavar="PERSON_ID", help="only this person")
+    parser.add_argument("--from", dest="since", metavar="DATE", help="from this day (YYYY-MM-DD, UTC)")
+    parser.add_argument(
+        "--to", dest="until", metavar="DATE", help="the ledger as it stood at the end of this day (UTC)"
+    )
+    parser.set_defaults(handler=run)
+
+
+def parse_day(text: str | None, *, end: bool) -> datetime | None:
+    """``YYYY-MM-DD`` as the first (or, with ``end``, the last) second of that UTC day."""
+    if text is None:
+        return None
+    try:
+        day = datetime.strptime(text.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise ReportError(f"{text[:20]!r} is not a date; write it as YYYY-MM-DD") from None
+    moment = datetime.combine(day, time(0, 0), tzinfo=UTC)
+    return moment + timedelta(days=1, seconds=-1) if end else moment
+
+
+def produce(
+    path: Path,
+    kind: str,
+    fmt: str,
+    filters: Filters,
+    now: datetime | None = None,
+) -> bytes:
+    """Open the ledger read-only, replay it once and render one report."""
+    as_of = filters.until or now or datetime.now(UTC)
+    with Ledger.open_for_reading(path) as ledger:
+        facts = read_facts(ledger, filters.until)
+    if filters.key_id and filters.key_id not in facts.keys:
+        raise ReportError(f"the ledger has no key {filters.key_id[:40]!r}")
+    if filters.person_id and filters.person_id not in facts.people:
+        raise ReportError(f"the ledger has no person {filters.person_id[:40]!r}")
+    return render(build_report(kind, facts, filters, as_of), fmt)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.format == "pdf" and not args.out:
+        raise ReportError("a PDF report needs --out FILE (it is not printed to the terminal)")
+    since = parse_day(args.since, end=False)
+    until = parse_day(args.until, end=True)
+    if since and until and since > until:
+        raise ReportError("--from is after --to")
+    filters = Filters(args.key, args.person, since, until)
+    output = produce(ledger_path(args), args.kind, args.format, filters)
+    if args.out:
+        out = Path(args.out)
+        try:
+            out.write_bytes(output)
+        except OSError as exc:
+            raise ReportError(f"cannot write the report to {out}: {exc.strerror}") from None
+    else:
+        sys.stdout.buffer.write(output)
+        sys.stdout.flush()
+    return 0

@@ -1,0 +1,431 @@
+"""A realistic sample ledger, built through the real flows, for newcomers and auditors (DESIGN §6).
+
+``build_demo(path)`` writes a **rehearsal** ledger (``Ledger.open(..., rehearsal=True)``; every key is
+registered as a TEST key) covering a year of an organisation's key management, on an injected clock:
+
+* a dozen people: two administrators, a witness, a security officer, eight custodians;
+* four keys of different types and schemes: AES-256 Shamir 2-of-3, TDES triple-length Shamir 3-of-5,
+  an HMAC secret in 3 XOR components, AES-128 Shamir 2-of-4; each generated in a full ceremony
+  (preflight, plan, generate, private distribution with envelope serials, verification round, wipe,
+  acknowledgement forms signed by each custodian, close) and one ceremony voided before generation;
+* insecure-service exceptions (PCI DSS 1.2.6): one relied on in a ceremony and expired since, one active;
+* a recovery of the TDES key, wrapped under a key-encryption key (if :mod:`ceremony.flows.recovery` is
+  present);
+* a departure (:mod:`ceremony.flows.departure`): a custodian of two keys leaves, both keys are flagged
+  for replacement (3.7.5);
+* a reaffirmation round eleven months in (3.7.8), leaving one custodian overdue and one due soon
+  (day 370, the demo's last day: Maria Costa overdue, Elena Petrova due within 30 days).
+
+* a re-share of the AES key after the departure, to a new custodian set (clears its flag); the XOR key
+  cannot be rebuilt without the departed custodian's component and stays flagged "must be replaced";
+
+Rehearsal only: identities use the light scrypt cost (N = 2**10) so the demo builds in seconds, and the
+passphrases are published (``demo passphrase <employee id>``) so anyone can open the TUI as anyone. A
+production ledger is never built this way: ``build_demo`` refuses an existing file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ceremony.crypto import recipes
+from ceremony.crypto.identity import ScryptParams, enroll_identity
+from ceremony.crypto.keys import KeyType
+from ceremony.crypto.secret import SecretBytes
+from ceremony.crypto.share import Scheme
+from ceremony.errors import InputError
+from ceremony.flows import paperwork
+from ceremony.flows.exceptions import record_exception
+from ceremony.flows.generation import GenerationCeremony, KeySpec, SplitPlan
+from ceremony.flows.presence import Presence, PresentPerson
+from ceremony.flows.reaffirmation import Reaffirmation
+from ceremony.ledger import participants
+from ceremony.ledger.store import Ledger
+from ceremony.preflight.exceptions import ExceptionRecord
+
+# Rehearsal-only KDF cost (RFC 7914 scrypt, N = 2**10): unlocking takes milliseconds, not a second.
+DEMO_KDF = ScryptParams(log2_n=10, r=8, p=1)
+
+ROSTER: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Alice Morgan", "E1001", ("administrator",)),
+    ("Omar Haddad", "E1002", ("administrator", "witness")),
+    ("Walter Chen", "E1003", ("witness",)),
+    ("Sophie Laurent", "E1004", ("security_officer", "witness")),
+    ("Priya Raman", "E2001", ("custodian",)),
+    ("Jonas Berg", "E2002", ("custodian",)),
+    ("Maria Costa", "E2003", ("custodian",)),
+    ("Kenji Sato", "E2004", ("custodian",)),
+    ("Fatima Nouri", "E2005", ("custodian",)),
+    ("Lucas Meyer", "E2006", ("custodian",)),
+    ("Elena Petrova", "E2007", ("custodian",)),
+    ("Tom O'Brien", "E2008", ("custodian",)),
+)
+
+
+def demo_passphrase(employee_id: str) -> SecretBytes:
+    """The published passphrase of a demo participant (rehearsal ledgers only)."""
+    return SecretBytes(f"demo passphrase {employee_id}".encode())
+
+
+@dataclass
+class DemoClock:
+    """The injected clock: ``now`` moves only when the script says, plus a few seconds per event read."""
+
+    now: datetime
+    tick: timedelta = timedelta(seconds=15)
+
+    def __call__(self) -> datetime:
+        moment = self.now
+        self.now += self.tick
+        return moment
+
+    def day(self, start: datetime, days: int, hour: int = 9) -> None:
+        target = (start + timedelta(days=days)).replace(hour=hour, minute=0, second=0)
+        self.now = max(self.now, target)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    path: Path
+    events: int
+    people: dict[str, str]  # employee id -> person id
+    keys: dict[str, str]  # label -> key id
+    start: datetime
+    end: datetime
+    overdue: tuple[str, ...]  # employee ids
+    due_soon: tuple[str, ...]
+    departed: tuple[str, ...]
+    recovery: bool
+    reshare: bool
+
+
+@dataclass
+class _Demo:
+    ledger: Ledger
+    clock: DemoClock
+    start: datetime
+    ids: dict[str, str] = field(default_factory=dict)  # employee id -> person id
+    keys: dict[str, str] = field(default_factory=dict)
+    # What each custodian wrote down at distribution (typed share text), kept for the recovery rehearsal.
+    records: dict[tuple[str, int], tuple[str, bytearray]] = field(default_factory=dict)
+    envelopes: dict[tuple[str, int], str] = field(default_factory=dict)
+
+    def present(self, employee_id: str, role: str) -> PresentPerson:
+        return Presence(self.ledger).authenticate(self.ids[employee_id], demo_passphrase(employee_id), role)
+
+    @contextmanager
+    def people(self, *who: tuple[str, str]) -> Iterator[list[PresentPerson]]:
+        present = [self.present(e, r) for e, r in who]
+        try:
+            yield present
+        finally:
+            for person in present:
+                person.leave()
+
+    def on(self, days: int, hour: int = 9) -> None:
+        self.clock.day(self.start, days, hour)
+
+
+def _preflight(relied_on: ExceptionRecord | None) -> dict[str, object]:
+    """A preflight summary as the ledger records it; the demo never reads the machine it runs on."""
+    counts = {"pass": 8, "insecure": 1 if relied_on else 0, "unknown": 0}
+    coverage: dict[str, object] = {
+        "blocked": False,
+        "exceptions_relied_on": [relied_on.to_dict()] if relied_on else [],
+        "uncovered": [],
+    }
+    return {"simulated": True, "report": {"counts": counts}, "coverage": coverage, "cleared": True}
+
+
+def _generate(
+    demo: _Demo,
+    *,
+    admin: str,
+    witness: str,
+    purpose: str,
+    spec: KeySpec,
+    scheme: Scheme,
+    threshold: int,
+    custodians: tuple[str, ...],
+    exception: ExceptionRecord | None = None,
+) -> str:
+    ledger = demo.ledger
+    with demo.people((admin, "administrator"), (witness, "witness")) as (a, w):
+        ceremony = GenerationCeremony.start(ledger, a, w, purpose, rehearsal=True)
+        ceremony.record_preflight(_preflight(exception), uncovered=[])
+        plan = SplitPlan(scheme, threshold, tuple(demo.ids[c] for c in custodians))
+        ceremony.plan_key(spec, plan)
+        ceremony.generate()
+        assert ceremony.key_id is not None
+        for number, employee in enumerate(custodians, start=1):
+            with demo.people((employee, "custodian")) as (me,):
+                typed = ceremony.reveal(number, me)
+                written = bytearray(typed.view())  # what the custodian writes on their card
+                typed.wipe()
+                serial = f"TE-{spec.label[:3].upper()}-{number:02d}{len(demo.envelopes) + 4100:05d}"
+                ceremony.confirm_receipt(number, me, serial, "recorded")
+                ceremony.verify_share(number, me, bytearray(written))
+                demo.records[(ceremony.key_id, number)] = (employee, written)
+                demo.envelopes[(ceremony.key_id, number)] = serial
+        ceremony.wipe()
+        for number, employee in enumerate(custodians, start=1):
+            with demo.people((employee, "custodian")) as (me,):
+                paperwork.issue_acknowledgement(ledger, ceremony, number, me)
+        ceremony.close(paperwork.closing_checkpoint(ledger))
+        demo.keys[spec.label] = ceremony.key_id
+        return ceremony.key_id
+
+
+def _recover(demo: _Demo, key_label: str, holders: tuple[int, ...]) -> bool:
+    """Rebuild a key from ``holders``' shares and wrap it under a test KEK (RFC 5649)."""
+    try:
+        from ceremony.flows.recovery import RecoveryCeremony, WrappedOutput
+    except ImportError:  # pragma: no cover - recovery is built in parallel
+        return False
+    key_id = demo.keys[key_label]
+    with demo.people(("E1002", "administrator"), ("E1004", "witness")) as (a, w):
+        ceremony = RecoveryCeremony.start(
+            demo.ledger,
+            a,
+            w,
+            key_id,
+            WrappedOutput("HSM-2 key transport KEK (test)"),
+            "Load the PIN encryption key into the replacement HSM",
+            rehearsal=True,
+        )
+        for number in holders:
+            employee, written = demo.records[(key_id, number)]
+            with demo.people((employee, "custodian")) as (me,):
+                ceremony.inspect_envelope(number, me, demo.envelopes[(key_id, number)], True, True)
+                ceremony.enter_share(me, bytearray(written))
+        ceremony.rebuild()
+        kek, _kcv = recipes.new_key(KeyType.AES_256)
+        try:
+            ceremony.wrap(kek)
+        finally:
+            kek.wipe()
+        ceremony.finish(paperwork.closing_checkpoint(demo.ledger))
+    return True
+
+
+def _depart(demo: _Demo, employee: str, reason: str, officer: PresentPerson, witness: PresentPerson) -> None:
+    try:
+        from ceremony.flows.departure import record_departure
+    except ImportError:  # pragma: no cover - departure is built in parallel
+        participants.deactivate(demo.ledger, demo.ids[employee], reason, [officer.person_id], [officer])
+        return
+    record_departure(demo.ledger, demo.ids[employee], reason, officer, witness)
+
+
+def _reshare(demo: _Demo, key_id: str, holders: tuple[int, ...], new_custodians: tuple[str, ...]) -> bool:
+    """Rebuild ``key_id`` from ``holders``' shares and re-split it 2-of-3 to ``new_custodians``."""
+    try:
+        from ceremony.flows.common import SplitPlan as NewPlan
+        from ceremony.flows.reshare import ReshareCeremony, ReshareReason
+    except ImportError:  # pragma: no cover - re-share is built in parallel
+        return False
+    plan = NewPlan(Scheme.SHAMIR, 2, tuple(demo.ids[e] for e in new_custodians))
+    with demo.people(("E1002", "administrator"), ("E1003", "witness")) as (a, w):
+        ceremony = ReshareCeremony.start(
+            demo.ledger,
+            a,
+            w,
+            key_id,
+            plan,
+            ReshareReason.DEPARTURE,
+            "Replace departed custodian Jonas Berg on the ZMK",
+            rehearsal=True,
+        )
+        for number in holders:
+            employee, written = demo.records[(key_id, number)]
+            with demo.people((employee, "custodian")) as (me,):
+                ceremony.inspect_envelope(number, me, demo.envelopes[(key_id, number)], True, True)
+                ceremony.enter_share(me, bytearray(written))
+        ceremony.rebuild()
+        ceremony.reshare()
+        for number, employee in enumerate(new_custodians, start=1):
+            with demo.people((employee, "custodian")) as (me,):
+                typed = ceremony.reveal(number, me)
+                written = bytearray(typed.view())
+                typed.wipe()
+                serial = f"TE-ZMK-R{number:02d}{len(demo.envelopes) + 4100:05d}"
+                ceremony.confirm_receipt(number, me, serial, "recorded")
+                ceremony.verify_share(number, me, bytearray(written))
+                demo.envelopes[(key_id, 100 + number)] = serial
+                written[:] = bytes(len(written))
+        ceremony.finish(paperwork.closing_checkpoint(demo.ledger))
+    return True
+
+
+def build_demo(path: Path, *, start: datetime | None = None) -> DemoSummary:
+    """Build the demo ledger at ``path`` (a new file). ``start`` is day 0 (default: a year and a few days
+    ago, so that today the round of reaffirmations shows one custodian overdue)."""
+    path = Path(path)
+    if path.exists():
+        raise InputError(f"{path} already exists; the demo builds a new ledger file")
+    begin = (start or datetime.now(UTC) - timedelta(days=370)).astimezone(UTC)
+    begin = begin.replace(hour=8, minute=0, second=0, microsecond=0)
+    clock = DemoClock(begin)
+    ledger = Ledger.open(path, create=True, rehearsal=True, clock=clock)
+    demo = _Demo(ledger, clock, begin)
+    try:
+        return _script(demo)
+    finally:
+        ledger.close()
+        for _, written in demo.records.values():
+            written[:] = bytes(len(written))
+
+
+def _script(demo: _Demo) -> DemoSummary:
+    ledger = demo.ledger
+    # Day 0: enrollment. The security officer enrolls first (self-signed), then enrolls everyone else.
+    for name, employee, roles in ROSTER:
+        cert, blob = enroll_identity(
+            name, employee, demo_passphrase(employee), now=demo.clock.now, kdf=DEMO_KDF
+        )
+        person = participants.enroll(
+            ledger, name=name, employee_id=employee, roles=roles, certificate=cert, key_blob=blob
+        )
+        demo.ids[employee] = person.person_id
+
+    demo.on(2)
+    zmk = _generate(
+        demo,
+        admin="E1001",
+        witness="E1003",
+        purpose="Generate the 2026 PIN zone master key (ZMK) for the acquirer link",
+        spec=KeySpec(KeyType.AES_256, "ZMK-2026 acquirer zone master key", "PIN zone master key (ZMK)", 365),
+        scheme=Scheme.SHAMIR,
+        threshold=2,
+        custodians=("E2001", "E2002", "E2003"),
+    )
+
+    demo.on(9)
+    _generate(
+        demo,
+        admin="E1001",
+        witness="E1003",
+        purpose="Generate the TDES PIN encryption key for the legacy terminal estate",
+        spec=KeySpec(
+            KeyType.TDES_3KEY, "PEK-2026 terminal PIN encryption key", "PIN encryption key (PEK)", 730
+        ),
+        scheme=Scheme.SHAMIR,
+        threshold=3,
+        custodians=("E2004", "E2005", "E2006", "E2007", "E2008"),
+    )
+
+    # Day 12: the laptop's Bluetooth controller cannot be switched off in firmware; a 30-day exception.
+    demo.on(12)
+    with demo.people(("E1004", "security_officer"), ("E1003", "witness")) as (officer, witness):
+        bluetooth = ExceptionRecord.new(
+            check="radio.rfkill",
+            subject="*",
+            justification="The replacement ceremony laptop's Bluetooth controller has no firmware switch; "
+            "the MAC key must be generated before the quarterly settlement run.",
+            compensating_controls="Controller removed from the kernel (module blacklisted), room is "
+            "RF-shielded, "
+            "two witnesses check no device pairs during the ceremony.",
+            approved_by=officer.person_id,
+            witness=witness.person_id,
+            created=demo.clock.now,
+            expires=demo.clock.now + timedelta(days=30),
+        )
+        record_exception(ledger, bluetooth, officer, witness)
+
+    demo.on(16)
+    mac = _generate(
+        demo,
+        admin="E1002",
+        witness="E1003",
+        purpose="Generate the settlement file HMAC key",
+        spec=KeySpec(
+            KeyType.GENERIC, "MAC-2026 settlement file HMAC key", "HMAC-SHA-256 of settlement files", 365, 32
+        ),
+        scheme=Scheme.XOR,
+        threshold=3,
+        custodians=("E2002", "E2004", "E2007"),
+        exception=bluetooth,
+    )
+    del mac
+
+    # Day 33: a ceremony voided before any key existed (a custodian was ill).
+    demo.on(33)
+    with demo.people(("E1001", "administrator"), ("E1003", "witness")) as (a, w):
+        voided = GenerationCeremony.start(
+            ledger, a, w, "Generate the BDK for the new DUKPT estate", rehearsal=True
+        )
+        voided.record_preflight(_preflight(None), uncovered=[])
+        voided.void("custodian Lucas Meyer is ill; ceremony rescheduled")
+
+    demo.on(40)
+    _generate(
+        demo,
+        admin="E1001",
+        witness="E1003",
+        purpose="Generate the BDK for the new DUKPT estate (rescheduled)",
+        spec=KeySpec(
+            KeyType.AES_128, "BDK-2026 DUKPT base derivation key", "AES DUKPT base derivation key", 1095
+        ),
+        scheme=Scheme.SHAMIR,
+        threshold=2,
+        custodians=("E2001", "E2005", "E2006", "E2008"),
+    )
+
+    # Day 150: recovery of the TDES key into a replacement HSM, wrapped under a test KEK.
+    demo.on(150)
+    recovery = _recover(demo, "PEK-2026 terminal PIN encryption key", (1, 2, 4))
+
+    # Day 200: Jonas Berg leaves; the ZMK and the MAC key he held a share of must be replaced (3.7.5).
+    demo.on(200)
+    with demo.people(("E1004", "security_officer"), ("E1003", "witness")) as (officer, witness):
+        _depart(demo, "E2002", "left the organisation", officer, witness)
+
+    # Day 210: the ZMK is re-shared to Priya Raman, Maria Costa and Tom O'Brien (clears its flag). The MAC
+    # key cannot be rebuilt without Jonas's XOR component: it stays flagged until a new key replaces it.
+    demo.on(210)
+    reshare = _reshare(demo, zmk, holders=(1, 3), new_custodians=("E2001", "E2003", "E2008"))
+
+    # Day 335-343: the annual reaffirmation round. Maria Costa (last acknowledged on day 2) does not come:
+    # overdue from day 367. Elena Petrova (last acknowledged on day 16) is away: due within 30 days.
+    flow = Reaffirmation(ledger, clock=lambda: demo.clock.now)
+    wording = flow.wording()
+    for offset, employee in enumerate(("E2001", "E2004", "E2005", "E2006", "E2008")):
+        demo.on(335 + 2 * offset, hour=10)
+        with demo.people((employee, "custodian"), ("E1004", "security_officer")) as (custodian, officer):
+            flow.record(custodian, officer, wording)
+
+    # Day 350: a new exception for the next quarter's ceremonies (still active at the end).
+    demo.on(350)
+    with demo.people(("E1004", "security_officer"), ("E1002", "witness")) as (officer, witness):
+        swap = ExceptionRecord.new(
+            check="mem.swap",
+            subject="*",
+            justification="The ceremony laptop image keeps an encrypted swap partition required by "
+            "its vendor.",
+            compensating_controls="Swap is encrypted with a random key per boot; the laptop is powered off "
+            "for two minutes after every ceremony.",
+            approved_by=officer.person_id,
+            witness=witness.person_id,
+            created=demo.clock.now,
+            expires=demo.clock.now + timedelta(days=60),
+        )
+        record_exception(ledger, swap, officer, witness)
+
+    demo.on(370)
+    return DemoSummary(
+        path=ledger.path,
+        events=ledger.size(),
+        people=dict(demo.ids),
+        keys=dict(demo.keys),
+        start=demo.start,
+        end=demo.clock.now,
+        overdue=("E2003",),
+        due_soon=("E2007",),
+        departed=("E2002",),
+        recovery=recovery,
+        reshare=reshare,
+    )
