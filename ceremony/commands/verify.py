@@ -40,12 +40,28 @@ def add_parser(subparsers: Any) -> None:
         type=Path,
         help="also tell which ledger event issued this document and whether it was altered",
     )
+    parser.add_argument(
+        "--bundle",
+        metavar="DIR",
+        type=Path,
+        help="check an evidence bundle made by `ceremony export`: the signed manifest, then its ledger copy",
+    )
+    parser.add_argument(
+        "--officer-cert-sha256",
+        metavar="HEX",
+        help="with --bundle: the exporting officer's certificate fingerprint, known from elsewhere (paper "
+        "minutes, the production ledger); without it the bundle's own enrollment record is trusted",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    path = ledger_path(args)
+    manifest_json: dict[str, Any] | None = None
+    if args.bundle is not None:
+        path, manifest_json = _check_bundle(args.bundle, args.officer_cert_sha256)
+    else:
+        path = ledger_path(args)
     try:
         result = verify_ledger(path, args.checkpoint)
     except LedgerIntegrityError as exc:
@@ -56,11 +72,52 @@ def run(args: argparse.Namespace) -> int:
     if args.document is not None:
         return _check_document(path, args.document, args.format, result.to_json())
     if args.format == "json":
-        print(json.dumps(result.to_json()))
+        out = result.to_json()
+        if manifest_json is not None:
+            out = {**out, "bundle": manifest_json}
+        print(json.dumps(out))
     else:
+        if manifest_json is not None:
+            print(
+                f"bundle: manifest of {manifest_json['files']} files intact, signed by "
+                f"{manifest_json['signed_by']} (certificate {manifest_json['cert_sha256'][:16]}…)"
+            )
         print(result.summary())
     sys.stdout.flush()
     return 0
+
+
+def _check_bundle(bundle: Path, pinned: str | None) -> tuple[Path, dict[str, Any]]:
+    """Check the bundle's signed manifest; return its ledger copy (verified next) and what was checked."""
+    from ceremony.errors import BundleIntegrityError
+    from ceremony.ledger import participants
+    from ceremony.ledger.store import Ledger
+    from ceremony.reports.bundle import MANIFEST, check_manifest
+
+    if not bundle.is_dir():
+        raise InputError(f"no bundle folder at {bundle}")
+    copy = bundle / "ledger.sqlite3"
+    try:
+        signer_id = str(json.loads((bundle / MANIFEST).read_bytes())["signed_by"]["person_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise BundleIntegrityError(
+            f"{bundle} has no readable signed manifest (export it with --officer)"
+        ) from None
+    with Ledger.open_for_reading(copy) as ledger:
+        officer = participants.participant(ledger, signer_id)
+    if "security_officer" not in officer.roles:
+        raise BundleIntegrityError(f"the manifest is signed by {officer.name}, who is not a security officer")
+    if pinned is not None and pinned.strip().lower() != officer.cert_sha256:
+        raise BundleIntegrityError(
+            "the manifest's signer is not the officer whose certificate fingerprint was given"
+        )
+    check = check_manifest(bundle, officer.certificate)
+    return copy, {
+        "files": check.files,
+        "signed_by": officer.name,
+        "person_id": check.signed_by,
+        "cert_sha256": check.cert_sha256,
+    }
 
 
 def _check_document(path: Path, document: Path, fmt: str, ledger_json: dict[str, Any]) -> int:

@@ -64,8 +64,8 @@ class Presence:
                 )
             if role not in person.roles:
                 raise IdentityError(
-                    f"{person.name} ({person_id}) is not enrolled as {role} (enrolled as "
-                    f"{', '.join(person.roles)})"
+                    f"{person.name} ({person_id}) is not enrolled as {role.replace('_', ' ')} "
+                    f"(enrolled as {', '.join(r.replace('_', ' ') for r in person.roles)})"
                 )
             if self.failures.get(person_id, 0) >= MAX_ATTEMPTS:
                 raise IdentityError(

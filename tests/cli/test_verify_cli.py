@@ -118,4 +118,9 @@ def test_export_copy_verifies_in_another_process_after_the_original_is_gone(samp
     verified = _run("verify", "--ledger", str(moved / "ledger.sqlite3"), "--checkpoint", checkpoint)
     assert verified.returncode == 0, verified.stderr
     assert "intact: events 60" in verified.stdout and "checkpoints matched 1" in verified.stdout
-    assert sorted(p.name for p in moved.iterdir()) == ["checkpoint.txt", "events.jsonl", "ledger.sqlite3"]
+    assert sorted(p.name for p in moved.iterdir()) == [
+        "checkpoint.txt",
+        "events.jsonl",
+        "ledger.sqlite3",
+        "reports",
+    ]
