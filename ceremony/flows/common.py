@@ -30,6 +30,7 @@ from ceremony.errors import (
     FlowError,
     InputError,
     LedgerError,
+    RehearsalMixError,
     ShareError,
 )
 from ceremony.policy.custody import CustodyHistory, Exposure, SplitRecord
@@ -85,6 +86,24 @@ class Recorder:
         body = {"ceremony_id": self.ceremony_id, **payload}
         actors = list(dict.fromkeys(s.person_id for s in signers))
         return self.ledger.append(event_type, body, actors, signers)
+
+
+def check_ledger_kind(ledger: object, rehearsal: bool) -> None:
+    """Refuse a rehearsal on a production ledger and a production ceremony on a rehearsal ledger: test and
+    production keys never share a ledger (PCI DSS 3.6.1.1). A ledger without ``info`` is not checked."""
+    info = getattr(ledger, "info", None)
+    marked = getattr(info, "rehearsal", None)
+    if marked is None or bool(marked) == rehearsal:
+        return
+    if rehearsal:
+        raise RehearsalMixError(
+            "this is a production ledger: a rehearsal (TEST key) cannot run on it — use a separate "
+            "rehearsal ledger (PCI DSS 3.6.1.1: test and production keys never mix)"
+        )
+    raise RehearsalMixError(
+        "this is a rehearsal ledger: it holds TEST keys only, a production key cannot be generated on it — "
+        "use the production ledger (PCI DSS 3.6.1.1: test and production keys never mix)"
+    )
 
 
 def distinct(*people: Present) -> None:

@@ -62,6 +62,7 @@ from ceremony.flows.common import (
     ShareDistribution,
     SplitInfo,
     SplitPlan,
+    check_ledger_kind,
     check_split_plan,
     distinct,
     dry_run_split,
@@ -70,7 +71,6 @@ from ceremony.flows.common import (
     split_created_payload,
     split_for_plan,
 )
-from ceremony.flows.generation import check_ledger_kind
 from ceremony.ledger.participants import participant
 from ceremony.ledger.store import Ledger
 

@@ -20,8 +20,15 @@ from typing import Any
 
 from ceremony.crypto.ids import new_id
 from ceremony.errors import FlowError, InputError, LedgerError, RetiredKeyError
-from ceremony.flows.common import Present, Recorder, Register, distinct, normalise_serial, read_register
-from ceremony.flows.generation import check_ledger_kind
+from ceremony.flows.common import (
+    Present,
+    Recorder,
+    Register,
+    check_ledger_kind,
+    distinct,
+    normalise_serial,
+    read_register,
+)
 from ceremony.ledger.store import Ledger
 
 

@@ -141,7 +141,8 @@ def test_wrong_share_holder_and_typo_in_verification(cast):
     ceremony.void("aborted in test")
     types = [e.type for e in cast.ledger.events()]
     assert types[-2:] == ["split.retired", "ceremony.voided"]
-    assert ceremony._key is None and ceremony._split is None
+    assert ceremony._key is None
+    assert all(share.data.wiped for share in ceremony._shares.split.shares)
 
 
 def test_three_wrong_passphrases_lock_out(cast):
