@@ -41,6 +41,7 @@ from ceremony.flows.common import (
     split_created_payload,
     split_for_plan,
 )
+from ceremony.flows.unfinished import Unfinished, check_resumable
 
 __all__ = ["GenerationCeremony", "KeySpec", "SplitPlan", "Stage", "check_ledger_kind"]
 
@@ -114,6 +115,20 @@ class GenerationCeremony:
             "ceremony.started",
             {"kind": "generation", "purpose": ceremony.purpose, "rehearsal": rehearsal},
             signers=(administrator, witness),
+        )
+        return ceremony
+
+    @classmethod
+    def resume(
+        cls, ledger: LedgerWriter, item: Unfinished, administrator: Present, witness: Present
+    ) -> GenerationCeremony:
+        """Take up an interrupted generation that never had key material, from the preflight on (a new
+        preflight and plan are recorded under the same ceremony id)."""
+        check_resumable(item, administrator, witness)
+        check_ledger_kind(ledger, item.rehearsal)
+        ceremony = cls(ledger, administrator, witness, item.purpose, item.rehearsal, item.ceremony_id)
+        ceremony._record(
+            "ceremony.resumed", {"after_seq": item.started_seq}, signers=(administrator, witness)
         )
         return ceremony
 

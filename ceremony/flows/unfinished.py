@@ -1,0 +1,124 @@
+"""Ceremonies interrupted by a crash or power cut (DESIGN §4): found on start, then resumed or voided —
+never left half-done.
+
+A ceremony is unfinished when the ledger has its ``ceremony.started`` and neither ``ceremony.closed`` nor
+``ceremony.voided``. Resuming is safe only while no key material existed: a key (generated or rebuilt)
+lived in memory only and is gone, so from there the ceremony can only be voided. Voiding retires every
+split the ceremony created, so none of its shares is accepted by any later flow, and records the reason;
+both need the administrator and the witness present and signing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ceremony.errors import FlowError, InputError
+from ceremony.flows.common import Present, Recorder, distinct
+
+# Events after which key material existed in memory: past these, resuming is impossible.
+KEY_MATERIAL_EVENTS = frozenset({"key.registered", "split.created", "key.recovered", "envelope.inspected"})
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    ceremony_id: str
+    kind: str  # generation, recovery, reshare, retirement, ...
+    purpose: str
+    rehearsal: bool
+    started_seq: int
+    started_time: str
+    last_step: str  # type of the ceremony's last event
+    key_material: bool  # a key existed in memory at some point: only voiding is possible
+    splits_created: tuple[str, ...]  # retired when voided
+    splits_retired: tuple[str, ...]
+
+    @property
+    def resumable(self) -> bool:
+        return not self.key_material
+
+
+def unfinished_ceremonies(events: Iterable[Any]) -> list[Unfinished]:
+    """Every started ceremony that was neither closed nor voided, oldest first (one pass over events)."""
+    open_: dict[str, dict[str, Any]] = {}
+    for event in events:
+        payload = event.payload
+        cid = payload.get("ceremony_id")
+        if not isinstance(cid, str):
+            continue
+        if event.type == "ceremony.started":
+            open_[cid] = {
+                "kind": str(payload.get("kind", "")),
+                "purpose": str(payload.get("purpose", "")),
+                "rehearsal": bool(payload.get("rehearsal", False)),
+                "seq": event.seq,
+                "time": event.time,
+                "last": event.type,
+                "key": False,
+                "created": [],
+                "retired": [],
+            }
+            continue
+        entry = open_.get(cid)
+        if entry is None:
+            continue
+        if event.type in ("ceremony.closed", "ceremony.voided"):
+            del open_[cid]
+            continue
+        entry["last"] = event.type
+        if event.type in KEY_MATERIAL_EVENTS:
+            entry["key"] = True
+        if event.type == "split.created":
+            entry["created"].append(str(payload["split_id"]))
+        elif event.type == "split.retired":
+            entry["retired"].append(str(payload["split_id"]))
+    return [
+        Unfinished(
+            cid,
+            e["kind"],
+            e["purpose"],
+            e["rehearsal"],
+            int(e["seq"]),
+            str(e["time"]),
+            str(e["last"]),
+            bool(e["key"]),
+            tuple(e["created"]),
+            tuple(e["retired"]),
+        )
+        for cid, e in open_.items()
+    ]
+
+
+def void_unfinished(
+    ledger: Any, item: Unfinished, administrator: Present, witness: Present, reason: str
+) -> None:
+    """Void an interrupted ceremony: retire each split it created (not already retired), then record
+    ``ceremony.voided`` with the reason — all signed by administrator and witness."""
+    distinct(administrator, witness)
+    if not reason.strip():
+        raise InputError("say why the ceremony is voided; the reason goes into the ledger and the minutes")
+    still_open = {u.ceremony_id for u in unfinished_ceremonies(ledger.events())}
+    if item.ceremony_id not in still_open:
+        raise FlowError(f"ceremony {item.ceremony_id} is not unfinished (already closed or voided)")
+    record = Recorder(ledger, item.ceremony_id)
+    for split_id in item.splits_created:
+        if split_id not in item.splits_retired:
+            record(
+                "split.retired",
+                {"split_id": split_id, "reason": "ceremony interrupted and voided before completion"},
+                (administrator, witness),
+            )
+    record("ceremony.voided", {"reason": reason.strip(), "after_restart": True}, (administrator, witness))
+
+
+def check_resumable(item: Unfinished, administrator: Present, witness: Present) -> None:
+    """Resuming is allowed only for a generation that never had key material (it restarts at preflight)."""
+    distinct(administrator, witness)
+    if item.kind not in ("generation", ""):
+        raise FlowError(f"a {item.kind} ceremony cannot be resumed after a restart; void it and start again")
+    if not item.resumable:
+        raise FlowError(
+            "the key existed only in memory and is gone: this ceremony can only be voided, and its shares "
+            "are then refused by every later flow"
+        )
