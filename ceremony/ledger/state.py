@@ -39,6 +39,7 @@ from ceremony.errors import (
     DuplicateEnrollmentError,
     IdentityError,
     LedgerError,
+    RehearsalMixError,
     SignatureError,
 )
 from ceremony.ledger import events as ev
@@ -106,6 +107,9 @@ class LedgerState:
     attestations: int = 0
     last_seq: int = 0
     last_hash: bytes = ev.GENESIS_PREVIOUS_HASH
+    # The ledger's kind, when known: a rehearsal ledger holds only TEST keys and a production ledger none
+    # (PCI DSS 3.6.1.1). None: not checked (plain reading).
+    rehearsal: bool | None = None
     _custody: CustodyHistory | None = None
 
     @property
@@ -169,6 +173,17 @@ class LedgerState:
         elif t == ev.KEY_REGISTERED:
             if payload["key_id"] in self.keys:
                 raise UnknownKeyError(f"Key {payload['key_id']} is already registered.")
+            test_key = payload.get("test_key") is True
+            if self.rehearsal is not None and test_key != self.rehearsal:
+                raise RehearsalMixError(
+                    f"Key {payload['key_id']} is "
+                    + (
+                        "a TEST key on a production ledger"
+                        if test_key
+                        else "a production key on a rehearsal ledger"
+                    )
+                    + "; test and production keys never share a ledger (PCI DSS 3.6.1.1)."
+                )
         elif t == ev.SPLIT_CREATED:
             if payload["key_id"] not in self.keys:
                 raise UnknownKeyError(f"Split of key {payload['key_id']}, which was never registered.")

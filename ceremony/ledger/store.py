@@ -430,7 +430,7 @@ class Ledger:
         touched_state = False
         try:
             conn.execute("BEGIN IMMEDIATE")
-            state = self._state if self._state is not None else LedgerState()
+            state = self._state if self._state is not None else LedgerState(rehearsal=self.info.rehearsal)
             self._state = state
             touched_state = True
             for _ in stream_events(conn, state, check_signatures=False):

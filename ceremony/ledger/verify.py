@@ -103,7 +103,7 @@ def verify_ledger(path: str | Path, checkpoints: Iterable[Checkpoint | str] = ()
                     f"but this file is ledger {ledger.ledger_id}."
                 )
         _check_protection(ledger)
-        state = LedgerState()
+        state = LedgerState(rehearsal=ledger.info.rehearsal)
         merkle = MerkleAccumulator()
         pending: Sequence[Checkpoint] = wanted
         try:

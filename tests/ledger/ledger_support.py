@@ -76,7 +76,8 @@ def enroll_signer(
     )
 
 
-def key_payload(key_id: str) -> dict[str, object]:
+def key_payload(key_id: str, test_key: bool = False) -> dict[str, object]:
+    """A key.registered payload; test_key must match the ledger's kind (production by default)."""
     return {
         "key_id": key_id,
         "key_type": "AES-256",
@@ -85,7 +86,7 @@ def key_payload(key_id: str) -> dict[str, object]:
         "kcv_hex": "d77f007724",
         "kcv_method": "aes-cmac-x9.24",
         "cryptoperiod_days": 365,
-        "test_key": True,
+        "test_key": test_key,
     }
 
 
