@@ -29,12 +29,27 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from ceremony.crypto.identity import DEFAULT_KDF, ScryptParams
 from ceremony.errors import ScreenCaptureRefusedError
+from ceremony.preflight import run_preflight
 from ceremony.tui.leaks import neutralise_textual_switches, safe_traceback
+from ceremony.tui.screens.context import LedgerContext
+from ceremony.tui.screens.first_run import FirstRunScreen
+from ceremony.tui.screens.gen_session import PreflightRunner
 from ceremony.tui.screens.help import HelpScreen
 from ceremony.tui.screens.home import WELCOME, HomeScreen
+from ceremony.tui.screens.main_menu import MainMenuScreen
+from ceremony.tui.screens.unfinished import UnfinishedScreen, unfinished_ceremonies
 
-__all__ = ["EXIT_CANCELLED", "EXIT_INTERNAL_ERROR", "WELCOME", "CeremonyApp", "run_app", "run_tui"]
+__all__ = [
+    "EXIT_CANCELLED",
+    "EXIT_INTERNAL_ERROR",
+    "WELCOME",
+    "CeremonyApp",
+    "LedgerApp",
+    "run_app",
+    "run_tui",
+]
 
 # Importing ceremony.tui scrubbed TEXTUAL* before Textual was imported; this also covers a process
 # that imported Textual earlier (DESIGN §2).
@@ -191,6 +206,58 @@ class CeremonyApp(App[int]):
         self._close_messages_no_wait()
 
 
+class LedgerApp(CeremonyApp):
+    """The ceremony TUI on one ledger file. The first screen depends on what the ledger holds:
+
+    - no file, or nobody enrolled: first run (greeting, first security officer, participants);
+    - otherwise the main menu, with an unfinished ceremony (started, never closed or voided) shown on top
+      of it first, to be voided or resumed (DESIGN §4).
+
+    ``kdf`` is the passphrase-key cost for new enrollments (tests pass a light one); ``preflight`` runs
+    the air-gap checks (the real ones by default).
+    """
+
+    SCREEN_GUIDE: ClassVar[list[tuple[str, str]]] = [
+        ("Welcome", "first run: enroll the first security officer, then the participants"),
+        ("Main menu", "new key generation ceremony, participants, verify the ledger"),
+        ("Preflight", "air-gap checks; uncovered findings block (rehearsal: record and continue)"),
+        ("Administrator & witness", "two different people authenticate; the ceremony starts"),
+        ("Key details / Split", "key type, label, usage, cryptoperiod; scheme and custodians"),
+        ("Generate", "key generated and split; KCV shown large and read aloud"),
+        ("Distribution", "one custodian at a time: others look away, share shown, wiped, receipt"),
+        ("Verification round", "each custodian re-enters their share before the key is wiped"),
+        ("Close-out", "key wiped, acknowledgement forms and minutes signed, checkpoint shown"),
+    ]
+
+    def __init__(
+        self,
+        ledger: Path,
+        *,
+        kdf: ScryptParams = DEFAULT_KDF,
+        preflight: PreflightRunner = run_preflight,
+        rehearsal: bool = False,
+    ) -> None:
+        super().__init__(ledger=ledger)
+        self.context = LedgerContext(Path(ledger), kdf=kdf, run_preflight=preflight, rehearsal=rehearsal)
+
+    def home_screen(self) -> Screen[Any]:
+        if not self.context.people(active=False):
+            return FirstRunScreen(self.context)
+        return MainMenuScreen(self.context)
+
+    @on(events.Mount)
+    def _show_unfinished(self) -> None:
+        ledger = self.context.open()
+        if ledger is None:
+            return
+        for item in reversed(unfinished_ceremonies(ledger)):
+            self.push_screen(UnfinishedScreen(self.context, item))
+
+    @on(events.Unmount)
+    def _close_ledger(self) -> None:
+        self.context.close()
+
+
 def run_app(app: CeremonyApp, *, headless: bool = False) -> int:
     """Run ``app`` to the end and return its exit code (0 when it set none)."""
     app.run(headless=headless)
@@ -202,4 +269,4 @@ def run_tui(ledger: str | None = None) -> int:
     """Entry point used by ``ceremony`` with no subcommand; returns the process exit code."""
     from ceremony.commands import ledger_path
 
-    return run_app(CeremonyApp(ledger=ledger_path(type("Args", (), {"ledger": ledger})())))
+    return run_app(LedgerApp(ledger_path(type("Args", (), {"ledger": ledger})())))

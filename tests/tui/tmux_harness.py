@@ -116,7 +116,7 @@ class TmuxSession:
         width, height = out.split()
         return int(width), int(height)
 
-    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 10.0) -> str:
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 30.0) -> str:
         """Poll the pane until ``predicate(screen)`` holds; return that screen (or fail with the last one)."""
         deadline = time.monotonic() + timeout
         screen = ""
@@ -127,7 +127,7 @@ class TmuxSession:
             time.sleep(0.1)
         raise AssertionError(f"timed out after {timeout}s; screen was:\n{screen}")
 
-    def wait_for_text(self, text: str, timeout: float = 10.0) -> str:
+    def wait_for_text(self, text: str, timeout: float = 30.0) -> str:
         return self.wait_for(lambda screen: text in screen, timeout)
 
     def wait_for_exit(self, timeout: float = 10.0) -> tuple[int, str]:

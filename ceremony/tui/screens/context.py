@@ -1,0 +1,41 @@
+"""What every ledger screen needs to know: which ledger, how costly a new passphrase key is, how to run
+the preflight. Handed from the app to each screen (screens never import the app)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ceremony.crypto.identity import DEFAULT_KDF, ScryptParams
+from ceremony.ledger.participants import Participant, participants
+from ceremony.ledger.store import Ledger
+from ceremony.preflight import run_preflight
+from ceremony.tui.screens.gen_session import PreflightRunner
+
+
+@dataclass
+class LedgerContext:
+    ledger_path: Path
+    ledger: Ledger | None = None  # None until the first enrollment creates the file
+    kdf: ScryptParams = DEFAULT_KDF
+    run_preflight: PreflightRunner = field(default=run_preflight)
+    rehearsal: bool = False  # a ledger created here is a rehearsal ledger (tests, training)
+
+    def open(self) -> Ledger | None:
+        """The ledger if the file exists (opened once), else None: nothing is created before enrollment."""
+        if self.ledger is None and self.ledger_path.exists():
+            self.ledger = Ledger.open(self.ledger_path)
+        return self.ledger
+
+    def people(self, role: str | None = None, *, active: bool = True) -> list[Participant]:
+        ledger = self.open()
+        if ledger is None:
+            return []
+        return [
+            p for p in participants(ledger) if (role is None or role in p.roles) and (p.active or not active)
+        ]
+
+    def close(self) -> None:
+        if self.ledger is not None:
+            self.ledger.close()
+            self.ledger = None

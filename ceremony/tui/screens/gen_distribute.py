@@ -1,0 +1,182 @@
+"""Generation step 6: private distribution, one custodian at a time (DESIGN §4.2).
+
+For each share: everyone but its custodian looks away; the custodian authenticates; the flow records the
+exposure (custody rule checked by the ledger) and only then returns the typed form, which appears on a
+secret screen; the custodian confirms they recorded it; the screen is wiped; the custodian signs receipt
+with the tamper-evident envelope's serial number.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Button, Input, Label, Static
+
+from ceremony.crypto.codec import share_lines
+from ceremony.crypto.secret import SecretBytes
+from ceremony.errors import CeremonyError
+from ceremony.ledger.participants import participant
+from ceremony.tui.screens.gen_base import GenerationScreen, SecretGenerationScreen
+from ceremony.tui.screens.gen_session import STEP_DISTRIBUTE, GenerationSession
+from ceremony.tui.widgets.auth_form import AuthForm
+from ceremony.tui.widgets.share_display import ShareDisplay
+
+GROUPS_PER_LINE = 7  # seven groups of five characters per row, with wide gaps, in 80 columns
+
+
+def display_lines(encoded: SecretBytes) -> list[bytearray]:
+    """The typed form as rows of groups, each row a buffer the ShareDisplay owns (and wipes)."""
+    rows: list[bytearray] = []
+    try:
+        for _first, line in share_lines(encoded, GROUPS_PER_LINE):
+            with line:
+                rows.append(bytearray(line.view()))
+    finally:
+        encoded.wipe()
+    return rows
+
+
+def look_away(name: str) -> Text:
+    text = Text("Everyone except ", style="bold")
+    text.append(name, style="bold reverse")
+    text.append(", please look away now.", style="bold")
+    return text
+
+
+class LookAwayScreen(GenerationScreen):
+    TITLE = "Private distribution"
+    HELP: ClassVar[str | None] = (
+        "Only the custodian named here looks at the screen. They type their passphrase; their share then "
+        "appears on the next screen. The exposure is recorded in the ledger before the share is shown."
+    )
+    STEP = STEP_DISTRIBUTE
+
+    def __init__(self, session: GenerationSession, number: int) -> None:
+        super().__init__(session)
+        self.number = number
+
+    def compose_body(self) -> ComposeResult:
+        ceremony = self.session.ceremony
+        assert ceremony is not None and ceremony.plan is not None
+        person = participant(self.session.ledger, ceremony.custodian_of(self.number))
+        self.custodian_name = person.name
+        yield Static(
+            Text(f"Share {self.number} of {ceremony.plan.count} — for {person.name}", style="bold"),
+            id="share-heading",
+        )
+        yield Static(look_away(person.name), id="look-away")
+        yield AuthForm(
+            self.session.presence,
+            [person],
+            "custodian",
+            title=f"{person.name}: type your passphrase to see your share",
+            id="custodian",
+        )
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(AuthForm).focus_first()
+
+    @on(AuthForm.Authenticated)
+    def reveal(self, event: AuthForm.Authenticated) -> None:
+        ceremony = self.session.ceremony
+        assert ceremony is not None
+        custodian = event.person
+        try:
+            encoded = ceremony.reveal(self.number, custodian)
+        except CeremonyError as error:
+            custodian.leave()
+            self.refusal(error)
+            return
+        self.session.custodians[self.number] = custodian
+        self.go(ShareScreen(self.session, self.number, self.custodian_name, display_lines(encoded)))
+
+
+class ShareScreen(SecretGenerationScreen):
+    TITLE = "Your share"
+    HELP: ClassVar[str | None] = (
+        "Copy every group, in order, onto your custody form (the group numbers help). Then press Enter: "
+        "the share is wiped from the screen and cannot be shown again."
+    )
+    STEP = STEP_DISTRIBUTE
+
+    def __init__(self, session: GenerationSession, number: int, name: str, lines: list[bytearray]) -> None:
+        super().__init__(session)
+        self.number = number
+        self.custodian_name = name
+        self._lines = lines
+
+    def compose_body(self) -> ComposeResult:
+        ceremony = self.session.ceremony
+        assert ceremony is not None and ceremony.plan is not None
+        yield Static(
+            Text.assemble(
+                (f"{self.custodian_name}", "bold reverse"),
+                f": share {self.number} of {ceremony.plan.count}. Write every group down, in order.",
+            ),
+            id="share-intro",
+        )
+        yield ShareDisplay(self._lines, caption=f"Share {self.number} — {self.custodian_name}", id="share")
+        self._lines = []
+        yield Button("I have recorded it: wipe the screen", id="recorded", variant="primary")
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#recorded", Button).focus()
+
+    @on(Button.Pressed, "#recorded")
+    def recorded(self) -> None:
+        self.leave(ReceiptScreen(self.session, self.number, self.custodian_name))
+
+
+class ReceiptScreen(GenerationScreen):
+    TITLE = "Receipt and envelope"
+    HELP: ClassVar[str | None] = (
+        "The share is wiped from the screen. The custodian seals what they recorded in a tamper-evident "
+        "envelope and types the envelope's serial number: that signs their receipt in the ledger."
+    )
+    STEP = STEP_DISTRIBUTE
+
+    def __init__(self, session: GenerationSession, number: int, name: str) -> None:
+        super().__init__(session)
+        self.number = number
+        self.custodian_name = name
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(Text("✓ The share was wiped from the screen.", style="bold green"))
+        yield Static(
+            f"{self.custodian_name}: seal your record of share {self.number} in a tamper-evident envelope, "
+            "then type the serial number printed on the envelope. Enter signs your receipt."
+        )
+        yield Label("Envelope serial number")
+        yield Input(placeholder="e.g. TE-004711", id="serial", max_length=40)
+        yield Button("Sign receipt", id="sign", variant="primary")
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#serial", Input).focus()
+
+    @on(Input.Submitted, "#serial")
+    @on(Button.Pressed, "#sign")
+    def sign(self) -> None:
+        ceremony = self.session.ceremony
+        custodian = self.session.custodians.get(self.number)
+        assert ceremony is not None and ceremony.plan is not None and custodian is not None
+        serial = self.query_one("#serial", Input).value
+        try:
+            ceremony.confirm_receipt(self.number, custodian, serial, "recorded")
+        except CeremonyError as error:
+            self.refusal(error)
+            return
+        if self.number < ceremony.plan.count:
+            self.go(LookAwayScreen(self.session, self.number + 1))
+        else:
+            from ceremony.tui.screens.gen_verify import VerifyShareScreen
+
+            self.go(VerifyShareScreen(self.session, 1))

@@ -1,0 +1,190 @@
+"""Generation steps 3 and 4: what key (type, label, usage, cryptoperiod), then how it is split and who
+holds each share. The flow checks the plan against dual control and the custody rule over the whole
+ledger history before anything is generated (PCI DSS 3.7.6); a refusal is shown with the event that
+forbids it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Select, Static
+
+from ceremony.crypto.keys import KeyType
+from ceremony.crypto.share import Scheme
+from ceremony.errors import CeremonyError, InputError
+from ceremony.flows.generation import KeySpec, SplitPlan
+from ceremony.ledger.participants import participants
+from ceremony.tui.screens.gen_base import GenerationScreen
+from ceremony.tui.screens.gen_session import STEP_KEY, STEP_SPLIT
+
+KEY_TYPES: tuple[tuple[str, KeyType], ...] = (
+    ("AES-256", KeyType.AES_256),
+    ("AES-192", KeyType.AES_192),
+    ("AES-128", KeyType.AES_128),
+    ("TDES triple length", KeyType.TDES_3KEY),
+    ("TDES double length", KeyType.TDES_2KEY),
+)
+MAX_SHARES = 9  # what a room of custodians and one screen of choices can hold
+
+
+def _number(text: str, what: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise InputError(f"{what} must be a whole number") from None
+
+
+class KeyDetailsScreen(GenerationScreen):
+    TITLE = "Key details"
+    HELP: ClassVar[str | None] = (
+        "Choose the key type and give its label (its name in the key inventory), its usage and its "
+        "cryptoperiod in days (PCI DSS 3.6.1.4 / 3.7.4). Tab moves between fields, Enter goes on."
+    )
+    STEP = STEP_KEY
+
+    def compose_body(self) -> ComposeResult:
+        yield Label("Key type")
+        yield Select(KEY_TYPES, value=KeyType.AES_256, allow_blank=False, id="key-type")
+        yield Label("Label")
+        yield Input(placeholder="e.g. ZMK-ACQ-2026", id="label", max_length=64)
+        yield Label("Usage")
+        yield Input(placeholder="e.g. zone master key, acquirer link", id="usage", max_length=120)
+        yield Label("Cryptoperiod (days)")
+        yield Input("365", id="cryptoperiod", max_length=4)
+        yield Button("Next: split and custodians", id="next", variant="primary")
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#label", Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "cryptoperiod":
+            self.next_step()
+        else:
+            self.focus_next()
+
+    @on(Button.Pressed, "#next")
+    def next_step(self) -> None:
+        key_type = self.query_one("#key-type", Select).value
+        assert isinstance(key_type, KeyType)
+        try:
+            spec = KeySpec(
+                key_type,
+                self.query_one("#label", Input).value.strip(),
+                self.query_one("#usage", Input).value.strip(),
+                _number(self.query_one("#cryptoperiod", Input).value, "the cryptoperiod"),
+            )
+        except CeremonyError as error:
+            self.refusal(error)
+            return
+        self.session.key_spec = spec
+        self.go(SplitScreen(self.session))
+
+
+class SplitScreen(GenerationScreen):
+    TITLE = "Split and custodians"
+    HELP: ClassVar[str | None] = (
+        "Shamir m-of-n: any m of the n shares rebuild the key. XOR: n components, all needed. Choose the "
+        "custodian of each share; nobody may hold two shares of one key, and the administrator and witness "
+        "hold none (PCI DSS 3.7.6). The plan is checked and recorded before the key is generated."
+    )
+    STEP = STEP_SPLIT
+
+    def compose_body(self) -> ComposeResult:
+        people = [p for p in participants(self.session.ledger) if p.active and "custodian" in p.roles]
+        self._custodians = [(f"{p.name} ({p.employee_id})", p.person_id) for p in people]
+        for p in people:
+            self.session.names[p.person_id] = p.name
+        yield Label("Scheme")
+        yield Select(
+            (("Shamir m-of-n", Scheme.SHAMIR), ("XOR components (n of n)", Scheme.XOR)),
+            value=Scheme.SHAMIR,
+            allow_blank=False,
+            id="scheme",
+        )
+        with Horizontal(id="m-of-n"):
+            yield Label("m (needed)")
+            yield Input("2", id="threshold", max_length=1)
+            yield Label("of n (shares)")
+            yield Input("3", id="count", max_length=1)
+        with Vertical(id="assign"):
+            yield from self._assignments(3, [])
+        yield Button("Check and record the plan", id="plan", variant="primary")
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#scheme", Select).focus()
+
+    @on(Input.Changed, "#count")
+    async def _count_changed(self, event: Input.Changed) -> None:
+        try:
+            count = int(event.value)
+        except ValueError:
+            return
+        box = self.query_one("#assign", Vertical)
+        chosen = [s.value for s in box.query(Select)]
+        if 2 <= count <= MAX_SHARES and count != len(chosen):
+            await box.remove_children()
+            await box.mount_all(list(self._assignments(count, chosen)))
+
+    @on(Select.Changed, "#scheme")
+    def _scheme_changed(self, event: Select.Changed) -> None:
+        # XOR is n of n: the threshold follows the count.
+        self.query_one("#threshold", Input).disabled = event.value is Scheme.XOR
+
+    def _assignments(self, count: int, chosen: list[object]) -> Iterator[Widget]:
+        # One row per share: its number and the custodian chosen for it.
+        for number in range(1, count + 1):
+            value = chosen[number - 1] if number - 1 < len(chosen) else Select.NULL
+            yield Horizontal(
+                Label(f"Share {number}"),
+                Select(
+                    self._custodians,
+                    prompt="Choose the custodian",
+                    value=value,
+                    id=f"share-{number}",
+                    classes="custodian",
+                ),
+                classes="assignment",
+            )
+
+    def plan(self) -> SplitPlan:
+        scheme = self.query_one("#scheme", Select).value
+        assert isinstance(scheme, Scheme)
+        count = _number(self.query_one("#count", Input).value, "the number of shares")
+        selects = list(self.query_one("#assign", Vertical).query(Select))
+        if len(selects) != count:
+            raise InputError(f"the number of shares is 2 to {MAX_SHARES}")
+        custodians: list[str] = []
+        for number, select in enumerate(selects, start=1):
+            if not isinstance(select.value, str):
+                raise InputError(f"choose the custodian of share {number}")
+            custodians.append(select.value)
+        threshold = count if scheme is Scheme.XOR else _number(self.query_one("#threshold", Input).value, "m")
+        return SplitPlan(scheme, threshold, tuple(custodians))
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.focus_next()
+
+    @on(Button.Pressed, "#plan")
+    def record_plan(self) -> None:
+        ceremony, spec = self.session.ceremony, self.session.key_spec
+        assert ceremony is not None and spec is not None
+        try:
+            ceremony.plan_key(spec, self.plan())
+        except CeremonyError as error:
+            self.refusal(error)
+            return
+        from ceremony.tui.screens.gen_generate import GenerateScreen
+
+        self.go(GenerateScreen(self.session))

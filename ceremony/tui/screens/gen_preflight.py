@@ -1,0 +1,141 @@
+"""Generation step 1: the air-gap preflight, its findings as a table, and whether the ceremony may go on.
+
+An insecure or unknown finding that no active exception covers blocks the ceremony (PCI DSS 1.2.6): on a
+production ledger the only ways on are fixing it and running the checks again, or a security officer
+recording an exception (``ceremony exception``). On a rehearsal ledger the operator may record the findings
+and continue; the flow records that choice with the evidence.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Static
+from textual.worker import Worker, WorkerState
+
+from ceremony.errors import CeremonyError
+from ceremony.flows.exceptions import ledger_exceptions
+from ceremony.preflight import PreflightReport, Verdict, covering
+from ceremony.tui.screens.gen_base import GenerationScreen
+from ceremony.tui.screens.gen_session import STEP_PREFLIGHT, record_preflight
+
+
+class PreflightScreen(GenerationScreen):
+    TITLE = "Air-gap preflight"
+    HELP: ClassVar[str | None] = (
+        "The laptop checks that it is cut off from every network, has no swap or core dumps, and runs "
+        "unmodified code. A finding not covered by a security officer's exception blocks the ceremony "
+        "(PCI DSS 1.2.6). On a rehearsal ledger you may record the findings and continue."
+    )
+    STEP = STEP_PREFLIGHT
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("Working: running the air-gap checks…", id="verdict")
+        table: DataTable[Text] = DataTable(id="findings", cursor_type="row", zebra_stripes=True)
+        table.add_columns("Status", "Check", "Finding")
+        yield table
+        with Horizontal(id="actions"):
+            yield Button("Continue", id="continue", variant="primary", disabled=True)
+            yield Button("Record and continue (rehearsal only)", id="override", variant="warning")
+            yield Button("Run again", id="again")
+            yield Button("Cancel", id="cancel")
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#override", Button).display = False
+        self.run_checks()
+
+    @on(Button.Pressed, "#again")
+    def run_checks(self) -> None:
+        self.query_one("#continue", Button).disabled = True
+        self.query_one("#verdict", Static).update(Text("Working: running the air-gap checks…", "bold yellow"))
+        runner = self.session.run_preflight
+        self.run_worker(lambda: runner(datetime.now(UTC)), thread=True, exit_on_error=False, name="preflight")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "preflight" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+            return
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            if not isinstance(error, CeremonyError):
+                raise error if error is not None else RuntimeError("preflight failed")
+            self.refusal(error)
+            return
+        report = event.worker.result
+        assert isinstance(report, PreflightReport)
+        self.show(report)
+
+    def show(self, report: PreflightReport) -> None:
+        coverage = covering(report.findings, ledger_exceptions(self.session.ledger), report.taken_at)
+        self.session.report, self.session.coverage = report, coverage
+        table = self.query_one("#findings", DataTable)
+        table.clear()
+        for finding in report.findings:
+            if finding.verdict is Verdict.PASS:
+                status = Text("pass", style="green")
+            elif coverage.exception_for(finding) is not None:
+                status = Text("excepted", style="yellow")
+            else:
+                status = Text(finding.verdict.value.upper(), style="bold red")
+            table.add_row(status, Text(finding.check), Text(finding.subject or finding.summary))
+        verdict = self.query_one("#verdict", Static)
+        cont = self.query_one("#continue", Button)
+        override = self.query_one("#override", Button)
+        if not coverage.blocked:
+            verdict.update(Text("✓ Preflight clear: no uncovered finding.", style="bold green"))
+            cont.disabled = False
+            override.display = False
+            cont.focus()
+            return
+        count = len(coverage.uncovered)
+        text = Text(f"✗ BLOCKED: {count} finding(s) without an active exception.", style="bold red")
+        if self.session.rehearsal:
+            text.append("\nRehearsal ledger: you may record them and continue.", style="yellow")
+            override.display = True
+            override.focus()
+        else:
+            text.append(
+                "\nFix them and run again, or a security officer records an exception (PCI 1.2.6).",
+                style="red",
+            )
+            self.query_one("#again", Button).focus()
+        verdict.update(text)
+
+    @on(Button.Pressed, "#continue")
+    def proceed(self) -> None:
+        self.session.rehearsal_override = False
+        self._next()
+
+    @on(Button.Pressed, "#override")
+    def override(self) -> None:
+        if not self.session.rehearsal:
+            return
+        self.session.rehearsal_override = True
+        self._next()
+
+    def _next(self) -> None:
+        if self.session.ceremony is not None:
+            # A resumed ceremony: its administrator and witness are already present.
+            try:
+                record_preflight(self.session)
+            except CeremonyError as error:
+                self.refusal(error)
+                return
+            from ceremony.tui.screens.gen_key import KeyDetailsScreen
+
+            self.go(KeyDetailsScreen(self.session))
+            return
+        from ceremony.tui.screens.gen_auth import ControlAuthScreen
+
+        self.go(ControlAuthScreen(self.session))
+
+    @on(Button.Pressed, "#cancel")
+    def cancel(self) -> None:
+        self.session.cancel("preflight")
+        self.dismiss(None)

@@ -1,0 +1,102 @@
+"""The main menu of a ledger with participants: start a ceremony, manage participants, verify the ledger."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Button, Static
+from textual.worker import Worker, WorkerState
+
+from ceremony.errors import CeremonyError
+from ceremony.flows.presence import Presence
+from ceremony.ledger.verify import VerifyResult, verify_ledger
+from ceremony.tui.screens.base import CeremonyScreen
+from ceremony.tui.screens.context import LedgerContext
+from ceremony.tui.screens.participants import ParticipantsScreen, missing_for_a_ceremony
+
+
+class MainMenuScreen(CeremonyScreen[None]):
+    TITLE = "Main menu"
+    HELP: ClassVar[str | None] = (
+        "Tab or the arrow keys move between the choices, Enter picks one. q leaves (nothing is in progress)."
+    )
+    ALLOW_SELECT = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "leave", "Quit"),
+        Binding("down", "app.focus_next", "Next", show=False),
+        Binding("up", "app.focus_previous", "Previous", show=False),
+    ]
+
+    def __init__(self, context: LedgerContext) -> None:
+        super().__init__(id="main-menu")
+        self.context = context
+
+    def compose_body(self) -> ComposeResult:
+        ledger = self.context.open()
+        kind = (
+            "REHEARSAL ledger (test keys only)" if ledger and ledger.info.rehearsal else "production ledger"
+        )
+        yield Static(
+            Text.from_markup(f"[b]ceremony[/b] — {kind}\nLedger: {escape(str(self.context.ledger_path))}"),
+            id="menu-title",
+        )
+        with Vertical(id="menu"):
+            yield Button("New key generation ceremony", id="generate", variant="primary")
+            yield Button("Participants", id="participants")
+            yield Button("Verify ledger", id="verify")
+            yield Button("Quit", id="quit")
+        yield Static("", id="menu-status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#generate", Button).focus()
+
+    def _status(self, text: str, style: str) -> None:
+        self.query_one("#menu-status", Static).update(Text(text, style=style))
+
+    @on(Button.Pressed, "#generate")
+    def new_ceremony(self) -> None:
+        missing = missing_for_a_ceremony(self.context.people(active=False))
+        if missing:
+            self._status("Enroll first: " + ", ".join(missing) + " (Participants).", "bold red")
+            return
+        from ceremony.tui.screens.gen_preflight import PreflightScreen
+        from ceremony.tui.screens.gen_session import GenerationSession
+
+        ledger = self.context.open()
+        assert ledger is not None
+        session = GenerationSession(ledger, Presence(ledger), self.context.run_preflight, self.context.kdf)
+        self.app.push_screen(PreflightScreen(session))
+
+    @on(Button.Pressed, "#participants")
+    def participants(self) -> None:
+        self.app.push_screen(ParticipantsScreen(self.context))
+
+    @on(Button.Pressed, "#verify")
+    def verify(self) -> None:
+        self._status("Working: verifying every event, signature and the custody rule…", "bold yellow")
+        path = self.context.ledger_path
+        self.run_worker(lambda: verify_ledger(path), thread=True, exit_on_error=False, name="verify")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "verify" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+            return
+        if event.state is WorkerState.SUCCESS:
+            result = event.worker.result
+            assert isinstance(result, VerifyResult)
+            self._status("✓ " + result.summary(), "bold green")
+            return
+        error = event.worker.error
+        if not isinstance(error, CeremonyError):
+            raise error if error is not None else RuntimeError("verification failed")
+        self._status(f"✗ The ledger does not verify: {error}", "bold red")
+
+    @on(Button.Pressed, "#quit")
+    def action_leave(self) -> None:
+        self.app.exit(0, return_code=0)

@@ -1,0 +1,105 @@
+"""Shared set-up for the ledger screens' tests: a real rehearsal ledger in tmp_path with people enrolled
+through the light KDF (as tests/flows/conftest.py), dummy rehearsal passphrases, preflight runners that
+stand for a laptop's state, and small Pilot helpers (typing, waiting for a screen)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import Input, Select
+
+from ceremony.crypto.identity import ScryptParams, enroll_identity
+from ceremony.crypto.secret import SecretBytes
+from ceremony.ledger import participants
+from ceremony.ledger.store import Ledger
+from ceremony.preflight import Finding, PreflightReport, Verdict
+
+FAST_KDF = ScryptParams(log2_n=10, r=8, p=1)
+
+ROSTER: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("sophie", "Sophie Officer", ("security_officer",)),
+    ("alice", "Alice Admin", ("administrator",)),
+    ("walter", "Walter Witness", ("witness",)),
+    ("dual", "Dana Both", ("administrator", "witness")),
+    ("cust1", "Carla One", ("custodian",)),
+    ("cust2", "Chris Two", ("custodian",)),
+    ("cust3", "Cora Three", ("custodian",)),
+)
+
+
+def passphrase(name: str) -> str:
+    """A dummy rehearsal passphrase (never a real one), at least 12 characters."""
+    return f"rehearsal passphrase of {name}"
+
+
+def make_ledger(
+    path: Path, roster: tuple[tuple[str, str, tuple[str, ...]], ...] = ROSTER, *, rehearsal: bool = True
+) -> dict[str, str]:
+    """Enroll ``roster`` on a new (rehearsal by default) ledger; returns short name -> person id."""
+    ids: dict[str, str] = {}
+    with Ledger.open(path, create=True, rehearsal=rehearsal) as ledger:
+        for index, (short, name, roles) in enumerate(roster):
+            secret = SecretBytes(passphrase(short).encode())
+            cert, blob = enroll_identity(name, f"E{index:04d}", secret, kdf=FAST_KDF)
+            person = participants.enroll(
+                ledger, name=name, employee_id=f"E{index:04d}", roles=roles, certificate=cert, key_blob=blob
+            )
+            ids[short] = person.person_id
+    return ids
+
+
+def report_of(now: datetime, *findings: Finding) -> PreflightReport:
+    return PreflightReport(now, "ceremony-laptop", "Linux test", "", findings)
+
+
+def clear_laptop(now: datetime) -> PreflightReport:
+    """An air-gapped laptop: every check passes."""
+    return report_of(
+        now,
+        Finding("net.interfaces", "Network interfaces", Verdict.PASS, "only loopback is up"),
+        Finding("mem.swap", "Swap", Verdict.PASS, "no swap in use"),
+    )
+
+
+def networked_laptop(now: datetime) -> PreflightReport:
+    """A laptop with its wired interface up: one insecure finding, not excepted."""
+    return report_of(
+        now,
+        Finding(
+            "net.interfaces",
+            "Network interfaces",
+            Verdict.INSECURE,
+            "interface eth0 is up",
+            subject="interface eth0",
+            remedy="unplug the cable and bring eth0 down",
+        ),
+        Finding("mem.swap", "Swap", Verdict.PASS, "no swap in use"),
+    )
+
+
+async def type_into(pilot: Pilot[object], widget: Input, text: str) -> None:
+    """Focus ``widget`` and type ``text`` into it as keystrokes would (the widget's own insert)."""
+    widget.focus()
+    await pilot.pause()
+    widget.insert_text_at_cursor(text)
+    await pilot.pause()
+
+
+async def pick(pilot: Pilot[object], select: Select[object], value: object) -> None:
+    select.focus()
+    select.value = value
+    await pilot.pause()
+
+
+async def wait_for(pilot: Pilot[object], done: Callable[[], bool], timeout: float = 8.0) -> None:
+    """Let the app run until ``done()`` holds (workers, refreshes)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not done():
+        if loop.time() > end:
+            raise AssertionError(f"timed out; screen is {type(pilot.app.screen).__name__}")
+        await pilot.pause(0.05)
