@@ -36,7 +36,8 @@ class Unfinished:
 
     @property
     def resumable(self) -> bool:
-        return not self.key_material
+        """Only a generation that never had key material restarts (at its preflight)."""
+        return not self.key_material and self.kind in ("generation", "")
 
 
 def unfinished_ceremonies(events: Iterable[Any]) -> list[Unfinished]:

@@ -31,6 +31,7 @@ from textual.screen import Screen
 
 from ceremony.crypto.identity import DEFAULT_KDF, ScryptParams
 from ceremony.errors import ScreenCaptureRefusedError
+from ceremony.flows.unfinished import unfinished_ceremonies
 from ceremony.preflight import run_preflight
 from ceremony.tui.leaks import neutralise_textual_switches, safe_traceback
 from ceremony.tui.screens.context import LedgerContext
@@ -39,7 +40,7 @@ from ceremony.tui.screens.gen_session import PreflightRunner
 from ceremony.tui.screens.help import HelpScreen
 from ceremony.tui.screens.home import WELCOME, HomeScreen
 from ceremony.tui.screens.main_menu import MainMenuScreen
-from ceremony.tui.screens.unfinished import UnfinishedScreen, unfinished_ceremonies
+from ceremony.tui.screens.unfinished import UnfinishedScreen
 
 __all__ = [
     "EXIT_CANCELLED",
@@ -250,7 +251,7 @@ class LedgerApp(CeremonyApp):
         ledger = self.context.open()
         if ledger is None:
             return
-        for item in reversed(unfinished_ceremonies(ledger)):
+        for item in reversed(unfinished_ceremonies(ledger.events())):
             self.push_screen(UnfinishedScreen(self.context, item))
 
     @on(events.Unmount)

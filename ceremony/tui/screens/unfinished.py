@@ -8,7 +8,6 @@ ever accepted). Either choice needs the administrator and the witness present, a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -18,74 +17,14 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Static
 
 from ceremony.errors import CeremonyError
-from ceremony.flows.generation import GenerationCeremony, Stage
+from ceremony.flows.generation import GenerationCeremony
 from ceremony.flows.presence import Presence, PresentPerson
+from ceremony.flows.unfinished import Unfinished, void_unfinished
 from ceremony.ledger.participants import participants
-from ceremony.ledger.store import Ledger
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
 from ceremony.tui.screens.gen_base import error_text
 from ceremony.tui.widgets.auth_form import AuthForm
-
-
-@dataclass(frozen=True)
-class Unfinished:
-    ceremony_id: str
-    purpose: str
-    rehearsal: bool
-    started_seq: int
-    started_time: str
-    last_step: str  # the last event type of the ceremony
-    key_generated: bool
-    split_id: str | None  # set once the split was recorded (then voiding retires it)
-
-    @property
-    def resumable(self) -> bool:
-        return not self.key_generated
-
-
-def unfinished_ceremonies(ledger: Ledger) -> list[Unfinished]:
-    """Ceremonies with ``ceremony.started`` and neither ``ceremony.closed`` nor ``ceremony.voided``."""
-    found: dict[str, dict[str, object]] = {}
-    for event in ledger.events():
-        cid = event.payload.get("ceremony_id")
-        if not isinstance(cid, str):
-            continue
-        if event.type == "ceremony.started":
-            found[cid] = {
-                "purpose": str(event.payload.get("purpose", "")),
-                "rehearsal": bool(event.payload.get("rehearsal", False)),
-                "kind": str(event.payload.get("kind", "")),
-                "seq": event.seq,
-                "time": event.time,
-                "last": event.type,
-                "key": False,
-                "split": None,
-            }
-        elif cid in found:
-            entry = found[cid]
-            if event.type in ("ceremony.closed", "ceremony.voided"):
-                del found[cid]
-                continue
-            entry["last"] = event.type
-            if event.type == "key.registered":
-                entry["key"] = True
-            elif event.type == "split.created":
-                entry["split"] = str(event.payload["split_id"])
-    return [
-        Unfinished(
-            cid,
-            str(e["purpose"]),
-            bool(e["rehearsal"]),
-            int(str(e["seq"])),
-            str(e["time"]),
-            str(e["last"]),
-            bool(e["key"]),
-            e["split"] if isinstance(e["split"], str) else None,
-        )
-        for cid, e in found.items()
-        if e["kind"] in ("generation", "")
-    ]
 
 
 class UnfinishedScreen(CeremonyScreen[None]):
@@ -165,28 +104,15 @@ class UnfinishedScreen(CeremonyScreen[None]):
                 button.disabled = False
             self.query_one("#void", Button).focus()
 
-    def _ceremony(self, stage: Stage) -> GenerationCeremony:
-        ledger = self.context.open()
-        assert ledger is not None and self.administrator is not None and self.witness is not None
-        if self.administrator.person_id == self.witness.person_id:
-            raise CeremonyError("the administrator and the witness must be two different people")
-        return GenerationCeremony(
-            ledger,
-            self.administrator,
-            self.witness,
-            self.item.purpose,
-            self.item.rehearsal,
-            ceremony_id=self.item.ceremony_id,
-            stage=stage,
-            split_id=self.item.split_id,
-        )
-
     @on(Button.Pressed, "#void")
     def void(self) -> None:
-        stage = Stage.GENERATED if self.item.split_id else Stage.STARTED
         reason = self.query_one("#reason", Input).value.strip() or "interrupted"
+        ledger = self.context.open()
+        assert ledger is not None and self.administrator is not None and self.witness is not None
         try:
-            self._ceremony(stage).void(f"voided after restart: {reason}")
+            void_unfinished(
+                ledger, self.item, self.administrator, self.witness, f"voided after restart: {reason}"
+            )
         except CeremonyError as error:
             self._status(error_text(error))
             return
@@ -198,16 +124,16 @@ class UnfinishedScreen(CeremonyScreen[None]):
     def resume(self) -> None:
         if not self.item.resumable:
             return
+        ledger = self.context.open()
+        assert ledger is not None and self.administrator is not None and self.witness is not None
         try:
-            ceremony = self._ceremony(Stage.STARTED)
+            ceremony = GenerationCeremony.resume(ledger, self.item, self.administrator, self.witness)
         except CeremonyError as error:
             self._status(error_text(error))
             return
         from ceremony.tui.screens.gen_preflight import PreflightScreen
         from ceremony.tui.screens.gen_session import GenerationSession
 
-        ledger = self.context.open()
-        assert ledger is not None
         session = GenerationSession(ledger, self.presence, self.context.run_preflight, self.context.kdf)
         session.ceremony = ceremony
         self.app.switch_screen(PreflightScreen(session))
