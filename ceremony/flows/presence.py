@@ -41,6 +41,28 @@ class PresentPerson:
         return f"PresentPerson({self.person_id!r}, {self.name!r})"
 
 
+@dataclass(eq=False)
+class Candidate:
+    """Someone about to authenticate: checked against the ledger, their encrypted key fetched.
+
+    :meth:`unlock` is pure crypto (scrypt + AES-GCM, ~0.5 s) and touches no ledger, so a UI may run it in a
+    worker thread; the ledger reads before and the record after stay on the ledger's own thread.
+    """
+
+    person: Participant
+    role: str
+    blob: bytes
+
+    def unlock(self, passphrase: SecretBytes) -> UnlockedIdentity | WrongPassphraseError:
+        """The unlocked key, or the wrong-passphrase error (returned, for :meth:`Presence.settle`)."""
+        try:
+            return unlock(self.blob, self.person.certificate, passphrase)
+        except WrongPassphraseError as error:
+            return error
+        finally:
+            passphrase.wipe()
+
+
 @dataclass
 class Presence:
     """Authentication for one ceremony: counts failures per person and records them."""
@@ -56,41 +78,49 @@ class Presence:
         :raises WrongPassphraseError: the passphrase did not unlock the key (recorded).
         """
         try:
-            person = participant(self.ledger, person_id)
-            if not person.active:
-                raise IdentityError(
-                    f"{person.name} ({person_id}) was deactivated at event #{person.deactivated_seq} "
-                    "and cannot take part in a ceremony"
-                )
-            if role not in person.roles:
-                raise IdentityError(
-                    f"{person.name} ({person_id}) is not enrolled as {role.replace('_', ' ')} "
-                    f"(enrolled as {', '.join(r.replace('_', ' ') for r in person.roles)})"
-                )
-            if self.failures.get(person_id, 0) >= MAX_ATTEMPTS:
-                raise IdentityError(
-                    f"{person.name} is locked out of this ceremony after {MAX_ATTEMPTS} wrong passphrases; "
-                    "a security officer must investigate before they take part again"
-                )
-            stored = self.ledger.key_blob(person_id)
-            if stored is None:
-                raise IdentityError(f"no signing key is stored for {person.name} on this ledger")
-            blob, _fingerprint = stored
-            try:
-                identity = unlock(blob, person.certificate, passphrase)
-            except WrongPassphraseError:
-                count = self.failures.get(person_id, 0) + 1
-                self.failures[person_id] = count
-                payload: dict[str, object] = {"person_id": person_id, "attempt": count, "role": role}
-                if self.ceremony_id:
-                    payload["ceremony_id"] = self.ceremony_id
-                self.ledger.append("auth.failed", payload, [person_id])
-                left = MAX_ATTEMPTS - count
-                raise WrongPassphraseError(
-                    f"the passphrase did not unlock {person.name}'s key"
-                    + (f" ({left} tries left)" if left else "; they are now locked out of this ceremony")
-                ) from None
-            self.failures.pop(person_id, None)
-            return PresentPerson(person, identity)
-        finally:
+            candidate = self.prepare(person_id, role)
+        except BaseException:
             passphrase.wipe()
+            raise
+        return self.settle(candidate, candidate.unlock(passphrase))
+
+    def prepare(self, person_id: str, role: str) -> Candidate:
+        """Check that ``person_id`` may authenticate for ``role`` now, and fetch their encrypted key."""
+        person = participant(self.ledger, person_id)
+        if not person.active:
+            raise IdentityError(
+                f"{person.name} ({person_id}) was deactivated at event #{person.deactivated_seq} "
+                "and cannot take part in a ceremony"
+            )
+        if role not in person.roles:
+            raise IdentityError(
+                f"{person.name} ({person_id}) is not enrolled as {role.replace('_', ' ')} "
+                f"(enrolled as {', '.join(r.replace('_', ' ') for r in person.roles)})"
+            )
+        if self.failures.get(person_id, 0) >= MAX_ATTEMPTS:
+            raise IdentityError(
+                f"{person.name} is locked out of this ceremony after {MAX_ATTEMPTS} wrong passphrases; "
+                "a security officer must investigate before they take part again"
+            )
+        stored = self.ledger.key_blob(person_id)
+        if stored is None:
+            raise IdentityError(f"no signing key is stored for {person.name} on this ledger")
+        return Candidate(person, role, stored[0])
+
+    def settle(self, candidate: Candidate, outcome: UnlockedIdentity | WrongPassphraseError) -> PresentPerson:
+        """Turn the unlock's outcome into a present person, or record the failure and raise it."""
+        person = candidate.person
+        if isinstance(outcome, UnlockedIdentity):
+            self.failures.pop(person.person_id, None)
+            return PresentPerson(person, outcome)
+        count = self.failures.get(person.person_id, 0) + 1
+        self.failures[person.person_id] = count
+        payload: dict[str, object] = {"person_id": person.person_id, "attempt": count, "role": candidate.role}
+        if self.ceremony_id:
+            payload["ceremony_id"] = self.ceremony_id
+        self.ledger.append("auth.failed", payload, [person.person_id])
+        left = MAX_ATTEMPTS - count
+        raise WrongPassphraseError(
+            f"the passphrase did not unlock {person.name}'s key"
+            + (f" ({left} tries left)" if left else "; they are now locked out of this ceremony")
+        )

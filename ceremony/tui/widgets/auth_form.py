@@ -1,8 +1,9 @@
 """Who is present: pick a person, they type their passphrase, the flow unlocks their key.
 
-The unlock (``Presence.authenticate``, scrypt: about half a second with production parameters) runs once
-a "working" line is on screen. It stays on the main thread because the flow reads and writes the ledger,
-whose SQLite connection is bound to the thread that opened it. A wrong passphrase is shown with
+The unlock (scrypt: about half a second with production parameters) runs in a worker thread while a
+"working" line is on screen, so the interface stays responsive: ``Presence.prepare`` (ledger reads) and
+``Presence.settle`` (records a failure) run on the main thread, which owns the ledger's SQLite connection,
+and only the pure ``Candidate.unlock`` moves to the worker. A wrong passphrase is shown with
 the tries left; the third locks the person out of this ceremony and the form says so plainly (the flow
 records every failure in the ledger). The passphrase leaves the field as ``SecretBytes`` and the field is
 emptied at once.
@@ -13,15 +14,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Select, Static
 
+from ceremony.crypto.identity import UnlockedIdentity
 from ceremony.crypto.secret import SecretBytes
 from ceremony.errors import CeremonyError, WrongPassphraseError
-from ceremony.flows.presence import MAX_ATTEMPTS, Presence, PresentPerson
+from ceremony.flows.presence import MAX_ATTEMPTS, Candidate, Presence, PresentPerson
 from ceremony.ledger.participants import Participant
 from ceremony.tui.widgets.secret_input import SecretInput
 
@@ -127,18 +129,28 @@ class AuthForm(Vertical):
             return
         secret = field.value_secret()
         field.wipe()
+        try:
+            candidate = self.presence.prepare(person_id, self.role)
+        except CeremonyError as error:
+            secret.wipe()
+            self._status(str(error), "bold red")
+            field.focus()
+            return
         self._pending = person_id
         field.disabled = True
         self._status(f"Working: unlocking {self.people[person_id].name}'s key…", "bold yellow")
-        # After the "working" line is painted: Presence reads and writes the ledger, whose SQLite
-        # connection belongs to this (the main) thread, so the unlock cannot move to a worker thread
-        # without a change in ceremony.flows.presence (see the module docstring).
-        self.call_after_refresh(self._authenticate, person_id, secret)
+        self._unlock(candidate, secret)
 
-    def _authenticate(self, person_id: str, secret: SecretBytes) -> None:
+    @work(thread=True, exclusive=True, group="auth")
+    def _unlock(self, candidate: Candidate, secret: SecretBytes) -> None:
+        outcome = candidate.unlock(secret)  # pure crypto: no ledger access off the main thread
+        self.app.call_from_thread(self._settle, candidate, outcome)
+
+    def _settle(self, candidate: Candidate, outcome: UnlockedIdentity | WrongPassphraseError) -> None:
         field = self.query_one(SecretInput)
+        person_id = candidate.person.person_id
         try:
-            person = self.presence.authenticate(person_id, secret, self.role)
+            person = self.presence.settle(candidate, outcome)
         except WrongPassphraseError as error:
             if self.locked_out(person_id):
                 self._status(f"{error}. {self._lockout_text(person_id)}", "bold red")
