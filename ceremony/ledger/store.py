@@ -205,7 +205,8 @@ class Ledger:
                 raise LedgerReadOnlyError(
                     f"The folder for a new ledger cannot be created: {path.parent}"
                 ) from None
-        mode = "ro" if read_only else ("rwc" if create else "rw")
+            cls._create_atomically(path, rehearsal, busy_timeout)
+        mode = "ro" if read_only else "rw"
         try:
             conn = sqlite3.connect(
                 f"{path.as_uri()}?mode={mode}", uri=True, isolation_level=None, timeout=busy_timeout
@@ -218,7 +219,7 @@ class Ledger:
             if not read_only:
                 conn.execute("PRAGMA synchronous = EXTRA")
                 conn.execute("PRAGMA foreign_keys = ON")
-            info = cls._identify(conn, path, create and not exists, rehearsal)
+            info = cls._identify(conn, path)
         except LedgerError:
             conn.close()
             raise
@@ -249,15 +250,46 @@ class Ledger:
         cls.open(path).close()
         return cls.open(path, read_only=True)
 
+    @classmethod
+    def _create_atomically(cls, path: Path, rehearsal: bool, busy_timeout: float) -> None:
+        """Make a new ledger under a temporary name and link it into place only once it is complete, so a
+        crash or power cut during creation never leaves an empty or half-made file at ``path``. If another
+        process created ``path`` meanwhile, theirs is kept (link never overwrites)."""
+        temp = path.with_name(f".{path.name}.creating-{os.getpid()}")
+        try:
+            temp.unlink(missing_ok=True)
+            conn = sqlite3.connect(
+                f"{temp.as_uri()}?mode=rwc", uri=True, isolation_level=None, timeout=busy_timeout
+            )
+            try:
+                conn.execute("PRAGMA synchronous = EXTRA")
+                cls._initialise(conn, path, rehearsal)
+            finally:
+                conn.close()
+            with temp.open("rb") as fh:
+                os.fsync(fh.fileno())
+            try:
+                os.link(temp, path)
+            except FileExistsError:
+                pass
+            directory = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        except sqlite3.Error as exc:
+            raise translate(exc, path, writing=True) from None
+        except PermissionError:
+            raise LedgerReadOnlyError(f"A new ledger cannot be written in {path.parent}.") from None
+        finally:
+            temp.unlink(missing_ok=True)
+
     @staticmethod
-    def _identify(conn: sqlite3.Connection, path: Path, new: bool, rehearsal: bool) -> LedgerInfo:
+    def _identify(conn: sqlite3.Connection, path: Path) -> LedgerInfo:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if new and app_id == 0 and version == 0 and not tables:
-            Ledger._initialise(conn, path, rehearsal)
-            version = FORMAT_VERSION
-        elif app_id != APPLICATION_ID:
+        if app_id != APPLICATION_ID:
             if not tables and not version:
                 raise LedgerFormatError(f"{path.name} is empty: it is not a ceremony ledger.")
             raise LedgerFormatError(f"{path.name} is an SQLite database but not a ceremony ledger.")
