@@ -1,13 +1,19 @@
 """``ceremony rehearse SCRIPT.toml --ledger PATH --out DIR`` and ``ceremony rehearse --example NAME``.
 
-Runs the real generation ceremony non-interactively from a rehearsal script (see
-``ceremony/flows/examples/README.md``) on a rehearsal ledger, writing share cards, signed acknowledgement
-forms, signed minutes and ``manifest.json`` into DIR. ``--example NAME`` prints a complete, commented
-script to start from (``2of3``, ``3of5``, ``xor3``, ``5of9``).
+Runs a ceremony non-interactively from a rehearsal script (see ``ceremony/flows/examples/README.md``) on a
+rehearsal ledger. A generation script (``2of3``, ``3of5``, ``xor3``, ``5of9``) writes share cards, signed
+acknowledgement forms, signed minutes and ``manifest.json`` into DIR. A recovery, re-share or retirement
+script (``recover-3of5``, ``reshare``, ``retire``) takes its shares from a rehearsal's output folder
+(``shares_from`` in the script, or ``--shares-from DIR``), reports each share presented — accepted or
+refused, and whether that is what the script expected — and writes its outputs (wrapped key file,
+component cards, new share cards), ``report.txt`` and ``manifest.json`` into DIR. ``--example NAME``
+prints a complete, commented script to start from.
 
-Exit codes: 0 done; 2 bad script or usage, or a rehearsal against a production ledger (RehearsalMixError:
-test and production keys never mix, PCI DSS 3.6.1.1); 5 a policy refusal (custody rule, dual control);
-6 the preflight blocked (``preflight = "blocking"`` and an insecure finding without an exception).
+Exit codes: 0 done (and, for a lifecycle script, everything as the script expected); 1 a lifecycle
+rehearsal ran but something differed from what the script expected; 2 bad script or usage, or a rehearsal
+against a production ledger (RehearsalMixError: test and production keys never mix, PCI DSS 3.6.1.1);
+5 a policy refusal (custody rule, dual control); 6 the preflight blocked (``preflight = "blocking"`` and an
+insecure finding without an exception).
 """
 
 from __future__ import annotations
@@ -19,16 +25,24 @@ from typing import Any
 
 from ceremony.commands import ledger_path
 from ceremony.errors import InputError
-from ceremony.flows.rehearsal import EXAMPLES, example_script, load_script, run_rehearsal
+from ceremony.flows.rehearsal import (
+    ALL_EXAMPLES,
+    LifecycleResult,
+    RehearsalResult,
+    example_script,
+    lifecycle_report,
+    load_any,
+    run_any,
+)
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "rehearse",
-        help="run a generation ceremony from a script on a rehearsal ledger (TEST key; for training)",
-        description="Rehearsal: the real key generation ceremony, driven by a TOML script, on a rehearsal "
-        "ledger (created if absent; a production ledger is refused). Writes share cards, signed forms, "
-        "minutes and manifest.json into --out. Start from: ceremony rehearse --example 2of3",
+        help="run a ceremony from a script on a rehearsal ledger (TEST key; for training)",
+        description="Rehearsal: the real key generation, recovery, re-share or retirement ceremony, driven "
+        "by a TOML script, on a rehearsal ledger (created if absent for a generation; a production ledger "
+        "is refused). Start from: ceremony rehearse --example 3of5, then --example recover-3of5",
     )
     parser.add_argument("script", nargs="?", type=Path, metavar="SCRIPT.toml", help="the rehearsal script")
     # SUPPRESS: given after the command it overrides the global --ledger; absent, it leaves that alone.
@@ -37,7 +51,17 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--out", metavar="DIR", type=Path, help="new or empty folder for the papers")
     parser.add_argument(
-        "--example", metavar="NAME", choices=EXAMPLES, help=f"print an example script: {', '.join(EXAMPLES)}"
+        "--shares-from",
+        metavar="DIR",
+        type=Path,
+        help="recovery/re-share/retirement: the rehearsal output folder whose share cards are presented "
+        "(overrides shares_from in the script)",
+    )
+    parser.add_argument(
+        "--example",
+        metavar="NAME",
+        choices=ALL_EXAMPLES,
+        help=f"print an example script: {', '.join(ALL_EXAMPLES)}",
     )
     parser.set_defaults(handler=run)
 
@@ -56,9 +80,15 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(
             "name the rehearsal ledger with --ledger PATH (the default ledger is for production)"
         )
-    script = load_script(args.script)
+    script = load_any(args.script)
     ledger = ledger_path(args)
-    result = run_rehearsal(script, ledger, args.out)
+    result = run_any(script, ledger, args.out, shares_from=getattr(args, "shares_from", None))
+    if isinstance(result, LifecycleResult):
+        return _lifecycle(result, ledger)
+    return _generation(result, ledger)
+
+
+def _generation(result: RehearsalResult, ledger: Path) -> int:
     print(f"Rehearsal {result.ceremony_id} completed on rehearsal ledger {result.ledger_id} ({ledger}).")
     print(f"TEST key {result.key_id}: KCV {result.kcv} ({result.kcv_method}), split {result.split_id}.")
     print(f"{len(result.documents)} documents in {result.out_dir} (see manifest.json):")
@@ -67,3 +97,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"Closing checkpoint: {result.closing_checkpoint}")
     print(f"Time: {result.seconds:.1f} s")
     return 0
+
+
+def _lifecycle(result: LifecycleResult, ledger: Path) -> int:
+    sys.stdout.write(lifecycle_report(result))
+    print(
+        f"Rehearsal ledger {result.ledger_id} ({ledger}); KCV {result.kcv or '-'}, split {result.split_id}."
+    )
+    print(f"{len(result.documents)} file(s) in {result.out_dir} (see manifest.json, report.txt):")
+    for doc in result.documents:
+        print(f"  {doc.kind:<15} {doc.path}")
+    print(f"Closing checkpoint: {result.closing_checkpoint}")
+    return 0 if result.as_expected else 1

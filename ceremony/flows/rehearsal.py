@@ -24,6 +24,14 @@ instead, for training on an ordinary, networked laptop.
 **KDF.** Participants are enrolled with the production scrypt cost by default (honest timing);
 ``kdf = "fast"`` (2^10) is for tests and benchmarks on rehearsal ledgers only.
 
+**The rest of a key's life** (issue 7): a script with ``[ceremony] kind = "recovery"``, ``"reshare"`` or
+``"retirement"`` (:func:`parse_lifecycle_script`, :func:`run_lifecycle`; :func:`parse_any` /
+:func:`run_any` take either kind) takes its shares from a rehearsal's output folder — the typed lines read
+back from each share card PDF — presents them in the order the script gives, deliberate mistakes included,
+through the real :class:`~ceremony.flows.recovery.RecoveryCeremony`,
+:class:`~ceremony.flows.reshare.ReshareCeremony` and :class:`~ceremony.flows.retirement.RetirementCeremony`,
+and reports every refusal against the script's ``expect``.
+
 Rehearsal passphrases appear in the script in clear: they protect TEST identities on a TEST ledger. Never
 put a real person's real passphrase in a script.
 """
@@ -31,6 +39,7 @@ put a real person's real passphrase in a script.
 from __future__ import annotations
 
 import json
+import re
 import time
 import tomllib
 from collections.abc import Mapping
@@ -40,31 +49,55 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ceremony.crypto.codec import share_text
+from ceremony.crypto.codec import ShareHeader, decode_share, encode_share, read_header, share_text
 from ceremony.crypto.identity import DEFAULT_KDF, ScryptParams, enroll_identity
 from ceremony.crypto.keys import KeyType
 from ceremony.crypto.secret import SecretBytes
-from ceremony.crypto.share import Scheme
+from ceremony.crypto.share import Scheme, Share
+from ceremony.documents.model import Person, ShareCardData
+from ceremony.documents.render import render_share_card
 from ceremony.documents.sign import sha256_of
 from ceremony.documents.templates import FormSet, load_forms
 from ceremony.errors import (
+    BadShareError,
+    BelowThresholdError,
     CeremonyError,
+    CustodyViolationError,
+    DualControlError,
+    DuplicateShareError,
+    EnvelopeIncidentError,
     FlowError,
+    ForeignShareError,
     IdentityError,
     InputError,
+    KCVMismatchError,
+    MalformedShareError,
+    PolicyError,
     PreflightBlockedError,
     RehearsalMixError,
+    RetiredKeyError,
+    RetiredShareError,
+    ShareError,
     ShareFormatError,
 )
 from ceremony.flows import paperwork
+from ceremony.flows.common import read_register
 from ceremony.flows.generation import GenerationCeremony, KeySpec, SplitPlan
 from ceremony.flows.presence import Presence, PresentPerson
+from ceremony.flows.recovery import ComponentsOutput, RecoveryCeremony, WrappedOutput
+from ceremony.flows.recovery import Stage as RecoveryStage
+from ceremony.flows.reshare import ReshareCeremony, ReshareReason
+from ceremony.flows.reshare import Stage as ReshareStage
+from ceremony.flows.retirement import RetirementCeremony
 from ceremony.ledger import participants as enrolment
 from ceremony.ledger.store import Ledger
 from ceremony.preflight import covering, evidence_payload, run_preflight
 
 FAST_KDF = ScryptParams(log2_n=10, r=8, p=1)
-EXAMPLES = ("2of3", "3of5", "xor3", "5of9")
+EXAMPLES = ("2of3", "3of5", "xor3", "5of9")  # generation scripts
+LIFECYCLE_EXAMPLES = ("recover-3of5", "reshare", "retire")  # scripts that take shares from a rehearsal
+ALL_EXAMPLES = EXAMPLES + LIFECYCLE_EXAMPLES
+SCRIPT_KINDS = ("generation", "recovery", "reshare", "retirement")
 PREFLIGHT_MODES = ("blocking", "record-only")
 KDF_CHOICES = ("production", "fast")
 RECEIPT_METHODS = ("recorded", "card")
@@ -135,25 +168,7 @@ def _only(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
         )
 
 
-def parse_script(text: str) -> RehearsalScript:
-    """Parse and check a rehearsal script (format: ``ceremony/flows/examples/README.md``)."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScriptError(f"the script is not valid TOML: {exc}") from None
-    _only(raw, {"ceremony", "participants", "key", "split", "shares"}, "script")
-    cer = _get(raw, "ceremony", dict, "script")
-    _only(
-        cer,
-        {"organisation", "purpose", "location", "administrator", "witness", "preflight", "kdf"},
-        "[ceremony]",
-    )
-    preflight = _get(cer, "preflight", str, "[ceremony]", "blocking")
-    if preflight not in PREFLIGHT_MODES:
-        raise ScriptError(f"[ceremony]: preflight is {' or '.join(repr(m) for m in PREFLIGHT_MODES)}")
-    kdf = _get(cer, "kdf", str, "[ceremony]", "production")
-    if kdf not in KDF_CHOICES:
-        raise ScriptError(f"[ceremony]: kdf is {' or '.join(repr(m) for m in KDF_CHOICES)}")
+def _parse_people(raw: Mapping[str, Any]) -> tuple[ScriptPerson, ...]:
     people = []
     for i, p in enumerate(_get(raw, "participants", list, "script"), start=1):
         where = f"[[participants]] #{i}"
@@ -174,6 +189,42 @@ def parse_script(text: str) -> RehearsalScript:
     ids = [p.employee_id for p in people]
     if len(set(ids)) != len(ids):
         raise ScriptError("[[participants]]: the same employee id is listed twice")
+    return tuple(people)
+
+
+def _script_kind(raw: Mapping[str, Any]) -> str:
+    cer = raw.get("ceremony")
+    kind = cer.get("kind", "generation") if isinstance(cer, dict) else "generation"
+    if kind not in SCRIPT_KINDS:
+        raise ScriptError(f"[ceremony]: kind is {', '.join(repr(k) for k in SCRIPT_KINDS)}")
+    return str(kind)
+
+
+def parse_script(text: str) -> RehearsalScript:
+    """Parse and check a rehearsal script (format: ``ceremony/flows/examples/README.md``)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScriptError(f"the script is not valid TOML: {exc}") from None
+    if _script_kind(raw) != "generation":
+        raise ScriptError(
+            f"this is a {_script_kind(raw)} script, not a generation script: run it with "
+            "ceremony rehearse (parse_any / run_any)"
+        )
+    _only(raw, {"ceremony", "participants", "key", "split", "shares"}, "script")
+    cer = _get(raw, "ceremony", dict, "script")
+    _only(
+        cer,
+        {"kind", "organisation", "purpose", "location", "administrator", "witness", "preflight", "kdf"},
+        "[ceremony]",
+    )
+    preflight = _get(cer, "preflight", str, "[ceremony]", "blocking")
+    if preflight not in PREFLIGHT_MODES:
+        raise ScriptError(f"[ceremony]: preflight is {' or '.join(repr(m) for m in PREFLIGHT_MODES)}")
+    kdf = _get(cer, "kdf", str, "[ceremony]", "production")
+    if kdf not in KDF_CHOICES:
+        raise ScriptError(f"[ceremony]: kdf is {' or '.join(repr(m) for m in KDF_CHOICES)}")
+    people = _parse_people(raw)
     key = _get(raw, "key", dict, "script")
     _only(key, {"type", "label", "usage", "cryptoperiod_days", "length"}, "[key]")
     type_text = _get(key, "type", str, "[key]", "AES-256")
@@ -247,8 +298,8 @@ def load_script(path: Path) -> RehearsalScript:
 
 def example_script(name: str) -> str:
     """The text of a shipped example script (``EXAMPLES``)."""
-    if name not in EXAMPLES:
-        raise ScriptError(f"no example {name[:20]!r}; examples: {', '.join(EXAMPLES)}")
+    if name not in ALL_EXAMPLES:
+        raise ScriptError(f"no example {name[:20]!r}; examples: {', '.join(ALL_EXAMPLES)}")
     return resources.files("ceremony.flows").joinpath("examples", f"{name}.toml").read_text(encoding="utf-8")
 
 
@@ -556,3 +607,1138 @@ def _finish(
         documents=tuple(run.entries),
         seconds=time.perf_counter() - (started or time.perf_counter()),
     )
+
+
+# === the rest of a key's life: recovery, re-share, retirement (issue 7) =====================================
+#
+# A lifecycle script takes its shares from a rehearsal's output folder (``shares_from``): the share cards a
+# generation (or re-share) rehearsal wrote there are read back — the typed lines extracted from each card's
+# PDF — exactly as a custodian would read them off the card. Each ``[[steps]]`` entry presents one share (or
+# asks for the rebuild); deliberate mistakes (a card of another key's folder, a tampered card, a duplicate,
+# too few shares, a wrong envelope serial, a broken seal) are played through the real engines, and every
+# refusal is reported next to what the script said to expect.
+
+REFUSAL_REASONS = (
+    "below threshold",  # fewer than m shares entered when the rebuild was asked for
+    "duplicate",  # the same share number entered twice
+    "another key",  # a share of a different key
+    "another split",  # a share of the same key but another split
+    "retired",  # a share (or key) of a retired split or key
+    "commitment mismatch",  # the share does not match its ledger commitment (checked at entry)
+    "kcv mismatch",  # the combined key does not have the registered KCV (checked at rebuild)
+    "envelope incident",  # serial read back differs or the seal is broken: refused (PCI PIN 9-2/9-4)
+    "not the holder",  # the person presenting is not the share's recorded holder
+    "format",  # the text does not decode (group checksum, length)
+    "custody rule",  # a new split plan the custody rule forbids (PCI DSS 3.7.6)
+    "dual control",  # at start: a control role given to someone who held part of the key (DESIGN §1)
+)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """``"accepted"`` (the default) or ``"refused"`` / ``"refused: REASON"`` (one of REFUSAL_REASONS, or the
+    error's class name). ``bad_shares`` (rebuild steps): the share numbers the KCV check must name."""
+
+    refused: bool = False
+    reason: str = ""
+    bad_shares: tuple[int, ...] | None = None
+
+    @property
+    def text(self) -> str:
+        if not self.refused:
+            return "accepted"
+        return "refused" + (f": {self.reason}" if self.reason else "")
+
+    @classmethod
+    def parse(cls, text: str, where: str, bad: Any = None) -> Expectation:
+        words = " ".join(text.strip().lower().split())
+        bad_shares = None
+        if bad is not None:
+            if not isinstance(bad, list) or not all(isinstance(n, int) for n in bad):
+                raise ScriptError(f"{where}: bad_shares is a list of share numbers")
+            bad_shares = tuple(sorted(bad))
+        if words in ("accepted", "accept", "rebuilt"):
+            return cls(False, "", bad_shares)
+        if words == "refused" or words.startswith("refused:"):
+            reason = words.partition(":")[2].strip()
+            return cls(True, reason, bad_shares)
+        raise ScriptError(
+            f'{where}: expect is "accepted" or "refused: REASON" (reasons: {", ".join(REFUSAL_REASONS)})'
+        )
+
+
+@dataclass(frozen=True)
+class ScriptStep:
+    """One ``[[steps]]`` entry: present share ``share`` (from ``shares_from`` or ``source``), or rebuild."""
+
+    share: int | None  # None: the rebuild step
+    custodian: str | None = None  # employee id presenting it (default: the share's recorded holder)
+    source: str | None = None  # another rehearsal's output folder to take the card from
+    envelope: str | None = None  # serial read back (default: the one recorded at sealing)
+    seal_intact: bool = True
+    tamper: bool = False
+    expect: Expectation = Expectation()
+
+
+@dataclass(frozen=True, repr=False)
+class KekPart:
+    custodian: str  # employee id
+    hex: str  # a rehearsal KEK component (TEST key material, like the rehearsal passphrases)
+    kcv: str | None = None
+
+    def __repr__(self) -> str:
+        return f"KekPart({self.custodian!r}, kcv={self.kcv!r})"
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    kind: str  # "components" | "wrapped"
+    custodians: tuple[str, ...] = ()  # components: employee id per component
+    kek_label: str = ""
+    kek_parts: tuple[KekPart, ...] = ()
+    kek_kcv: str | None = None
+
+
+@dataclass(frozen=True)
+class ReturnedEnvelopeEntry:
+    envelope: str
+    returned_by: str  # employee id
+    seal_intact: bool = True
+
+
+@dataclass(frozen=True)
+class LifecycleScript:
+    kind: str  # "recovery" | "reshare" | "retirement"
+    purpose: str
+    administrator: str
+    witness: str
+    people: tuple[ScriptPerson, ...]
+    shares_from: str
+    organisation: str = ""
+    location: str = ""
+    kdf: str = "production"
+    check_commitments: bool = True
+    expect: str = "completed"  # "completed" | "voided" | "refused: REASON" (refused at start)
+    steps: tuple[ScriptStep, ...] = ()
+    output: OutputPlan | None = None  # recovery
+    reshare_reason: str = "custodian change"  # reshare
+    threshold: int = 0  # reshare: m of the new split
+    new_shares: tuple[ScriptShare, ...] = ()  # reshare
+    retire: str = "key"  # retirement: "key" | "split"
+    retire_reason: str = "end of cryptoperiod"
+    retire_note: str = ""
+    returned: tuple[ReturnedEnvelopeEntry, ...] = ()
+
+    def person(self, employee_id: str) -> ScriptPerson:
+        for p in self.people:
+            if p.employee_id == employee_id:
+                return p
+        raise ScriptError(f"employee id {employee_id[:30]!r} is not listed under [[participants]]")
+
+
+def _table_list(raw: Mapping[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    items = raw.get(key, [])
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ScriptError(f"{where}: [[{key}]] entries must be tables")
+    return items
+
+
+def _parse_steps(raw: Mapping[str, Any]) -> tuple[ScriptStep, ...]:
+    steps = []
+    for i, s in enumerate(_table_list(raw, "steps", "script"), start=1):
+        where = f"[[steps]] #{i}"
+        _only(
+            s,
+            {
+                "share",
+                "rebuild",
+                "custodian",
+                "from",
+                "envelope",
+                "seal_intact",
+                "tamper",
+                "expect",
+                "bad_shares",
+            },
+            where,
+        )
+        expect = Expectation.parse(_get(s, "expect", str, where, "accepted"), where, s.get("bad_shares"))
+        if s.get("rebuild", False) is True:
+            if "share" in s:
+                raise ScriptError(f"{where}: a step presents a share or asks for the rebuild, not both")
+            steps.append(ScriptStep(None, expect=expect))
+            continue
+        number = _get(s, "share", int, where)
+        if number < 1:
+            raise ScriptError(f"{where}: share is a share number (1, 2, ...)")
+        steps.append(
+            ScriptStep(
+                number,
+                custodian=s.get("custodian") if isinstance(s.get("custodian"), str) else None,
+                source=_get(s, "from", str, where, "") or None,
+                envelope=_get(s, "envelope", str, where, "") or None,
+                seal_intact=_get(s, "seal_intact", bool, where, True),
+                tamper=_get(s, "tamper", bool, where, False),
+                expect=expect,
+            )
+        )
+    return tuple(steps)
+
+
+def _parse_output(raw: Mapping[str, Any]) -> OutputPlan:
+    out = _get(raw, "output", dict, "script")
+    _only(out, {"kind", "custodians", "kek_label", "kek_kcv", "kek_components"}, "[output]")
+    kind = _get(out, "kind", str, "[output]")
+    if kind == "components":
+        custodians = _get(out, "custodians", list, "[output]")
+        if len(custodians) < 2 or not all(isinstance(c, str) for c in custodians):
+            raise ScriptError("[output]: custodians lists two or more employee ids, one per component")
+        return OutputPlan("components", custodians=tuple(custodians))
+    if kind != "wrapped":
+        raise ScriptError(
+            "[output]: kind is 'components' (XOR components for an HSM) or 'wrapped' (RFC 5649)"
+        )
+    parts = []
+    for i, part in enumerate(_table_list(out, "kek_components", "[output]"), start=1):
+        where = f"[[output.kek_components]] #{i}"
+        _only(part, {"custodian", "hex", "kcv"}, where)
+        parts.append(
+            KekPart(_get(part, "custodian", str, where), _get(part, "hex", str, where), part.get("kcv"))
+        )
+    if len(parts) < 2:
+        raise ScriptError("[output]: a wrapped output needs two or more [[output.kek_components]]")
+    return OutputPlan(
+        "wrapped",
+        kek_label=_get(out, "kek_label", str, "[output]"),
+        kek_parts=tuple(parts),
+        kek_kcv=_get(out, "kek_kcv", str, "[output]", "") or None,
+    )
+
+
+def parse_lifecycle_script(text: str) -> LifecycleScript:
+    """Parse a recovery, re-share or retirement script (format: ``ceremony/flows/examples/README.md``)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScriptError(f"the script is not valid TOML: {exc}") from None
+    kind = _script_kind(raw)
+    if kind == "generation":
+        raise ScriptError("[ceremony]: kind is 'recovery', 'reshare' or 'retirement' for this script")
+    allowed = {
+        "recovery": {"ceremony", "participants", "steps", "output"},
+        "reshare": {"ceremony", "participants", "steps", "reshare", "new_shares"},
+        "retirement": {"ceremony", "participants", "retire", "returned"},
+    }[kind]
+    _only(raw, allowed, "script")
+    cer = _get(raw, "ceremony", dict, "script")
+    _only(
+        cer,
+        {
+            "kind",
+            "organisation",
+            "purpose",
+            "location",
+            "administrator",
+            "witness",
+            "kdf",
+            "shares_from",
+            "check_commitments",
+            "expect",
+        },
+        "[ceremony]",
+    )
+    kdf = _get(cer, "kdf", str, "[ceremony]", "production")
+    if kdf not in KDF_CHOICES:
+        raise ScriptError(f"[ceremony]: kdf is {' or '.join(repr(m) for m in KDF_CHOICES)}")
+    expect = " ".join(_get(cer, "expect", str, "[ceremony]", "completed").lower().split())
+    if expect not in ("completed", "voided"):
+        Expectation.parse(expect, "[ceremony]")  # "refused: REASON" (refused at start)
+    fields: dict[str, Any] = {}
+    if kind in ("recovery", "reshare"):
+        fields["steps"] = _parse_steps(raw)
+    if kind == "recovery":
+        fields["output"] = _parse_output(raw)
+    if kind == "reshare":
+        plan = _get(raw, "reshare", dict, "script")
+        _only(plan, {"reason", "threshold"}, "[reshare]")
+        fields["reshare_reason"] = _get(plan, "reason", str, "[reshare]", "custodian change")
+        fields["threshold"] = _get(plan, "threshold", int, "[reshare]")
+        shares = []
+        for i, s in enumerate(_table_list(raw, "new_shares", "script"), start=1):
+            where = f"[[new_shares]] #{i}"
+            _only(s, {"custodian", "envelope", "receipt"}, where)
+            receipt = _get(s, "receipt", str, where, "card")
+            if receipt not in RECEIPT_METHODS:
+                raise ScriptError(f"{where}: receipt is 'recorded' or 'card'")
+            shares.append(
+                ScriptShare(_get(s, "custodian", str, where), _get(s, "envelope", str, where), receipt)
+            )
+        if len(shares) < 2:
+            raise ScriptError("[[new_shares]]: a re-share names two or more new custodians")
+        fields["new_shares"] = tuple(shares)
+    if kind == "retirement":
+        retire = _get(raw, "retire", dict, "script")
+        _only(retire, {"what", "reason", "note"}, "[retire]")
+        fields["retire"] = _get(retire, "what", str, "[retire]", "key")
+        if fields["retire"] not in ("key", "split"):
+            raise ScriptError("[retire]: what is 'key' (the key and all its splits) or 'split' (one split)")
+        fields["retire_reason"] = _get(retire, "reason", str, "[retire]")
+        fields["retire_note"] = _get(retire, "note", str, "[retire]", "")
+        returned = []
+        for i, r in enumerate(_table_list(raw, "returned", "script"), start=1):
+            where = f"[[returned]] #{i}"
+            _only(r, {"envelope", "returned_by", "seal_intact"}, where)
+            returned.append(
+                ReturnedEnvelopeEntry(
+                    _get(r, "envelope", str, where),
+                    _get(r, "returned_by", str, where),
+                    _get(r, "seal_intact", bool, where, True),
+                )
+            )
+        fields["returned"] = tuple(returned)
+    script = LifecycleScript(
+        kind=kind,
+        purpose=_get(cer, "purpose", str, "[ceremony]"),
+        administrator=_get(cer, "administrator", str, "[ceremony]"),
+        witness=_get(cer, "witness", str, "[ceremony]"),
+        people=_parse_people(raw),
+        shares_from=_get(cer, "shares_from", str, "[ceremony]"),
+        organisation=_get(cer, "organisation", str, "[ceremony]", ""),
+        location=_get(cer, "location", str, "[ceremony]", ""),
+        kdf=kdf,
+        check_commitments=_get(cer, "check_commitments", bool, "[ceremony]", True),
+        expect=expect,
+        **fields,
+    )
+    named = [script.administrator, script.witness]
+    named += [s.custodian for s in script.steps if s.custodian]
+    named += [s.custodian for s in script.new_shares] + [r.returned_by for r in script.returned]
+    if script.output is not None:
+        named += list(script.output.custodians) + [p.custodian for p in script.output.kek_parts]
+    for eid in named:
+        script.person(eid)
+    return script
+
+
+def parse_any(text: str) -> RehearsalScript | LifecycleScript:
+    """A generation script or a lifecycle script, by its ``[ceremony] kind``."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScriptError(f"the script is not valid TOML: {exc}") from None
+    return parse_script(text) if _script_kind(raw) == "generation" else parse_lifecycle_script(text)
+
+
+def load_any(path: Path) -> RehearsalScript | LifecycleScript:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScriptError(f"cannot read the script {path}: {exc.strerror}") from None
+    return parse_any(text)
+
+
+# --- reading share cards back -------------------------------------------------------------------------------
+_TYPED_START = "Share (typed form)"
+_GROUP_LABEL = re.compile(r"g\d+")
+_TYPED_END = re.compile(r"Share \d+ of \d+, split")
+
+
+def card_share_text(pdf_path: Path) -> bytearray:
+    """The typed lines printed on a rehearsal share card, read back from the PDF's text (as a custodian reads
+    them off the card). The line labels (g1, g5, ...) are dropped; the codec checks every group after.
+
+    The PDF text extractor hands the page text over as a ``str`` that cannot be wiped: acceptable for the
+    TEST shares of a rehearsal card only — a production card is never on disk to be read (DESIGN §4.2)."""
+    try:
+        from pypdf import PdfReader
+    except ImportError:  # pragma: no cover - pypdf ships with the test and rehearsal extras
+        raise InputError("reading share cards back needs the pypdf package (pip install pypdf)") from None
+    try:
+        text = PdfReader(pdf_path).pages[0].extract_text()
+    except Exception as exc:  # pypdf raises many types for a damaged file
+        raise InputError(f"{pdf_path.name} cannot be read as a share card ({type(exc).__name__})") from None
+    start = text.find(_TYPED_START)
+    end = _TYPED_END.search(text, start + 1) if start >= 0 else None
+    if start < 0 or end is None:
+        raise InputError(f"{pdf_path.name} is not a share card: no typed share found on its first page")
+    out = bytearray()
+    for token in text[start + len(_TYPED_START) : end.start()].split("\n"):
+        if not _GROUP_LABEL.fullmatch(token.strip()):
+            out += token.encode("ascii", "replace")
+    return out
+
+
+@dataclass(frozen=True)
+class ShareSource:
+    """A rehearsal output folder whose share cards are presented: the key and split it says they belong to,
+    and the card file of each share number (checked against the manifest's SHA-256)."""
+
+    folder: Path
+    key_id: str
+    split_id: str
+    cards: dict[int, Path]
+
+
+def read_share_source(folder: Path) -> ShareSource:
+    manifest_path = folder / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError(
+            f"{folder} is not a rehearsal output folder (no readable manifest.json): give the --out folder "
+            "of a generation or re-share rehearsal"
+        ) from None
+    if manifest.get("rehearsal") is not True or manifest.get("kind", "generation") not in (
+        "generation",
+        "reshare",
+    ):
+        raise InputError(f"{folder} does not hold the share cards of a generation or re-share rehearsal")
+    cards: dict[int, Path] = {}
+    for doc in manifest.get("documents", []):
+        if doc.get("kind") != "share_card":
+            continue
+        path = folder / str(doc["path"])
+        if not path.is_file() or sha256_of(path.read_bytes()) != doc.get("sha256"):
+            raise InputError(f"share card {doc['path']} in {folder} is missing or differs from its manifest")
+        match = re.match(r"share (\d+) of", str(doc.get("subject", "")))
+        if match is None:
+            raise InputError(f"the manifest of {folder} does not say which share {doc['path']} holds")
+        cards[int(match.group(1))] = path
+    if not cards:
+        raise InputError(f"{folder} holds no share cards")
+    return ShareSource(folder, str(manifest["key_id"]), str(manifest["split_id"]), cards)
+
+
+def tampered_share_text(text: bytearray) -> bytearray:
+    """The same card with one share byte changed and every check character recomputed: each group and the
+    whole-share checksum still check out, so only the ledger commitment or the KCV can catch it."""
+    share = decode_share(text)
+    try:
+        data = bytearray(share.data.view())
+        data[0] ^= 0x01
+        forged = Share(
+            share.key_id,
+            share.split_id,
+            share.scheme,
+            share.threshold,
+            share.count,
+            share.number,
+            SecretBytes.adopt(data),
+        )
+        with encode_share(forged) as encoded:
+            out = bytearray(encoded.view())
+        forged.wipe()
+        return out
+    finally:
+        share.wipe()
+
+
+# --- the lifecycle run -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StepOutcome:
+    index: int  # 1-based step number in the script (0: the rebuild done at the end, not scripted)
+    action: str  # "present" | "rebuild"
+    share: int | None
+    presented_by: str  # employee id
+    result: str  # "accepted" | "refused" | "rebuilt"
+    reason: str  # one of REFUSAL_REASONS when refused
+    error: str  # the error class when refused
+    message: str  # what the custodians were told (never share material)
+    progress: str  # "k of m" after the step
+    bad_shares: tuple[int, ...]
+    expected: str
+    as_expected: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.index,
+            "action": self.action,
+            "share": self.share,
+            "presented_by": self.presented_by,
+            "result": self.result,
+            "reason": self.reason,
+            "error": self.error,
+            "message": self.message,
+            "progress": self.progress,
+            "bad_shares": list(self.bad_shares),
+            "expected": self.expected,
+            "as_expected": self.as_expected,
+        }
+
+
+@dataclass(frozen=True)
+class LifecycleResult:
+    kind: str
+    ceremony_id: str
+    ledger_id: str
+    key_id: str
+    split_id: str  # the split in force after the ceremony (a re-share's new split)
+    kcv: str
+    outcome: str  # "completed" | "voided" | "refused: REASON" (refused at start)
+    expected_outcome: str
+    steps: tuple[StepOutcome, ...]
+    closing_checkpoint: str
+    out_dir: Path
+    documents: tuple[ManifestEntry, ...]
+    seconds: float
+
+    @property
+    def as_expected(self) -> bool:
+        outcome_ok = _outcome_matches(self.outcome, self.expected_outcome)
+        return outcome_ok and all(s.as_expected for s in self.steps)
+
+
+def _outcome_matches(outcome: str, expected: str) -> bool:
+    if not expected.startswith("refused"):
+        return outcome == expected
+    want = Expectation.parse(expected, "[ceremony]")
+    return outcome.startswith("refused") and (not want.reason or outcome == f"refused: {want.reason}")
+
+
+def _reason_of(exc: CeremonyError, header: ShareHeader | None, key_id: str) -> str:
+    if isinstance(exc, BelowThresholdError):
+        return "below threshold"
+    if isinstance(exc, DuplicateShareError):
+        return "duplicate"
+    if isinstance(exc, RetiredShareError | RetiredKeyError):
+        return "retired"
+    if isinstance(exc, ForeignShareError):
+        return "another key" if header is None or header.key_id != key_id else "another split"
+    if isinstance(exc, EnvelopeIncidentError):
+        return "envelope incident"
+    if isinstance(exc, DualControlError):
+        return "not the holder"
+    if isinstance(exc, ShareFormatError | MalformedShareError):
+        return "format"
+    if isinstance(exc, CustodyViolationError):
+        return "custody rule"
+    if isinstance(exc, KCVMismatchError):
+        return "kcv mismatch"
+    if isinstance(exc, BadShareError):
+        return "commitment mismatch"
+    return type(exc).__name__
+
+
+def _step_matches(expect: Expectation, result: str, reason: str, error: str, bad: tuple[int, ...]) -> bool:
+    if expect.refused != (result == "refused"):
+        return False
+    if expect.refused and expect.reason and expect.reason not in (reason, error.lower()):
+        return False
+    return expect.bad_shares is None or expect.bad_shares == tuple(sorted(bad))
+
+
+# Refusals a custodian can cause by presenting the wrong thing: reported, and the ceremony goes on.
+_REFUSALS = (
+    ShareError,
+    ShareFormatError,
+    EnvelopeIncidentError,
+    DualControlError,
+    KCVMismatchError,
+    RetiredKeyError,
+)
+
+LIFECYCLE_README = """REHEARSAL OUTPUT - TEST KEY ({kind})
+
+Everything in this folder comes from a {kind} rehearsal on a rehearsal ledger (ledger {ledger_id}),
+of the TEST key {key_id} (test_key: true in the ledger). Share cards and component cards here hold TEST
+material and a wrapped key file wraps a TEST key under a TEST key-encryption key: never use them to
+protect production data (PCI DSS 3.6.1.1). report.txt lists every step and its outcome; manifest.json
+lists every file with its SHA-256.
+"""
+
+
+@dataclass
+class _Life:
+    ledger: Ledger
+    script: LifecycleScript
+    out_dir: Path
+    base: Path
+    forms: FormSet
+    presence: Presence
+    ids: dict[str, str]
+    source: ShareSource
+    entries: list[ManifestEntry] = field(default_factory=list)
+    outcomes: list[StepOutcome] = field(default_factory=list)
+    present: dict[tuple[str, str], PresentPerson] = field(default_factory=dict)
+
+    def write(self, relative: str, data: bytes | memoryview, kind: str, subject: str) -> ManifestEntry:
+        target = self.out_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "xb") as handle:
+            handle.write(data)
+        self.entries.append(ManifestEntry(kind, relative, sha256_of(data), subject))
+        return self.entries[-1]
+
+    def person(self, eid: str, role: str) -> PresentPerson:
+        """Authenticate once per person and role (their rehearsal passphrase)."""
+        if (eid, role) not in self.present:
+            passphrase = SecretBytes(self.script.person(eid).passphrase.encode("utf-8"))
+            self.present[(eid, role)] = self.presence.authenticate(self.ids[eid], passphrase, role)
+        return self.present[(eid, role)]
+
+    def employee_id(self, person_id: str) -> str:
+        for eid, pid in self.ids.items():
+            if pid == person_id:
+                return eid
+        who = enrolment.participant(self.ledger, person_id)
+        raise ScriptError(
+            f"{who.name} ({who.employee_id}) holds a share presented here but is not listed under "
+            "[[participants]] (their rehearsal passphrase is needed)"
+        )
+
+    def resolve(self, folder: str) -> Path:
+        path = Path(folder)
+        return path if path.is_absolute() else self.base / path
+
+    def leave(self) -> None:
+        for person in self.present.values():
+            person.leave()
+
+
+def run_lifecycle(
+    script: LifecycleScript,
+    ledger_path: Path,
+    out_dir: Path,
+    *,
+    shares_from: Path | None = None,
+    base: Path | None = None,
+) -> LifecycleResult:
+    """Run a recovery, re-share or retirement script on the rehearsal ledger ``ledger_path`` (which holds
+    the key of ``shares_from``), writing its outputs, ``report.txt`` and ``manifest.json`` into ``out_dir``.
+
+    Relative folders in the script are taken from ``base`` (default: the current directory);
+    ``shares_from`` overrides the script's. Refusals the script provoked are reported in
+    :attr:`LifecycleResult.steps`, not raised; a script error or an unexpected failure voids the ceremony
+    and is raised.
+    """
+    started = time.perf_counter()
+    base = Path.cwd() if base is None else Path(base)
+    source = read_share_source(Path(shares_from) if shares_from else base / script.shares_from)
+    forms = load_forms()
+    if script.organisation.strip():
+        forms = replace(forms, organisation=replace(forms.organisation, name=script.organisation.strip()))
+    ledger_path = Path(ledger_path)
+    if not ledger_path.exists():
+        raise InputError(
+            f"{ledger_path} does not exist: give the rehearsal ledger the share cards of {source.folder} "
+            "were issued on"
+        )
+    ledger = _open_rehearsal_ledger(ledger_path)
+    try:
+        _prepare_out_dir(Path(out_dir))
+        ids = _enroll(ledger, script)  # type: ignore[arg-type]  # uses .people and .kdf only
+        life = _Life(ledger, script, Path(out_dir), base, forms, Presence(ledger), ids, source)
+        try:
+            if script.kind == "retirement":
+                return _run_retirement(life, started)
+            return _run_rebuilding(life, started)  # recovery, or the recovery part of a re-share
+        finally:
+            life.leave()
+    finally:
+        ledger.close()
+
+
+def run_any(
+    script: RehearsalScript | LifecycleScript,
+    ledger_path: Path,
+    out_dir: Path,
+    *,
+    shares_from: Path | None = None,
+    base: Path | None = None,
+) -> RehearsalResult | LifecycleResult:
+    if isinstance(script, RehearsalScript):
+        return run_rehearsal(script, ledger_path, out_dir)
+    return run_lifecycle(script, ledger_path, out_dir, shares_from=shares_from, base=base)
+
+
+def _start_refused(life: _Life, exc: CeremonyError, started: float) -> LifecycleResult:
+    reason = (
+        "dual control" if isinstance(exc, DualControlError) else _reason_of(exc, None, life.source.key_id)
+    )
+    matched = _outcome_matches(f"refused: {reason}", life.script.expect)
+    step = StepOutcome(
+        0,
+        "start",
+        None,
+        life.script.administrator,
+        "refused",
+        reason,
+        type(exc).__name__,
+        str(exc),
+        "",
+        (),
+        life.script.expect,
+        matched,
+    )
+    life.outcomes.append(step)
+    return _life_finish(life, "", f"refused: {reason}", started, kcv="")
+
+
+def _open_recovery(life: _Life) -> tuple[RecoveryCeremony, ReshareCeremony | None]:
+    script, ledger = life.script, life.ledger
+    admin = life.person(script.administrator, "administrator")
+    witness = life.person(script.witness, "witness")
+    split_id, check = life.source.split_id, script.check_commitments
+    if script.kind == "reshare":
+        plan = SplitPlan(
+            Scheme.SHAMIR, script.threshold, tuple(life.ids[s.custodian] for s in script.new_shares)
+        )
+        try:
+            reason = ReshareReason(script.reshare_reason)
+        except ValueError:
+            raise ScriptError(
+                f"[reshare]: reason is one of {', '.join(r.value for r in ReshareReason)}"
+            ) from None
+        reshare = ReshareCeremony.start(
+            ledger,
+            admin,
+            witness,
+            life.source.key_id,
+            plan,
+            reason,
+            script.purpose,
+            split_id=split_id,
+            check_commitments=check,
+            rehearsal=True,
+        )
+        return reshare.recovery, reshare
+    assert script.output is not None
+    output: ComponentsOutput | WrappedOutput
+    if script.output.kind == "components":
+        output = ComponentsOutput(tuple(life.ids[e] for e in script.output.custodians))
+    else:
+        output = WrappedOutput(script.output.kek_label)
+    recovery = RecoveryCeremony.start(
+        ledger,
+        admin,
+        witness,
+        life.source.key_id,
+        output,
+        script.purpose,
+        split_id=split_id,
+        check_commitments=check,
+        rehearsal=True,
+    )
+    return recovery, None
+
+
+def _run_rebuilding(life: _Life, started: float) -> LifecycleResult:
+    """Recovery or re-share: start (a refusal at start is reported), each step, the rebuild, the output."""
+    try:
+        rec, reshare = _open_recovery(life)
+    except (RetiredKeyError, PolicyError) as exc:
+        return _start_refused(life, exc, started)
+    life.presence.ceremony_id = rec.ceremony_id
+    try:
+        for index, step in enumerate(life.script.steps, start=1):
+            if rec.stage is not RecoveryStage.COLLECTING:
+                # The key was rebuilt earlier than the script foresaw: the step is not taken (reported).
+                life.outcomes.append(
+                    StepOutcome(
+                        index,
+                        "rebuild" if step.share is None else "present",
+                        step.share,
+                        "",
+                        "not taken",
+                        "key already rebuilt",
+                        "",
+                        "",
+                        "",
+                        (),
+                        step.expect.text,
+                        False,
+                    )
+                )
+                continue
+            life.outcomes.append(
+                _rebuild(life, rec, index, step) if step.share is None else _present(life, rec, index, step)
+            )
+        if rec.stage is RecoveryStage.COLLECTING and rec.progress.ready:
+            life.outcomes.append(_rebuild(life, rec, 0, ScriptStep(None)))
+        if rec.stage is not RecoveryStage.REBUILT:
+            rec.void(f"the key was not rebuilt ({rec.progress.text} shares entered); nothing was output")
+            if reshare is not None:
+                reshare.stage = ReshareStage.VOIDED
+            return _life_finish(life, rec.ceremony_id, "voided", started, kcv="")
+        if reshare is not None:
+            _reshare_output(life, reshare)
+        else:
+            _recovery_output(life, rec)
+    except BaseException as exc:
+        why = "rehearsal stopped: " + (str(exc) if isinstance(exc, CeremonyError) else type(exc).__name__)
+        (reshare.void if reshare is not None else rec.void)(why[:300])
+        _life_finish(life, rec.ceremony_id, "voided", started, kcv="")
+        raise
+    split_id = reshare.new_split_id if reshare is not None else rec.split_id
+    return _life_finish(life, rec.ceremony_id, "completed", started, kcv=rec.key.kcv.hex, split_id=split_id)
+
+
+def _present(life: _Life, rec: RecoveryCeremony, index: int, step: ScriptStep) -> StepOutcome:
+    assert step.share is not None
+    source = life.source if step.source is None else read_share_source(life.resolve(step.source))
+    card = source.cards.get(step.share)
+    if card is None:
+        raise ScriptError(f"[[steps]] #{index}: {source.folder} has no share card {step.share}")
+    holder = rec.split.custodians.get(step.share)
+    if step.custodian is None and holder is None:
+        raise ScriptError(f"[[steps]] #{index}: the split has no share {step.share}; name the custodian")
+    eid = step.custodian or life.employee_id(str(holder))
+    who = life.person(eid, "custodian")
+    text = card_share_text(card)
+    header: ShareHeader | None = None
+    try:
+        if step.tamper:
+            forged = tampered_share_text(text)
+            text[:] = bytes(len(text))
+            text = forged
+        try:
+            header = read_header(text)
+            if (
+                step.share in rec.split.envelopes
+                and step.share not in rec.envelopes
+                and step.share not in rec.progress.entered
+            ):
+                serial = step.envelope or rec.split.envelopes[step.share]
+                rec.inspect_envelope(step.share, who, serial, step.seal_intact, step.seal_intact)
+            progress = rec.enter_share(who, text)
+        except _REFUSALS as exc:
+            return _outcome(index, "present", step, eid, rec, exc, header, ())
+    finally:
+        text[:] = bytes(len(text))
+    ok = _step_matches(step.expect, "accepted", "", "", ())
+    return StepOutcome(
+        index, "present", step.share, eid, "accepted", "", "", "", progress.text, (), step.expect.text, ok
+    )
+
+
+def _outcome(
+    index: int,
+    action: str,
+    step: ScriptStep,
+    eid: str,
+    rec: RecoveryCeremony,
+    exc: CeremonyError,
+    header: ShareHeader | None,
+    bad: tuple[int, ...],
+) -> StepOutcome:
+    reason = _reason_of(exc, header, rec.key_id)
+    error = type(exc).__name__
+    ok = _step_matches(step.expect, "refused", reason, error, bad)
+    return StepOutcome(
+        index,
+        action,
+        step.share,
+        eid,
+        "refused",
+        reason,
+        error,
+        str(exc),
+        rec.progress.text,
+        bad,
+        step.expect.text,
+        ok,
+    )
+
+
+def _rebuild(life: _Life, rec: RecoveryCeremony, index: int, step: ScriptStep) -> StepOutcome:
+    try:
+        rec.rebuild()
+    except (ShareError, KCVMismatchError) as exc:
+        bad = tuple(sorted(getattr(exc, "share_numbers", ()) or ()))
+        if isinstance(exc, BadShareError):  # named at rebuild: the combine failed the KCV check
+            exc = KCVMismatchError(str(exc))
+        return _outcome(index, "rebuild", step, life.script.administrator, rec, exc, None, bad)
+    ok = _step_matches(step.expect, "rebuilt", "", "", ())
+    return StepOutcome(
+        index,
+        "rebuild",
+        None,
+        life.script.administrator,
+        "rebuilt",
+        "",
+        "",
+        "",
+        rec.progress.text,
+        (),
+        step.expect.text,
+        ok,
+    )
+
+
+def _card_data(
+    life: _Life,
+    ceremony_id: str,
+    person_id: str,
+    split: SplitPlan,
+    split_id: str,
+    number: int,
+    typed: SecretBytes,
+    lines: SecretBytes,
+    envelope: str,
+    what: str,
+) -> ShareCardData:
+    key = read_register(life.ledger.events()).key(life.source.key_id)
+    who = enrolment.participant(life.ledger, person_id)
+    return ShareCardData(
+        ceremony_id=ceremony_id,
+        custodian=Person(who.name, who.employee_id, what),
+        key_label=key.label + paperwork.TEST_MARK,
+        key_id=key.key_id,
+        key_type=key.key_type.value,
+        split_id=split_id,
+        scheme=f"XOR {split.count} components"
+        if split.scheme is Scheme.XOR
+        else f"Shamir {split.threshold}-of-{split.count}",
+        share_number=number,
+        share_count=split.count,
+        kcv=key.kcv.hex,
+        kcv_method=str(key.kcv.method),
+        envelope_serial=envelope.strip().upper(),
+        issued_at=datetime.now(UTC).replace(microsecond=0),
+        share_lines=lines,
+        qr_payload=typed,
+    )
+
+
+def _write_card(
+    life: _Life,
+    rec: RecoveryCeremony,
+    plan: SplitPlan,
+    split_id: str,
+    number: int,
+    typed: SecretBytes,
+    envelope: str,
+    folder: str,
+    noun: str,
+) -> None:
+    eid = life.employee_id(plan.custodians[number - 1])
+    lines = share_text(typed)
+    try:
+        data = _card_data(
+            life,
+            rec.ceremony_id,
+            plan.custodians[number - 1],
+            plan,
+            split_id,
+            number,
+            typed,
+            lines,
+            envelope,
+            paperwork.ROLE_NAMES["custodian"],
+        )
+        pdf = render_share_card(data, forms=life.forms)
+    finally:
+        lines.wipe()
+    with pdf:
+        who = life.script.person(eid)
+        subject = f"{noun} {number} of {plan.count} - {who.name} ({eid})"
+        name = f"{noun}-{number:02d}-of-{plan.count:02d}-{eid}.pdf"
+        entry = life.write(f"{folder}/{name}", pdf.view(), "share_card", subject)
+        paperwork.record_document(life.ledger, rec, "share_card", entry.sha256, subject, name)  # type: ignore[arg-type]
+
+
+def _recovery_output(life: _Life, rec: RecoveryCeremony) -> None:
+    plan_out = life.script.output
+    assert plan_out is not None
+    if plan_out.kind == "components":
+        rec.make_components()
+        assert rec.component_split_id is not None
+        plan = SplitPlan(
+            Scheme.XOR, len(plan_out.custodians), tuple(life.ids[e] for e in plan_out.custodians)
+        )
+        for number, eid in enumerate(plan_out.custodians, start=1):
+            reveal = rec.reveal_component(number, life.person(eid, "custodian"))
+            try:
+                _write_card(
+                    life,
+                    rec,
+                    plan,
+                    rec.component_split_id,
+                    number,
+                    reveal.typed,
+                    "for HSM entry",
+                    "components",
+                    "component",
+                )
+            finally:
+                reveal.wipe()
+    else:
+        for part in plan_out.kek_parts:
+            hex_text = bytearray(part.hex.encode("ascii", "replace"))
+            try:
+                rec.enter_kek_component(life.person(part.custodian, "custodian"), hex_text, part.kcv)
+            finally:
+                hex_text[:] = bytes(len(hex_text))
+        wrapped = rec.wrap(expected_kek_kcv_hex=plan_out.kek_kcv)
+        label = re.sub(r"[^A-Za-z0-9]+", "-", plan_out.kek_label).strip("-")[:40] or "KEK"
+        life.write(
+            f"wrapped/{rec.key_id}-under-{label}.rfc5649",
+            wrapped.blob,
+            "wrapped_key",
+            f"key {rec.key.label} wrapped under {plan_out.kek_label} (KEK KCV {wrapped.kek_kcv.hex}, "
+            f"key KCV {wrapped.key_kcv.hex}, RFC 5649)",
+        )
+    rec.finish(paperwork.closing_checkpoint(life.ledger))
+
+
+def _reshare_output(life: _Life, reshare: ReshareCeremony) -> None:
+    rec = reshare.recovery
+    reshare.reshare()
+    recorded: dict[int, bytearray] = {}
+    try:
+        for number, new in enumerate(life.script.new_shares, start=1):
+            who = life.person(new.custodian, "custodian")
+            typed = reshare.reveal(number, who)
+            try:
+                _write_card(
+                    life,
+                    rec,
+                    reshare.plan,
+                    reshare.new_split_id,
+                    number,
+                    typed,
+                    new.envelope,
+                    "share-cards",
+                    "share",
+                )
+                if new.receipt == "card":
+                    with share_text(typed) as lines:
+                        recorded[number] = bytearray(lines.view())
+                else:
+                    recorded[number] = bytearray(typed.view())
+            finally:
+                typed.wipe()
+            reshare.confirm_receipt(number, who, new.envelope, new.receipt)
+        for number, new in enumerate(life.script.new_shares, start=1):
+            if not reshare.verify_share(number, life.person(new.custodian, "custodian"), recorded[number]):
+                raise InputError(f"new share {number} as re-entered differs from the issued share")
+    finally:
+        for text in recorded.values():
+            text[:] = bytes(len(text))
+    reshare.finish(paperwork.closing_checkpoint(life.ledger))
+
+
+def _run_retirement(life: _Life, started: float) -> LifecycleResult:
+    script = life.script
+    admin = life.person(script.administrator, "administrator")
+    witness = life.person(script.witness, "witness")
+    ceremony = RetirementCeremony.start(life.ledger, admin, witness, script.purpose, rehearsal=True)
+    life.presence.ceremony_id = ceremony.ceremony_id
+    try:
+        try:
+            if script.retire == "key":
+                splits = ceremony.retire_key(life.source.key_id, script.retire_reason, script.retire_note)
+                what = f"key {life.source.key_id} and split(s) {', '.join(splits) or '-'} retired"
+            else:
+                ceremony.retire_split(life.source.split_id, script.retire_reason, script.retire_note)
+                what = f"split {life.source.split_id} retired"
+        except RetiredKeyError as exc:
+            ceremony.void(f"nothing to retire: {exc}"[:300])
+            return _start_refused(life, exc, started)
+        life.outcomes.append(
+            StepOutcome(
+                1, "retire", None, script.administrator, "recorded", "", "", what, "", (), "accepted", True
+            )
+        )
+        for index, entry in enumerate(script.returned, start=2):
+            who = script.person(entry.returned_by)
+            returned = ceremony.return_envelope(
+                entry.envelope, f"{who.name} ({who.employee_id})", entry.seal_intact
+            )
+            note = f"envelope {returned.serial}: share {returned.share_number} of split {returned.split_id}"
+            note += ", for destruction" + ("" if entry.seal_intact else "; seal broken: incident recorded")
+            outcome = StepOutcome(
+                index,
+                "return envelope",
+                returned.share_number,
+                entry.returned_by,
+                "recorded",
+                "",
+                "",
+                note,
+                "",
+                (),
+                "accepted",
+                True,
+            )
+            life.outcomes.append(outcome)
+        ceremony.close(paperwork.closing_checkpoint(life.ledger))
+    except BaseException as exc:
+        # Whatever was retired stays retired; the ceremony is recorded as stopped, never left open.
+        why = "rehearsal stopped: " + (str(exc) if isinstance(exc, CeremonyError) else type(exc).__name__)
+        ceremony.void(why[:300])
+        _life_finish(life, ceremony.ceremony_id, "voided", started, kcv="")
+        raise
+    kcv = read_register(life.ledger.events()).key(life.source.key_id).kcv.hex
+    return _life_finish(life, ceremony.ceremony_id, "completed", started, kcv=kcv)
+
+
+def _life_finish(
+    life: _Life, ceremony_id: str, outcome: str, started: float, *, kcv: str, split_id: str | None = None
+) -> LifecycleResult:
+    closing = paperwork.closing_checkpoint(life.ledger)
+    result = LifecycleResult(
+        kind=life.script.kind,
+        ceremony_id=ceremony_id,
+        ledger_id=life.ledger.ledger_id,
+        key_id=life.source.key_id,
+        split_id=split_id or life.source.split_id,
+        kcv=kcv,
+        outcome=outcome,
+        expected_outcome=life.script.expect,
+        steps=tuple(life.outcomes),
+        closing_checkpoint=closing,
+        out_dir=life.out_dir,
+        documents=tuple(life.entries),
+        seconds=time.perf_counter() - started,
+    )
+    report = lifecycle_report(result)
+    (life.out_dir / "report.txt").write_text(report, encoding="utf-8")
+    manifest = {
+        "rehearsal": True,
+        "test_key": True,
+        "kind": result.kind,
+        "ceremony_id": ceremony_id,
+        "ledger_id": result.ledger_id,
+        "key_id": result.key_id,
+        "split_id": result.split_id,
+        "shares_from": str(life.source.folder),
+        "kcv": kcv,
+        "outcome": outcome,
+        "expected_outcome": result.expected_outcome,
+        "as_expected": result.as_expected,
+        "steps": [s.as_dict() for s in result.steps],
+        "closing_checkpoint": closing,
+        "documents": [e.as_dict() for e in life.entries],
+    }
+    (life.out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    (life.out_dir / "README.txt").write_text(
+        LIFECYCLE_README.format(kind=result.kind, ledger_id=result.ledger_id, key_id=result.key_id),
+        encoding="utf-8",
+    )
+    return result
+
+
+def lifecycle_report(result: LifecycleResult) -> str:
+    """The step-by-step outcome a trainer reads out: each share presented, refused or accepted, against
+    what the script expected."""
+    lines = [
+        f"{result.kind.capitalize()} rehearsal {result.ceremony_id or '(not started)'} of TEST key "
+        f"{result.key_id}: {result.outcome} (expected: {result.expected_outcome})",
+    ]
+    for s in result.steps:
+        what = {
+            "present": f"share {s.share} presented by {s.presented_by}",
+            "return envelope": f"envelope returned by {s.presented_by}",
+        }.get(s.action, s.action)
+        got = s.result + (f": {s.reason}" if s.reason else "")
+        if s.bad_shares:
+            got += f" (bad share {', '.join(map(str, s.bad_shares))})"
+        mark = "as expected" if s.as_expected else f"NOT AS EXPECTED (expected {s.expected})"
+        step = f"step {s.index}" if s.index else ("start" if s.action == "start" else "end")
+        lines.append(f"  {step:<8} {what:<40} {got:<40} [{s.progress or '-'}] {mark}")
+        if s.message:
+            lines.append(f"           {s.message}")
+    lines.append(f"Everything as the script expected: {'yes' if result.as_expected else 'NO'}")
+    lines.append(f"Time: {result.seconds:.1f} s")
+    return "\n".join(lines) + "\n"

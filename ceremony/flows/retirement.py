@@ -199,6 +199,13 @@ class RetirementCeremony:
                 return event.seq
         return None
 
+    def void(self, reason: str) -> None:
+        """Stop before close-out and record why; whatever was retired stays retired (never undone)."""
+        if self.stage is not Stage.OPEN:
+            return
+        self._record("ceremony.voided", {"reason": reason or "voided"}, (self.administrator, self.witness))
+        self.stage = Stage.CLOSED
+
     def close(self, checkpoint_text: str | None = None) -> None:
         signers = self._signers()
         self._record(
