@@ -48,6 +48,11 @@ class MainMenuScreen(CeremonyScreen[None]):
         )
         with Vertical(id="menu"):
             yield Button("New key generation ceremony", id="generate", variant="primary")
+            yield Button("Recover a key", id="recover")
+            yield Button("Re-share / replace custodians", id="reshare")
+            yield Button("Retire a key or split", id="retire")
+            yield Button("Custodian departure", id="departure")
+            yield Button("Key list", id="keys")
             yield Button("Participants", id="participants")
             yield Button("Verify ledger", id="verify")
             yield Button("Quit", id="quit")
@@ -73,6 +78,23 @@ class MainMenuScreen(CeremonyScreen[None]):
         assert ledger is not None
         session = GenerationSession(ledger, Presence(ledger), self.context.run_preflight, self.context.kdf)
         self.app.push_screen(PreflightScreen(session))
+
+    @on(Button.Pressed, "#recover, #reshare, #retire, #departure, #keys")
+    def lifecycle(self, event: Button.Pressed) -> None:
+        from ceremony.tui.screens import lifecycle
+
+        ledger = self.context.open()
+        assert ledger is not None
+        if event.button.id == "keys":
+            self.app.push_screen(lifecycle.key_list_screen(ledger))
+            return
+        entry = {
+            "recover": lifecycle.recovery_screen,
+            "reshare": lifecycle.reshare_screen,
+            "retire": lifecycle.retire_screen,
+            "departure": lifecycle.departure_screen,
+        }[str(event.button.id)]
+        self.app.push_screen(entry(ledger, Presence(ledger)))
 
     @on(Button.Pressed, "#participants")
     def participants(self) -> None:

@@ -1,0 +1,338 @@
+"""Recovery step 5, the output chosen at the start.
+
+(a) Fresh XOR components: for each, everyone but its custodian looks away, the custodian authenticates,
+    the flow records the exposure and returns the component, shown on a secret screen (typed form, the hex
+    an HSM takes, and the component's own KCV); "recorded" wipes it. Never reachable again by "back".
+(b) Wrapped under a KEK (RFC 5649): KEK custodians each type their KEK component in hex on a secret screen
+    (only its KCV is recorded); then the operator types the output file's path. An existing file is never
+    overwritten. The KEK's KCV and the blob's SHA-256 are shown (and recorded by the flow).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Button, Input, Label, Select, Static
+
+from ceremony.crypto.codec import share_lines
+from ceremony.crypto.secret import SecretBytes
+from ceremony.errors import CeremonyError
+from ceremony.flows.presence import PresentPerson
+from ceremony.flows.recovery import ComponentReveal, ComponentsOutput
+from ceremony.ledger.participants import participant, participants
+from ceremony.tui.screens.lifecycle.base import (
+    LifecycleScreen,
+    LifecycleSecretScreen,
+    look_away,
+    refusal_text,
+)
+from ceremony.tui.screens.lifecycle.session import STEP_OUTPUT, LifecycleSession
+from ceremony.tui.widgets.auth_form import AuthForm
+from ceremony.tui.widgets.secret_input import SecretInput
+from ceremony.tui.widgets.share_display import ShareDisplay
+
+GROUPS_PER_LINE = 7
+HEX_GROUP = 8  # hex digits per group when the component is shown as an HSM takes it
+
+
+def typed_rows(encoded: SecretBytes) -> list[bytearray]:
+    """The typed form as rows of groups, each row a buffer the ShareDisplay owns (and wipes)."""
+    rows: list[bytearray] = []
+    try:
+        for _first, line in share_lines(encoded, GROUPS_PER_LINE):
+            with line:
+                rows.append(bytearray(line.view()))
+    finally:
+        encoded.wipe()
+    return rows
+
+
+def hex_rows(hex_digits: SecretBytes, per_row: int = 4) -> list[bytearray]:
+    """Hex digits in groups of eight, ``per_row`` groups a row (an AES-256 key: two rows of four, as HSM
+    component forms print them); ``hex_digits`` is wiped."""
+    rows: list[bytearray] = []
+    try:
+        view = hex_digits.view()
+        step = HEX_GROUP * per_row
+        for start in range(0, len(view), step):
+            row = bytearray()
+            for g in range(start, min(start + step, len(view)), HEX_GROUP):
+                if row:
+                    row.append(0x20)
+                row.extend(bytes(view[g : g + HEX_GROUP]).upper())
+            rows.append(row)
+        view.release()
+    finally:
+        hex_digits.wipe()
+    return rows
+
+
+class ComponentLookAwayScreen(LifecycleScreen):
+    TITLE = "Component for its custodian"
+    HELP: ClassVar[str | None] = (
+        "Only the custodian named here looks at the screen. They type their passphrase; the exposure is "
+        "recorded in the ledger, then their component appears on the next screen."
+    )
+    STEP = STEP_OUTPUT
+
+    def __init__(self, session: LifecycleSession, number: int) -> None:
+        super().__init__(session)
+        self.number = number
+
+    def compose_body(self) -> ComposeResult:
+        output = self.session.ceremony.output
+        assert isinstance(output, ComponentsOutput)
+        person = participant(self.session.ledger, output.custodians[self.number - 1])
+        self.custodian_name = person.name
+        yield Static(
+            Text(f"Component {self.number} of {len(output.custodians)} — for {person.name}", style="bold"),
+            id="component-heading",
+        )
+        yield Static(look_away(person.name), id="look-away")
+        yield AuthForm(
+            self.session.presence,
+            [person],
+            "custodian",
+            title=f"{person.name}: type your passphrase to see your component",
+            id="custodian",
+        )
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(AuthForm).focus_first()
+
+    @on(AuthForm.Authenticated)
+    def reveal(self, event: AuthForm.Authenticated) -> None:
+        person = event.person
+        try:
+            shown = self.session.ceremony.reveal_component(self.number, person)
+        except CeremonyError as error:
+            person.leave()
+            self.status(refusal_text(error))
+            return
+        person.leave()
+        self.go(ComponentScreen(self.session, self.number, self.custodian_name, shown))
+
+
+class ComponentScreen(LifecycleSecretScreen):
+    TITLE = "Your component"
+    HELP: ClassVar[str | None] = (
+        "Copy the component onto your custody form (typed form, or the hex digits as the HSM takes them) and "
+        "check its KCV. Enter wipes the screen; it cannot be shown again."
+    )
+    STEP = STEP_OUTPUT
+
+    def __init__(self, session: LifecycleSession, number: int, name: str, shown: ComponentReveal) -> None:
+        super().__init__(session)
+        self.number = number
+        self.custodian_name = name
+        self.kcv_hex = shown.kcv.hex
+        try:
+            self._typed = typed_rows(shown.typed)
+            self._hex = hex_rows(shown.hex)
+        finally:
+            shown.wipe()
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(
+            Text.assemble(
+                (self.custodian_name, "bold reverse"),
+                f": component {self.number}. Write it down; component KCV {self.kcv_hex}.",
+            ),
+            id="component-intro",
+        )
+        yield ShareDisplay(self._typed, caption=f"Component {self.number} — typed form", id="share")
+        yield ShareDisplay(self._hex, caption="Hex, for the HSM", id="hex")
+        self._typed, self._hex = [], []
+        yield Button("I have recorded it: wipe the screen", id="recorded", variant="primary")
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#recorded", Button).focus()
+
+    @on(Button.Pressed, "#recorded")
+    def recorded(self) -> None:
+        output = self.session.ceremony.output
+        assert isinstance(output, ComponentsOutput)
+        if self.number < len(output.custodians):
+            self.leave(ComponentLookAwayScreen(self.session, self.number + 1))
+        else:
+            from ceremony.tui.screens.lifecycle.recovery_finish import finish_screen
+
+            self.leave(finish_screen(self.session))
+
+
+class KekComponentScreen(LifecycleSecretScreen):
+    TITLE = "KEK components"
+    HELP: ClassVar[str | None] = (
+        "Each KEK custodian in turn (at least two; not the administrator or the witness) authenticates and "
+        "types their KEK component in hex; the optional KCV is checked at once. Only each component's KCV "
+        "is recorded. Then choose where the wrapped key is written."
+    )
+    STEP = STEP_OUTPUT
+
+    def __init__(self, session: LifecycleSession) -> None:
+        super().__init__(session)
+        self.current: PresentPerson | None = None
+
+    def compose_body(self) -> ComposeResult:
+        ceremony = self.session.ceremony
+        control = {ceremony.administrator.person_id, ceremony.witness.person_id}
+        people = [
+            p
+            for p in participants(self.session.ledger)
+            if p.active and "custodian" in p.roles and p.person_id not in control
+        ]
+        yield Static(Text("Everyone except the KEK custodian typing, please look away.", style="bold"))
+        yield Static(f"KEK components entered: {self.session.kek_entered}", id="kek-count")
+        yield AuthForm(self.session.presence, people, "custodian", title="KEK custodian", id="kek-custodian")
+        yield Label("KEK component (hex digits, spaces allowed)")
+        yield SecretInput(placeholder="hex digits, Enter", id="kek-part")
+        yield Label("Its KCV from your custody form (optional, checked)")
+        yield Input(placeholder="e.g. 1A2B3C4D5E", id="kek-kcv", max_length=16)
+        yield Button("All KEK components entered: choose the file", id="done", variant="primary")
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#kek-custodian", AuthForm).focus_first()
+
+    @on(AuthForm.Authenticated, "#kek-custodian")
+    def _authenticated(self, event: AuthForm.Authenticated) -> None:
+        if self.current is not None:
+            self.current.leave()
+        self.current = event.person
+        self.session.joined(event.person)
+        self.query_one("#kek-part", SecretInput).focus()
+
+    @on(Input.Submitted, "#kek-part")
+    @on(Input.Submitted, "#kek-kcv")
+    def enter(self, event: Input.Submitted) -> None:
+        event.stop()
+        field = self.query_one("#kek-part", SecretInput)
+        if self.current is None:
+            self.status("The KEK custodian authenticates first.", "bold red")
+            self.query_one("#kek-custodian", AuthForm).focus_first()
+            return
+        if field.is_empty:
+            self.status("Type the KEK component.", "bold red")
+            field.focus()
+            return
+        expected = self.query_one("#kek-kcv", Input).value.strip() or None
+        with field.value_secret() as typed:
+            field.wipe()
+            try:
+                kcv = self.session.ceremony.enter_kek_component(self.current, typed.buffer(), expected)
+            except CeremonyError as error:
+                self.status(refusal_text(error))
+                field.focus()
+                return
+        self.session.kek_entered += 1
+        name = self.current.name
+        self.current.leave()
+        self.current = None
+        self.query_one("#kek-kcv", Input).value = ""
+        self.query_one("#kek-count", Static).update(f"KEK components entered: {self.session.kek_entered}")
+        form = self.query_one("#kek-custodian", AuthForm)
+        for choice in form.query(Select):
+            # The next KEK custodian picks their own name. Without the Changed message: the form would
+            # move the focus to its passphrase field, away from the name list.
+            with choice.prevent(Select.Changed):
+                choice.clear()
+        form.reset()
+        self.status(
+            Text(
+                f"✓ {name}'s KEK component entered, KCV {kcv.hex}. Done, or Shift+Tab: next custodian.",
+                style="bold green",
+            )
+        )
+        if self.session.kek_entered >= 2:
+            self.query_one("#done", Button).focus()  # the usual case; a third part is one Shift+Tab away
+
+    @on(Button.Pressed, "#done")
+    def done(self) -> None:
+        if self.session.kek_entered < 2:
+            self.status("At least two KEK components, from two different custodians.", "bold red")
+            return
+        self.leave(WrapFileScreen(self.session))
+
+
+class WrapFileScreen(LifecycleScreen):
+    TITLE = "Wrap into a file"
+    HELP: ClassVar[str | None] = (
+        "Type the path of the file to write (for example on the transfer medium). An existing file is never "
+        "overwritten. The key is wrapped with AES key wrap with padding (RFC 5649) under the KEK; the KEK's "
+        "KCV and the file's SHA-256 are shown and recorded."
+    )
+    STEP = STEP_OUTPUT
+
+    def compose_body(self) -> ComposeResult:
+        output = self.session.ceremony.output
+        yield Static(
+            Text(
+                f"Wrap {self.session.ceremony.key.label} under {getattr(output, 'kek_label', '')}",
+                style="bold",
+            )
+        )
+        yield Label("Output file path")
+        yield Input(placeholder="/media/transfer/zmk.wrapped", id="path", max_length=400)
+        yield Button("Wrap and write the file", id="write", variant="primary")
+        yield Static("", id="result")
+        yield Button("Continue: wipe and close", id="continue", disabled=True)
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#path", Input).focus()
+
+    @on(Input.Submitted, "#path")
+    @on(Button.Pressed, "#write")
+    def write(self) -> None:
+        text = self.query_one("#path", Input).value.strip()
+        if not text:
+            self.status("Type the path of the file to write.", "bold red")
+            return
+        path = Path(text).expanduser()
+        if path.exists():
+            self.status(f"✗ {path} already exists: it is not overwritten. Choose another name.", "bold red")
+            return
+        if not path.parent.is_dir():
+            self.status(f"✗ The folder {path.parent} does not exist.", "bold red")
+            return
+        ceremony = self.session.ceremony
+        try:
+            wrapped = ceremony.wrapped or ceremony.wrap()
+        except CeremonyError as error:
+            self.status(refusal_text(error))
+            return
+        try:
+            with path.open("xb") as out:  # "x": never overwrite, even if the file appeared meanwhile
+                out.write(wrapped.blob)
+        except OSError as error:
+            self.status(
+                f"✗ The file could not be written ({error.strerror}); choose another path.", "bold red"
+            )
+            return
+        result = Text(f"✓ Written: {path} ({len(wrapped.blob)} bytes)\n", style="bold green")
+        result.append(f"KEK KCV   {wrapped.kek_kcv.hex}\n", style="bold")
+        result.append(f"Key KCV   {wrapped.key_kcv.hex}\n", style="bold")
+        result.append(f"SHA-256   {wrapped.sha256}", style="bold")
+        self.query_one("#result", Static).update(result)
+        self.status("")
+        self.query_one("#write", Button).disabled = True
+        self.query_one("#path", Input).disabled = True
+        button = self.query_one("#continue", Button)
+        button.disabled = False
+        button.focus()
+
+    @on(Button.Pressed, "#continue")
+    def proceed(self) -> None:
+        from ceremony.tui.screens.lifecycle.recovery_finish import finish_screen
+
+        self.go(finish_screen(self.session))

@@ -1,0 +1,246 @@
+"""Retirement / destruction of a key or a split, witnessed (DESIGN §4.6; PCI DSS 3.6.1, 3.7.5).
+
+Administrator and witness authenticate; the operator chooses a key (it and all its splits) or one split,
+the reason (end of cryptoperiod, compromise suspected, replaced) and a note; the flow records it. From then
+on every flow refuses the key's or split's shares. Envelopes handed back for destruction are recorded by
+serial, one by one. Close ends the ceremony. Nothing secret is on this screen.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from ceremony.errors import CeremonyError
+from ceremony.flows.common import read_register
+from ceremony.flows.presence import Presence, PresentPerson
+from ceremony.flows.retirement import RetirementCeremony, RetirementReason
+from ceremony.flows.retirement import Stage as RetirementStage
+from ceremony.ledger.participants import participants
+from ceremony.ledger.store import Ledger
+from ceremony.tui.screens.base import CeremonyScreen
+from ceremony.tui.screens.lifecycle.base import LIFECYCLE_CSS, close_flow_screen, refusal_text
+from ceremony.tui.widgets.auth_form import AuthForm
+
+RETIRE_STEPS = ("Administrator & witness", "Retire key or split", "Envelopes returned", "Close")
+SEAL = [("Seal intact", "yes"), ("Seal broken", "no")]
+
+
+def targets(ledger: Ledger) -> list[tuple[str, str]]:
+    """What may be retired: each active key (with all its splits), and each active split on its own."""
+    register = read_register(ledger.events())
+    options: list[tuple[str, str]] = []
+    for key in register.keys.values():
+        if key.retired:
+            continue
+        options.append(
+            (f"Key {key.label} ({key.key_id[:8]}, KCV {key.kcv.hex}) and all its splits", f"key:{key.key_id}")
+        )
+        for split in register.active_splits(key.key_id):
+            options.append((f"  only {split.label} of {key.label}", f"split:{split.split_id}"))
+    return options
+
+
+class RetireScreen(CeremonyScreen[None]):
+    TITLE = "Retire a key or split"
+    HELP: ClassVar[str | None] = (
+        "Administrator and witness authenticate. Choose the key (with all its splits) or one split, the "
+        "reason and a note, then Retire: every later ceremony refuses its shares. Record each envelope "
+        "handed back for destruction by its serial. Close ends the ceremony."
+    )
+    ALLOW_SELECT = False
+    CSS_PATH = LIFECYCLE_CSS
+
+    def __init__(self, ledger: Ledger, presence: Presence | None = None) -> None:
+        super().__init__(steps=RETIRE_STEPS, current_step=0)
+        self.ledger = ledger
+        self.presence = presence or Presence(ledger)
+        self.administrator: PresentPerson | None = None
+        self.ceremony: RetirementCeremony | None = None
+
+    def compose_body(self) -> ComposeResult:
+        people = [p for p in participants(self.ledger) if p.active]
+        yield Label("Purpose of this ceremony")
+        yield Input(
+            placeholder="e.g. ZMK replaced; destroy the old split's envelopes", id="purpose", max_length=200
+        )
+        yield AuthForm(
+            self.presence,
+            [p for p in people if "administrator" in p.roles],
+            "administrator",
+            title="Ceremony administrator",
+            id="administrator",
+        )
+        yield AuthForm(
+            self.presence,
+            [p for p in people if "witness" in p.roles],
+            "witness",
+            title="Witness",
+            id="witness",
+        )
+        yield Label("Retire")
+        yield Select(targets(self.ledger), prompt="Choose a key or a split", id="target")
+        yield Label("Reason")
+        yield Select([(r.value, r.value) for r in RetirementReason], prompt="Choose the reason", id="reason")
+        yield Input(placeholder="note (optional), e.g. replaced by key ZMK-2027", id="note", max_length=200)
+        yield Button("Retire", id="retire", variant="warning")
+        yield Label("Envelope returned for destruction: serial, who returned it, seal")
+        yield Input(placeholder="envelope serial", id="serial", max_length=40)
+        yield Input(placeholder="returned by (name)", id="returned-by", max_length=80)
+        yield Select(SEAL, id="seal", value="yes", allow_blank=False)
+        yield Button("Record the envelope", id="envelope")
+        yield Button("Close the ceremony", id="close", variant="primary")
+        yield Static("", id="done-list")
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#purpose", Input).focus()
+
+    def status(self, text: str | Text, style: str = "") -> None:
+        self.query_one("#status", Static).update(text if isinstance(text, Text) else Text(text, style=style))
+
+    def _step(self, index: int) -> None:
+        steps = self.step_list
+        if steps is not None:
+            steps.current = max(steps.current, index)
+
+    @on(Input.Submitted, "#purpose")
+    def _purpose_done(self) -> None:
+        self.query_one("#administrator", AuthForm).focus_first()
+
+    @on(AuthForm.Authenticated)
+    def _authenticated(self, event: AuthForm.Authenticated) -> None:
+        if event.form.id == "administrator":
+            if self.administrator is not None:
+                self.administrator.leave()
+            self.administrator = event.person
+            self.query_one("#witness", AuthForm).focus_first()
+            return
+        witness = event.person
+        if self.administrator is None:
+            witness.leave()
+            event.form.reset("The administrator authenticates first.")
+            return
+        try:
+            self.ceremony = RetirementCeremony.start(
+                self.ledger,
+                self.administrator,
+                witness,
+                self.query_one("#purpose", Input).value,
+                rehearsal=self.ledger.info.rehearsal,
+            )
+        except CeremonyError as error:
+            witness.leave()
+            event.form.reset()
+            self.status(refusal_text(error))
+            return
+        self.presence.ceremony_id = self.ceremony.ceremony_id
+        self._step(1)
+        self.status(Text("✓ Ceremony started: choose what to retire.", style="bold green"))
+        self.query_one("#target", Select).focus()
+
+    def _open(self) -> RetirementCeremony | None:
+        if self.ceremony is None or self.ceremony.stage is not RetirementStage.OPEN:
+            self.status("Administrator and witness authenticate first.", "bold red")
+            return None
+        return self.ceremony
+
+    def _done(self, line: str) -> None:
+        widget = self.query_one("#done-list", Static)
+        previous = str(widget.render())
+        widget.update(Text((previous + "\n" if previous else "") + line, style="green"))
+
+    @on(Button.Pressed, "#retire")
+    def retire(self) -> None:
+        ceremony = self._open()
+        if ceremony is None:
+            return
+        target = self.query_one("#target", Select).value
+        reason = self.query_one("#reason", Select).value
+        if not isinstance(target, str) or not isinstance(reason, str):
+            self.status("Choose what to retire and the reason.", "bold red")
+            return
+        note = self.query_one("#note", Input).value
+        kind, _, ident = target.partition(":")
+        try:
+            if kind == "key":
+                splits = ceremony.retire_key(ident, reason, note)
+                line = f"✓ Key {ident[:8]} retired ({reason}), with {len(splits)} split(s)."
+            else:
+                ceremony.retire_split(ident, reason, note)
+                line = f"✓ Split {ident[:8]} retired ({reason})."
+        except CeremonyError as error:
+            self.status(refusal_text(error))
+            return
+        self._done(line)
+        self.status("")
+        self.query_one("#target", Select).set_options(targets(self.ledger))
+        self._step(2)
+        self.query_one("#serial", Input).focus()
+
+    @on(Input.Submitted, "#serial")
+    @on(Input.Submitted, "#returned-by")
+    @on(Button.Pressed, "#envelope")
+    def envelope(self) -> None:
+        ceremony = self._open()
+        if ceremony is None:
+            return
+        serial = self.query_one("#serial", Input).value
+        returned_by = self.query_one("#returned-by", Input).value
+        if not serial.strip() or not returned_by.strip():
+            self.status("Type the envelope's serial and who returned it.", "bold red")
+            return
+        intact = self.query_one("#seal", Select).value == "yes"
+        try:
+            returned = ceremony.return_envelope(serial, returned_by, intact)
+        except CeremonyError as error:
+            self.status(refusal_text(error))
+            return
+        note = "" if intact else " — SEAL BROKEN: incident recorded"
+        self._done(
+            f"✓ Envelope {returned.serial} (share {returned.share_number}) recorded for destruction{note}."
+        )
+        self.status("")
+        self.query_one("#serial", Input).value = ""
+        self.query_one("#serial", Input).focus()
+
+    @on(Button.Pressed, "#close")
+    def close(self) -> None:
+        if self.ceremony is None:
+            close_flow_screen(self)
+            return
+        if self.ceremony.stage is RetirementStage.OPEN:
+            try:
+                self.ceremony.close()
+            except CeremonyError as error:
+                self.status(refusal_text(error))
+                return
+            self._release()
+            self._step(4)
+            self.status(Text("✓ Retirement ceremony closed. Press Close again to leave.", style="bold green"))
+            return
+        close_flow_screen(self)
+
+    def _release(self) -> None:
+        for person in (self.administrator, self.ceremony.witness if self.ceremony else None):
+            if isinstance(person, PresentPerson):
+                person.leave()
+
+    def on_cancel_requested(self) -> None:
+        ceremony = self.ceremony
+        if ceremony is not None:
+            # Whatever was retired stays retired (each retirement is its own event); the flow records why
+            # the ceremony ended early.
+            ceremony.void("cancelled by the operator (Ctrl+C)")
+        self._release()
+
+
+def retire_screen(ledger: Ledger, presence: Presence | None = None) -> Screen[None]:
+    """The retirement / destruction screen (push it from a menu)."""
+    return RetireScreen(ledger, presence)
