@@ -356,6 +356,22 @@ def _check_groups(chars: bytearray, first_group: int, last_group: int) -> None:
             )
 
 
+def check_typed_groups(text: bytes | bytearray | str) -> int:
+    """As a custodian types: check every complete group typed so far and return how many there are.
+
+    For feedback while typing (the same per-group check ``decode_share`` runs); an incomplete last group is
+    not judged yet. Raises :class:`ShareChecksumError` naming the first bad group, or
+    :class:`ShareFormatError` for a character never printed on a card. Never quotes the input.
+    """
+    chars = _normalise(text)
+    try:
+        complete = len(chars) // (GROUP_DATA + 1)
+        _check_groups(chars, 0, complete)
+        return complete
+    finally:
+        chars[:] = bytes(len(chars))
+
+
 def read_header(text: bytes | bytearray | str) -> ShareHeader:
     """The header of a typed or scanned share (its first seven groups are checked; the body is not read)."""
     header_chars = HEADER_GROUPS * (GROUP_DATA + 1)

@@ -385,3 +385,21 @@ def test_several_typos_never_decode_to_another_share(real_share: Share, data: st
         chars[pos] = data.draw(st.sampled_from([c for c in ALPHABET if c != chars[pos]]))
     with pytest.raises(ShareFormatError):
         decode_share("".join(chars))
+
+
+def test_check_typed_groups_counts_complete_groups_and_names_a_bad_one(real_share: Share) -> None:
+    from ceremony.crypto.codec import check_typed_groups
+
+    encoded = encode_share(real_share)
+    text = bytes(encoded.view())
+    groups = text.split(b"-")
+    # every prefix ending on a group boundary checks out; a partial last group is not judged
+    assert check_typed_groups(b"-".join(groups[:5])) == 5
+    assert check_typed_groups(b"-".join(groups[:5]) + b"-" + groups[5][:2]) == 5
+    # a typo in group 9 is named while typing group 12
+    typo = bytearray(b"-".join(groups[:12]))
+    at = len(b"-".join(groups[:8])) + 2  # a character inside group 9
+    typo[at] = ord("Z") if typo[at] != ord("Z") else ord("Y")
+    with pytest.raises(ShareChecksumError) as bad:
+        check_typed_groups(typo)
+    assert bad.value.group == 9

@@ -23,7 +23,6 @@ from ceremony.tui.screens.lifecycle.base import LifecycleSecretScreen, refusal_t
 from ceremony.tui.screens.lifecycle.session import STEP_COLLECT, LifecycleSession
 from ceremony.tui.widgets.secret_input import SecretInput
 
-_GROUP = codec.GROUP_DATA + 1  # a printed group: four symbols and a check character
 
 
 def typing_feedback(typed: bytearray) -> Text:
@@ -34,17 +33,12 @@ def typing_feedback(typed: bytearray) -> Text:
     """
     if not typed.strip():
         return Text("Type your share, group by group (dashes and spaces optional).", style="dim")
-    chars = bytearray()
     try:
-        chars = codec._normalise(typed)
-        complete = len(chars) // _GROUP
-        codec._check_groups(chars, 0, complete)
+        complete = codec.check_typed_groups(typed)
     except ShareChecksumError as error:
         return Text(f"✗ Group {error.group} does not check out: look at that group again.", style="bold red")
     except ShareFormatError as error:
         return Text(f"✗ {error}", style="bold red")
-    finally:
-        chars[:] = bytes(len(chars))
     return Text(f"✓ {complete} group{'s' if complete != 1 else ''} typed, each checks out", style="green")
 
 
