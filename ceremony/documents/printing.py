@@ -212,3 +212,31 @@ def wipe_after_print(path: Path) -> None:
 def _check_copies(copies: int) -> None:
     if not 1 <= copies <= 9:
         raise DocumentError(f"copies must be between 1 and 9, not {copies}")
+
+
+def deliver_card(
+    pdf: SecretBytes | bytearray,
+    spec: str,
+    name: str,
+    *,
+    copies: int = 1,
+    allow_persistent_disk: bool = False,
+) -> Delivery:
+    """Send a share card where ``spec`` says (``$CEREMONY_PRINTER`` in the TUI):
+
+    * ``lp`` or ``lp:PRINTER`` — the ``lp`` command (CUPS), fed on standard input;
+    * a path under ``/dev/`` — a raw printer device (e.g. ``/dev/usb/lp0``);
+    * ``ram`` (the default) or ``ram:FOLDER`` — a RAM-backed folder (``/dev/shm``), wiped after printing.
+    """
+    spec = spec.strip() or "ram"
+    if spec == "lp" or spec.startswith("lp:"):
+        return send_to_lp(pdf, spec[3:] or None, copies=copies)
+    if spec == "ram" or spec.startswith("ram:"):
+        folder = Path(spec[4:]) if spec.startswith("ram:") else DEFAULT_RAM_FOLDER
+        return write_to_ram_folder(pdf, name, folder, allow_persistent_disk=allow_persistent_disk)
+    if spec.startswith("/dev/"):
+        return send_to_printer_device(pdf, Path(spec), copies=copies)
+    raise DocumentError(
+        f"unknown card printer {spec[:60]!r}: use 'lp', 'lp:PRINTER', a device such as /dev/usb/lp0, "
+        "or 'ram' / 'ram:FOLDER' for a RAM-backed folder"
+    )

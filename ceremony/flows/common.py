@@ -414,6 +414,14 @@ class ShareDistribution:
         self.state[number].shown = True
         return encode_share(self._share(number))
 
+    def share_for_card(self, number: int, custodian: Present) -> SecretBytes:
+        """The typed form again, for that custodian's share card — only after it was shown to them (its
+        exposure is already recorded); the card's own printing is recorded by the caller."""
+        self._check(number, custodian)
+        if not self.state[number].shown:
+            raise FlowError(f"share {number} has not been shown to its custodian yet")
+        return encode_share(self._share(number))
+
     def confirm_receipt(self, number: int, custodian: Present, envelope_serial: str, method: str) -> None:
         """The custodian signs receipt; the tamper-evident envelope's serial is recorded."""
         self._check(number, custodian)

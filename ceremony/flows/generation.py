@@ -278,6 +278,14 @@ class GenerationCeremony:
         returned. The caller shows it to that custodian alone and wipes it."""
         return self._distributing().reveal(number, custodian)
 
+    def share_for_card(self, number: int, custodian: Present) -> SecretBytes:
+        """The typed form of a share already shown to ``custodian``, for rendering their share card."""
+        return self._distributing().share_for_card(number, custodian)
+
+    def record(self, event_type: str, payload: Mapping[str, Any], signers: Sequence[Present]) -> Any:
+        """Record an event of this ceremony (ceremony id added; the signers are the actors)."""
+        return self._record(event_type, payload, signers)
+
     def confirm_receipt(self, number: int, custodian: Present, envelope_serial: str, method: str) -> None:
         """The custodian signs receipt; the tamper-evident envelope's serial is recorded (DESIGN §4.2)."""
         self._distributing().confirm_receipt(number, custodian, envelope_serial, method)

@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from ceremony.crypto.codec import share_lines
 from ceremony.crypto.secret import SecretBytes
+from ceremony.documents.printing import Delivery
 from ceremony.errors import CeremonyError
 from ceremony.ledger.participants import participant
 from ceremony.tui.screens.gen_base import GenerationScreen, SecretGenerationScreen
@@ -123,6 +124,7 @@ class ShareScreen(SecretGenerationScreen):
         yield ShareDisplay(self._lines, caption=f"Share {self.number} — {self.custodian_name}", id="share")
         self._lines = []
         yield Button("I have recorded it: wipe the screen", id="recorded", variant="primary")
+        yield Button("Print a share card instead", id="card")
         yield Static("", id="status")
 
     def on_mount(self) -> None:
@@ -132,6 +134,101 @@ class ShareScreen(SecretGenerationScreen):
     @on(Button.Pressed, "#recorded")
     def recorded(self) -> None:
         self.leave(ReceiptScreen(self.session, self.number, self.custodian_name))
+
+    @on(Button.Pressed, "#card")
+    def card(self) -> None:
+        self.leave(CardScreen(self.session, self.number, self.custodian_name))
+
+
+class CardScreen(GenerationScreen):
+    TITLE = "Share card"
+    HELP: ClassVar[str | None] = (
+        "The share card is printed for the custodian: type the serial of the tamper-evident envelope it goes "
+        "into (it is printed on the card). The card goes straight to the printer, or to a RAM-backed folder "
+        "($CEREMONY_PRINTER) from which it is printed and then wiped. Each card is recorded in the ledger."
+    )
+    STEP = STEP_DISTRIBUTE
+
+    def __init__(self, session: GenerationSession, number: int, name: str) -> None:
+        super().__init__(session)
+        self.number = number
+        self.custodian_name = name
+        self.delivery: Delivery | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(Text("✓ The share was wiped from the screen.", style="bold green"))
+        yield Static(
+            f"{self.custodian_name}: type the serial number of the tamper-evident envelope for share "
+            f"{self.number}. The card is sent to: {self.session.printer}."
+        )
+        yield Label("Envelope serial number")
+        yield Input(placeholder="e.g. TE-004711", id="serial", max_length=40)
+        yield Button("Print the card", id="print", variant="primary")
+        yield Button("Printed: wipe the card file and sign receipt", id="printed", disabled=True)
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#serial", Input).focus()
+
+    @on(Input.Submitted, "#serial")
+    @on(Button.Pressed, "#print")
+    def print_card(self) -> None:
+        from ceremony.flows.cards import print_share_card
+
+        if self.delivery is not None:
+            return
+        ceremony = self.session.ceremony
+        custodian = self.session.custodians.get(self.number)
+        assert ceremony is not None and custodian is not None
+        serial = self.query_one("#serial", Input).value
+        try:
+            self.delivery = print_share_card(
+                self.session.ledger, ceremony, self.number, custodian, serial, self.session.printer
+            )
+        except CeremonyError as error:
+            self.refusal(error)
+            return
+        self.query_one("#serial", Input).disabled = True
+        self.query_one("#print", Button).disabled = True
+        if self.delivery.path is None:
+            self._sign(serial)
+            return
+        self.status(
+            Text(
+                f"The card is in {self.delivery.path} (RAM). Print it now, seal it in the envelope in front "
+                "of the witness, then confirm: the file is overwritten and deleted.",
+                style="bold yellow",
+            )
+        )
+        printed = self.query_one("#printed", Button)
+        printed.disabled = False
+        printed.focus()
+
+    @on(Button.Pressed, "#printed")
+    def printed(self) -> None:
+        from ceremony.flows.cards import card_printed
+
+        ceremony = self.session.ceremony
+        custodian = self.session.custodians.get(self.number)
+        assert ceremony is not None and custodian is not None and self.delivery is not None
+        try:
+            card_printed(ceremony, self.delivery, custodian)
+        except CeremonyError as error:
+            self.refusal(error)
+            return
+        self._sign(self.query_one("#serial", Input).value)
+
+    def _sign(self, serial: str) -> None:
+        ceremony = self.session.ceremony
+        custodian = self.session.custodians.get(self.number)
+        assert ceremony is not None and ceremony.plan is not None and custodian is not None
+        try:
+            ceremony.confirm_receipt(self.number, custodian, serial, "card")
+        except CeremonyError as error:
+            self.refusal(error)
+            return
+        _next_custodian(self, ceremony.plan.count)
 
 
 class ReceiptScreen(GenerationScreen):
@@ -174,9 +271,14 @@ class ReceiptScreen(GenerationScreen):
         except CeremonyError as error:
             self.refusal(error)
             return
-        if self.number < ceremony.plan.count:
-            self.go(LookAwayScreen(self.session, self.number + 1))
-        else:
-            from ceremony.tui.screens.gen_verify import VerifyShareScreen
+        _next_custodian(self, ceremony.plan.count)
 
-            self.go(VerifyShareScreen(self.session, 1))
+
+def _next_custodian(screen: ReceiptScreen | CardScreen, count: int) -> None:
+    """After a receipt: the next custodian's look-away screen, or the verification round."""
+    if screen.number < count:
+        screen.go(LookAwayScreen(screen.session, screen.number + 1))
+    else:
+        from ceremony.tui.screens.gen_verify import VerifyShareScreen
+
+        screen.go(VerifyShareScreen(screen.session, 1))

@@ -7,6 +7,7 @@ recorded cancellation. It computes nothing and writes nothing itself.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +48,8 @@ class GenerationSession:
     key_spec: KeySpec | None = None
     custodians: dict[int, PresentPerson] = field(default_factory=dict)  # share number -> present custodian
     names: dict[str, str] = field(default_factory=dict)  # person id -> name, for the screens
+    # Where share cards go: $CEREMONY_PRINTER ('lp', 'lp:NAME', a /dev/ printer device, 'ram[:FOLDER]').
+    printer: str = field(default_factory=lambda: os.environ.get("CEREMONY_PRINTER", "ram"))
 
     @property
     def rehearsal(self) -> bool:
