@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ceremony {__version__}")
     parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="auditor view: open the ledger without writing anything, verify it first, browse reports",
+    )
+    parser.add_argument(
         "--ledger", metavar="PATH", help="ledger file (default: $CEREMONY_LEDGER or user data dir)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -59,6 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command is None:
+            if args.read_only:
+                from ceremony.commands import ledger_path
+                from ceremony.tui.screens.auditor.auditor import run_auditor_tui
+
+                return run_auditor_tui(ledger_path(args))
             from ceremony.tui.app import run_tui
 
             return run_tui(ledger=args.ledger)

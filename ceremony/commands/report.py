@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from ceremony.commands import ledger_path
 from ceremony.errors import ReportError
 from ceremony.ledger.store import Ledger
 from ceremony.reports import KINDS, build_report
-from ceremony.reports.model import Filters, read_facts
+from ceremony.reports.model import Filters, parse_day, read_facts
 from ceremony.reports.render import FORMATS, render
 
 
@@ -40,18 +40,6 @@ def add_parser(subparsers: Any) -> None:
         "--to", dest="until", metavar="DATE", help="the ledger as it stood at the end of this day (UTC)"
     )
     parser.set_defaults(handler=run)
-
-
-def parse_day(text: str | None, *, end: bool) -> datetime | None:
-    """``YYYY-MM-DD`` as the first (or, with ``end``, the last) second of that UTC day."""
-    if text is None:
-        return None
-    try:
-        day = datetime.strptime(text.strip(), "%Y-%m-%d").date()
-    except ValueError:
-        raise ReportError(f"{text[:20]!r} is not a date; write it as YYYY-MM-DD") from None
-    moment = datetime.combine(day, time(0, 0), tzinfo=UTC)
-    return moment + timedelta(days=1, seconds=-1) if end else moment
 
 
 def produce(

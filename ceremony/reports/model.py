@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
+from ceremony.errors import ReportError
 from ceremony.ledger import events as ev
 from ceremony.ledger.checkpoint import Checkpoint, MerkleAccumulator
 from ceremony.ledger.state import LedgerState
@@ -682,3 +683,15 @@ def make_report(
         csv_columns=csv_columns,
         csv_rows=tuple(csv_rows),
     )
+
+
+def parse_day(text: str | None, *, end: bool) -> datetime | None:
+    """``YYYY-MM-DD`` as the first (or, with ``end``, the last) second of that UTC day."""
+    if text is None:
+        return None
+    try:
+        day = datetime.strptime(text.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise ReportError(f"{text[:20]!r} is not a date; write it as YYYY-MM-DD") from None
+    moment = datetime.combine(day, time(0, 0), tzinfo=UTC)
+    return moment + timedelta(days=1, seconds=-1) if end else moment

@@ -220,7 +220,7 @@ class LedgerApp(CeremonyApp):
 
     SCREEN_GUIDE: ClassVar[list[tuple[str, str]]] = [
         ("Welcome", "first run: enroll the first security officer, then the participants"),
-        ("Main menu", "new key generation ceremony, participants, verify the ledger"),
+        ("Main menu", "generation, recovery, re-share, retirement, departure, keys, reports, verify"),
         ("Preflight", "air-gap checks; uncovered findings block (rehearsal: record and continue)"),
         ("Administrator & witness", "two different people authenticate; the ceremony starts"),
         ("Key details / Split", "key type, label, usage, cryptoperiod; scheme and custodians"),
@@ -228,6 +228,11 @@ class LedgerApp(CeremonyApp):
         ("Distribution", "one custodian at a time: others look away, share shown, wiped, receipt"),
         ("Verification round", "each custodian re-enters their share before the key is wiped"),
         ("Close-out", "key wiped, acknowledgement forms and minutes signed, checkpoint shown"),
+        ("Recovery / Re-share", "envelopes inspected, shares entered (k of m), KCV checked, output"),
+        ("Retirement / Departure", "retire a key or split; a leaver flags every key they knew (3.7.5)"),
+        ("Key list", "inventory with cryptoperiods due or expired and must-be-replaced flags"),
+        ("Reaffirmations", "custodians current / due / overdue; record the annual reaffirmation (3.7.8)"),
+        ("Reports", "custody, custodians, keys, ceremonies, exceptions; export PDF or CSV"),
     ]
 
     def __init__(

@@ -15,6 +15,8 @@ ENTRIES = [
     ("retire", "Retire a key or split"),
     ("departure", "Custodian departure"),
     ("keys", "Keys"),
+    ("reaffirmations", "Reaffirmations"),
+    ("reports", "Reports"),
 ]
 
 
@@ -34,3 +36,25 @@ async def test_each_lifecycle_entry_opens_its_screen(tmp_path: Path, button, tit
         await pilot.press("enter")
         await wait_for(pilot, lambda: getattr(app.screen, "TITLE", None) == title)
         assert app.screen.TITLE == title
+
+
+def test_read_only_auditor_view_in_tmux_leaves_the_ledger_untouched(tmp_path: Path) -> None:
+    """`ceremony --read-only --ledger PATH` on the real terminal: verify's result first, nothing written."""
+    import hashlib
+
+    from tests.tui.tmux_harness import TmuxSession, tmux_available
+
+    if not tmux_available():
+        pytest.fail("tmux is missing: scripts/test installs it")
+    path = tmp_path / "ledger.sqlite3"
+    make_ledger(path)
+    before = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+    with TmuxSession(cwd=tmp_path) as tmux:
+        tmux.run_ceremony("--read-only", "--ledger", str(path))
+        screen = tmux.wait_for_text("INTACT")
+        assert "FAULT" not in screen
+        tmux.send_keys("q")
+        code, _ = tmux.wait_for_exit()
+    assert code == 0
+    assert (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.sqlite3"]

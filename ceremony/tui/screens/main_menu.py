@@ -53,6 +53,8 @@ class MainMenuScreen(CeremonyScreen[None]):
             yield Button("Retire a key or split", id="retire")
             yield Button("Custodian departure", id="departure")
             yield Button("Key list", id="keys")
+            yield Button("Reaffirmations", id="reaffirmations")
+            yield Button("Reports", id="reports")
             yield Button("Participants", id="participants")
             yield Button("Verify ledger", id="verify")
             yield Button("Quit", id="quit")
@@ -95,6 +97,20 @@ class MainMenuScreen(CeremonyScreen[None]):
             "departure": lifecycle.departure_screen,
         }[str(event.button.id)]
         self.app.push_screen(entry(ledger, Presence(ledger)))
+
+    @on(Button.Pressed, "#reaffirmations")
+    def reaffirmations(self) -> None:
+        from ceremony.tui.screens.officer.reaffirmations import ReaffirmationsScreen
+
+        ledger = self.context.open()
+        assert ledger is not None
+        self.app.push_screen(ReaffirmationsScreen(ledger))
+
+    @on(Button.Pressed, "#reports")
+    def reports(self) -> None:
+        from ceremony.tui.screens.officer.reports import ReportsScreen
+
+        self.app.push_screen(ReportsScreen(self.context.ledger_path))
 
     @on(Button.Pressed, "#participants")
     def participants(self) -> None:

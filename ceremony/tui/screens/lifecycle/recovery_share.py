@@ -24,7 +24,6 @@ from ceremony.tui.screens.lifecycle.session import STEP_COLLECT, LifecycleSessio
 from ceremony.tui.widgets.secret_input import SecretInput
 
 
-
 def typing_feedback(typed: bytearray) -> Text:
     """What the custodian sees under the field while typing: how many groups are complete and whether
     they check out, or which group does not. Never a character of the share.

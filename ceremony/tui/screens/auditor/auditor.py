@@ -1,0 +1,200 @@
+"""The auditor view (``ceremony --read-only``): a ledger, usually a copy, opened without the power to
+change it.
+
+No passphrase is asked and nothing is written to the ledger: every read goes through
+:meth:`Ledger.open_for_reading` on a worker thread (``verify_ledger``, then each report) and the connection
+is closed at once; this app never holds a writable connection and offers no screen that records anything.
+(The one write SQLite itself may do: if the file carries the journal of a write interrupted by a crash,
+``open_for_reading`` first lets SQLite roll it back, as any program opening it would; give the auditor a
+clean copy.)
+
+The first thing shown is ``verify``'s result (DESIGN §5): the intact summary with the checkpoint to compare
+against the paper minutes, or the first bad event in red, so no report is read before the auditor knows
+whether the ledger can be trusted. The reports (:class:`~ceremony.tui.screens.officer.reports.ReportsScreen`)
+follow, also on a faulty ledger, with the fault repeated on the home screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Static
+
+from ceremony.errors import CeremonyError, LedgerIntegrityError
+from ceremony.ledger.verify import VerifyResult, verify_ledger
+from ceremony.tui.app import CeremonyApp, run_app
+from ceremony.tui.screens.base import CeremonyScreen
+from ceremony.tui.screens.officer.reports import OFFICER_CSS, ReportsScreen
+
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def intact_text(result: VerifyResult) -> Text:
+    text = Text()
+    text.append("✓ LEDGER INTACT\n", style="bold green")
+    text.append(
+        f"Every hash link and signature checked: {result.events} events, {result.attestations} "
+        f"signatures; {result.ceremonies} ceremonies, "
+        f"{result.keys} keys, {result.splits} splits, {result.participants} participants "
+        f"({result.active_participants} active).\n"
+    )
+    checkpoint = result.checkpoint()
+    if checkpoint is not None:
+        text.append("Checkpoint (compare with the paper minutes):\n", style="bold")
+        text.append(checkpoint.text() + "\n", style="bold")
+    if result.flagged_keys:
+        text.append(
+            f"Keys that must be replaced (a custodian who knew them left, PCI DSS 3.7.5): "
+            f"{', '.join(result.flagged_keys)}",
+            style="bold yellow",
+        )
+    return text
+
+
+def fault_text(error: CeremonyError) -> Text:
+    seq = getattr(error, "seq", None)
+    where = f" at event #{seq}" if seq else ""
+    text = Text()
+    text.append(f"✗ LEDGER FAULT{where}\n", style="bold red")
+    text.append(str(error) + "\n", style="red")
+    if isinstance(error, LedgerIntegrityError):
+        text.append(
+            "The ledger was changed after it was written, or damaged. Reports from it are shown for "
+            "investigation only: nothing from the first bad event on can be relied upon.",
+            style="bold red",
+        )
+    return text
+
+
+class AuditorHomeScreen(CeremonyScreen[None]):
+    """Verification result first, then the way to the reports."""
+
+    TITLE = "Auditor view (read-only)"
+    CSS_PATH = OFFICER_CSS
+    SCOPED_CSS = False  # one stylesheet shared by the officer and auditor screens (unique ids)
+    HELP: ClassVar[str | None] = (
+        "The ledger is open read-only: no passphrase, nothing is written. First, every event, hash chain "
+        "link and signature is checked, and the result is shown here (a fault in red names the first bad "
+        "event). Then 'Reports' (or r) shows custody, custodians, keys, ceremonies and exceptions. q leaves."
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reports", "Reports"),
+        Binding("q", "leave", "Quit"),
+    ]
+
+    def __init__(self, ledger_path: Path, *, clock: Clock = _now, export_folder: Path | None = None) -> None:
+        super().__init__(id="auditor-home")
+        self.ledger_path = Path(ledger_path)
+        self.clock = clock
+        self.export_folder = export_folder
+        self.result: VerifyResult | None = None
+        self.fault: CeremonyError | None = None
+        self.verified = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="auditor-frame"):
+            yield Static(
+                Text.from_markup(
+                    f"[b]READ-ONLY[/b] auditor view of [b]{escape(str(self.ledger_path))}[/b]\n"
+                    "No passphrase is needed and nothing is written to this ledger."
+                ),
+                id="auditor-banner",
+            )
+            yield Static(
+                Text("Verifying every event, hash and signature…", "bold yellow"), id="verify-result"
+            )
+            with Horizontal(id="auditor-actions"):
+                yield Button("Reports", id="reports", variant="primary", compact=True, disabled=True)
+                yield Button("Quit", id="quit", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.sub_title = self.ledger_path.name
+        self.query_one("#quit", Button).focus()
+        self._verify()
+
+    @work(exclusive=True, group="verify", exit_on_error=False)
+    async def _verify(self) -> None:
+        box = self.query_one("#verify-result", Static)
+        reports = self.query_one("#reports", Button)
+        try:
+            self.result = await asyncio.to_thread(verify_ledger, self.ledger_path)
+        except LedgerIntegrityError as error:
+            self.fault = error
+            box.update(fault_text(error))
+            box.add_class("-fault")
+            reports.disabled = False  # for investigation; the fault stays on this screen
+        except CeremonyError as error:  # not found, not a ledger, unreadable: nothing to report on
+            self.fault = error
+            box.update(fault_text(error))
+            box.add_class("-fault")
+        else:
+            box.update(intact_text(self.result))
+            reports.disabled = False
+        self.verified = True
+        if not reports.disabled:
+            reports.focus()
+
+    @on(Button.Pressed, "#reports")
+    def _reports_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_reports()
+
+    @on(Button.Pressed, "#quit")
+    def _quit_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_leave()
+
+    def action_reports(self) -> None:
+        if self.query_one("#reports", Button).disabled:
+            return
+        self.app.push_screen(
+            ReportsScreen(self.ledger_path, clock=self.clock, export_folder=self.export_folder)
+        )
+
+    def action_leave(self) -> None:
+        # Nothing is in progress in a read-only view: a plain quit, exit code 0.
+        self.app.exit(0, return_code=0)
+
+
+class AuditorApp(CeremonyApp):
+    """The auditor's app on one ledger file; see the module docstring."""
+
+    TITLE = "ceremony — auditor"
+    # The default screen's own CSS_PATH is not loaded by Textual; the app loads the shared sheet instead.
+    CSS_PATH = [CeremonyApp.CSS_PATH, OFFICER_CSS]  # type: ignore[assignment]  # noqa: RUF012
+    SCREEN_GUIDE: ClassVar[list[tuple[str, str]]] = [
+        ("Auditor view", "verify's result first: intact with its checkpoint, or the first bad event in red"),
+        ("Reports", "custody, custodians, keys, ceremonies, exceptions; filters; export to PDF or CSV"),
+    ]
+
+    def __init__(self, ledger_path: Path, *, clock: Clock = _now, export_folder: Path | None = None) -> None:
+        super().__init__(ledger=Path(ledger_path))
+        self.ledger_path = Path(ledger_path)
+        self.clock = clock
+        self.export_folder = export_folder
+
+    def home_screen(self) -> Screen[Any]:
+        return AuditorHomeScreen(self.ledger_path, clock=self.clock, export_folder=self.export_folder)
+
+
+def run_auditor_tui(ledger_path: Path) -> int:
+    """Entry point for ``ceremony --read-only``: the auditor view on ``ledger_path``; the exit code."""
+    return run_app(AuditorApp(Path(ledger_path)))
