@@ -7,6 +7,7 @@ forbids it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from textual import on
@@ -19,6 +20,7 @@ from ceremony.crypto.keys import KeyType
 from ceremony.crypto.share import Scheme
 from ceremony.errors import CeremonyError, InputError
 from ceremony.flows.generation import KeySpec, SplitPlan
+from ceremony.flows.reaffirmation import assignment_flags
 from ceremony.ledger.participants import participants
 from ceremony.tui.screens.gen_base import GenerationScreen
 from ceremony.tui.screens.gen_session import STEP_KEY, STEP_SPLIT
@@ -100,7 +102,16 @@ class SplitScreen(GenerationScreen):
 
     def compose_body(self) -> ComposeResult:
         people = [p for p in participants(self.session.ledger) if p.active and "custodian" in p.roles]
-        self._custodians = [(f"{p.name} ({p.employee_id})", p.person_id) for p in people]
+        # PCI DSS 3.7.8: a custodian whose annual reaffirmation is overdue is flagged where they are chosen.
+        overdue = assignment_flags(self.session.ledger, [p.person_id for p in people], datetime.now(UTC))
+        self._custodians = [
+            (
+                f"{p.name} ({p.employee_id})"
+                + (" ⚠ reaffirmation overdue" if p.person_id in overdue else ""),
+                p.person_id,
+            )
+            for p in people
+        ]
         for p in people:
             self.session.names[p.person_id] = p.name
         yield Label("Scheme")
