@@ -58,3 +58,44 @@ def test_read_only_auditor_view_in_tmux_leaves_the_ledger_untouched(tmp_path: Pa
     assert code == 0
     assert (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.sqlite3"]
+
+
+def test_start_screen_lists_keys_due_expired_and_to_replace(tmp_path: Path) -> None:
+    """PCI DSS 3.7.4/3.7.5: at start, expired and soon-due cryptoperiods and must-be-replaced keys."""
+    from datetime import UTC, datetime, timedelta
+
+    from ceremony.crypto.keys import KeyType
+    from ceremony.crypto.share import Scheme
+    from ceremony.flows.generation import GenerationCeremony, KeySpec, SplitPlan
+    from ceremony.flows.presence import Presence
+    from ceremony.ledger import participants
+    from ceremony.ledger.store import Ledger
+    from ceremony.tui.screens.main_menu import attention_text
+    from tests.tui.gen_cast import passphrase
+
+    path = tmp_path / "ledger.sqlite3"
+    ids = make_ledger(path)
+    with Ledger.open(path) as ledger:
+        presence = Presence(ledger)
+
+        def present(name: str, role: str):
+            from ceremony.crypto.secret import SecretBytes
+
+            return presence.authenticate(ids[name], SecretBytes(passphrase(name).encode()), role)
+
+        for label, days in (("SHORT-LIVED", 30), ("LONG-LIVED", 3000)):
+            ceremony = GenerationCeremony.start(
+                ledger, present("alice", "administrator"), present("walter", "witness"), "t", rehearsal=True
+            )
+            ceremony.record_preflight({}, [], record_only=True)
+            spec = KeySpec(KeyType.AES_128, label, "test", days)
+            ceremony.plan_key(spec, SplitPlan(Scheme.SHAMIR, 2, (ids["cust1"], ids["cust2"])))
+            ceremony.generate()
+            ceremony.reveal(1, present("cust1", "custodian")).wipe()  # cust1 now knows share 1
+            ceremony.void("enough for the register")
+        assert "SHORT-LIVED: cryptoperiod ends in" in attention_text(ledger).plain
+        assert "LONG-LIVED" not in attention_text(ledger).plain
+        later = datetime.now(UTC) + timedelta(days=40)
+        assert "SHORT-LIVED: cryptoperiod EXPIRED" in attention_text(ledger, later).plain
+        participants.deactivate(ledger, ids["cust1"], "left the company", [ids["alice"]])
+        assert "must be replaced" in attention_text(ledger).plain

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.markup import escape
@@ -15,10 +16,35 @@ from textual.worker import Worker, WorkerState
 
 from ceremony.errors import CeremonyError
 from ceremony.flows.presence import Presence
+from ceremony.ledger.store import Ledger
 from ceremony.ledger.verify import VerifyResult, verify_ledger
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
 from ceremony.tui.screens.participants import ParticipantsScreen, missing_for_a_ceremony
+
+
+def attention_text(ledger: Ledger | None, now: datetime | None = None) -> Text:
+    """Shown at start (PCI DSS 3.7.4, 3.7.5): keys past or within 90 days of their cryptoperiod's end, and
+    keys that must be replaced because someone who knew a share left. Empty when nothing needs attention."""
+    if ledger is None:
+        return Text("")
+    from ceremony.flows.departure import keys_to_replace
+    from ceremony.policy.cryptoperiod import keys_needing_attention
+
+    report = keys_needing_attention(ledger.events(), now or datetime.now(UTC))
+    text = Text()
+    for period in report.expired:
+        text.append(
+            f"⚠ {period.label}: cryptoperiod EXPIRED {-period.days_left(report.now)} days ago\n", "bold red"
+        )
+    for period in report.due:
+        text.append(
+            f"⚠ {period.label}: cryptoperiod ends in {period.days_left(report.now)} days\n", "bold yellow"
+        )
+    for flagged in keys_to_replace(ledger):
+        text.append(f"⚠ {flagged.label}: must be replaced (a custodian who knew it left)\n", "bold red")
+    text.rstrip()
+    return text
 
 
 class MainMenuScreen(CeremonyScreen[None]):
@@ -58,6 +84,7 @@ class MainMenuScreen(CeremonyScreen[None]):
             yield Button("Participants", id="participants")
             yield Button("Verify ledger", id="verify")
             yield Button("Quit", id="quit")
+        yield Static(attention_text(ledger), id="menu-attention")
         yield Static("", id="menu-status")
 
     def on_mount(self) -> None:
