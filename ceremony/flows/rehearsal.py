@@ -1142,8 +1142,9 @@ LIFECYCLE_README = """REHEARSAL OUTPUT - TEST KEY ({kind})
 Everything in this folder comes from a {kind} rehearsal on a rehearsal ledger (ledger {ledger_id}),
 of the TEST key {key_id} (test_key: true in the ledger). Share cards and component cards here hold TEST
 material and a wrapped key file wraps a TEST key under a TEST key-encryption key: never use them to
-protect production data (PCI DSS 3.6.1.1). report.txt lists every step and its outcome; manifest.json
-lists every file with its SHA-256.
+protect production data (PCI DSS 3.6.1.1). report.txt lists every step and its outcome; the signed
+minutes (minutes-<ceremony id>.pdf) are the ceremony's record; manifest.json lists every file with its
+SHA-256.
 """
 
 
@@ -1160,6 +1161,7 @@ class _Life:
     entries: list[ManifestEntry] = field(default_factory=list)
     outcomes: list[StepOutcome] = field(default_factory=list)
     present: dict[tuple[str, str], PresentPerson] = field(default_factory=dict)
+    ceremony_id: str = ""  # once a ceremony started: it ends with minutes, also when voided (DESIGN §4.7)
 
     def write(self, relative: str, data: bytes | memoryview, kind: str, subject: str) -> ManifestEntry:
         target = self.out_dir / relative
@@ -1328,7 +1330,7 @@ def _run_rebuilding(life: _Life, started: float) -> LifecycleResult:
         rec, reshare = _open_recovery(life)
     except (RetiredKeyError, PolicyError) as exc:
         return _start_refused(life, exc, started)
-    life.presence.ceremony_id = rec.ceremony_id
+    life.presence.ceremony_id = life.ceremony_id = rec.ceremony_id
     try:
         for index, step in enumerate(life.script.steps, start=1):
             if rec.stage is not RecoveryStage.COLLECTING:
@@ -1534,7 +1536,15 @@ def _write_card(
         subject = f"{noun} {number} of {plan.count} - {who.name} ({eid})"
         name = f"{noun}-{number:02d}-of-{plan.count:02d}-{eid}.pdf"
         entry = life.write(f"{folder}/{name}", pdf.view(), "share_card", subject)
-        paperwork.record_document(life.ledger, rec, "share_card", entry.sha256, subject, name)  # type: ignore[arg-type]
+        paperwork.record_document_for(
+            life.ledger,
+            rec.ceremony_id,
+            "share_card",
+            entry.sha256,
+            subject,
+            name,
+            (rec.administrator, rec.witness),
+        )
 
 
 def _recovery_output(life: _Life, rec: RecoveryCeremony) -> None:
@@ -1615,6 +1625,19 @@ def _reshare_output(life: _Life, reshare: ReshareCeremony) -> None:
     finally:
         for text in recorded.values():
             text[:] = bytes(len(text))
+    # Each new custodian signs their acknowledgement before the old split is retired (PCI DSS 3.7.8).
+    witness = life.person(life.script.witness, "witness")
+    for number, new in enumerate(life.script.new_shares, start=1):
+        ack = paperwork.issue_acknowledgement_for(
+            life.ledger,
+            rec.ceremony_id,
+            reshare.new_split_id,
+            number,
+            life.person(new.custodian, "custodian"),
+            witness,
+            forms=life.forms,
+        )
+        life.write(f"acknowledgements/{ack.record.file_name}", ack.pdf, "acknowledgement", ack.record.subject)
     reshare.finish(paperwork.closing_checkpoint(life.ledger))
 
 
@@ -1623,7 +1646,7 @@ def _run_retirement(life: _Life, started: float) -> LifecycleResult:
     admin = life.person(script.administrator, "administrator")
     witness = life.person(script.witness, "witness")
     ceremony = RetirementCeremony.start(life.ledger, admin, witness, script.purpose, rehearsal=True)
-    life.presence.ceremony_id = ceremony.ceremony_id
+    life.presence.ceremony_id = life.ceremony_id = ceremony.ceremony_id
     try:
         try:
             if script.retire == "key":
@@ -1676,6 +1699,17 @@ def _run_retirement(life: _Life, started: float) -> LifecycleResult:
 def _life_finish(
     life: _Life, ceremony_id: str, outcome: str, started: float, *, kcv: str, split_id: str | None = None
 ) -> LifecycleResult:
+    if life.ceremony_id:
+        # Every ceremony that started ends with signed minutes, a voided one too (DESIGN §4.7).
+        minutes = paperwork.issue_minutes_for(
+            life.ledger,
+            life.ceremony_id,
+            life.person(life.script.administrator, "administrator"),
+            life.person(life.script.witness, "witness"),
+            location=life.script.location,
+            forms=life.forms,
+        )
+        life.write(minutes.record.file_name, minutes.pdf, "minutes", minutes.record.subject)
     closing = paperwork.closing_checkpoint(life.ledger)
     result = LifecycleResult(
         kind=life.script.kind,

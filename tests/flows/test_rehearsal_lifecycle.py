@@ -168,7 +168,7 @@ def test_every_3_subset_rebuilds_and_the_wrapped_file_lands_in_the_out_folder(wo
         world.times["3-of-5"] = world.times.get("3-of-5", 0.0) + (time.perf_counter() - started) / 10
         assert result.outcome == "completed" and result.as_expected, [s.message for s in result.steps]
         assert [s.share for s in result.steps if s.result == "accepted"] == list(subset)
-        (doc,) = _manifest(result)["documents"]
+        (doc,) = [d for d in _manifest(result)["documents"] if d["kind"] != "minutes"]
         assert doc["kind"] == "wrapped_key" and doc["path"].startswith("wrapped/")
         blob = (result.out_dir / doc["path"]).read_bytes()
         assert doc["sha256"] == hashlib.sha256(blob).hexdigest()
@@ -188,8 +188,9 @@ def test_two_shares_are_refused_and_the_ceremony_is_voided(world: World) -> None
     assert result.outcome == "voided" and result.as_expected
     assert result.steps[-1].reason == "below threshold" and result.steps[-1].progress == "2 of 3"
     types = _ceremony_types(world.ledger, result.ceremony_id)
-    assert "key.recovered" not in types and "key.wrapped" not in types and types[-1] == "ceremony.voided"
-    assert _manifest(result)["documents"] == []
+    assert "key.recovered" not in types and "key.wrapped" not in types
+    assert types[-2:] == ["ceremony.voided", "document.issued"]  # voided, then its minutes (DESIGN §4.7)
+    assert [d["kind"] for d in _manifest(result)["documents"]] == ["minutes"]
     # The same script expecting a completed recovery is reported as not as expected.
     wrong = world.run(recovery_text(steps), "two-wrong")
     assert wrong.outcome == "voided" and not wrong.as_expected
@@ -252,7 +253,7 @@ def test_broken_seal_is_an_incident_and_components_output_lands_as_cards(world: 
     assert result.outcome == "completed" and result.as_expected, lifecycle_lines(result)
     incident = _events(world.ledger, "incident.recorded")[-1].payload
     assert incident["share_number"] == 5 and "seal broken" in incident["what"]
-    docs = _manifest(result)["documents"]
+    docs = [d for d in _manifest(result)["documents"] if d["kind"] != "minutes"]
     assert [d["path"] for d in docs] == [
         "components/component-01-of-02-R0201.pdf",
         "components/component-02-of-02-R0202.pdf",
@@ -438,6 +439,7 @@ def test_a_retirement_that_stops_midway_is_voided_not_left_open(tmp_path) -> Non
         run_lifecycle(parse_lifecycle_script(text), ledger, tmp_path / "retired", base=tmp_path)
     with Ledger.open(ledger, read_only=True) as opened:
         types = [e.type for e in opened.events()]
-    assert types[-1] == "ceremony.voided" and "key.retired" in types  # what was retired stays retired
+    assert types[-2:] == ["ceremony.voided", "document.issued"]  # voided, then its minutes
+    assert "key.retired" in types  # what was retired stays retired
     assert json.loads((tmp_path / "retired" / "manifest.json").read_text())["outcome"] == "voided"
     verify_ledger(ledger)

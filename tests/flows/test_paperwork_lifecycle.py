@@ -1,0 +1,372 @@
+"""Minutes and acknowledgements for every ceremony, not only generation (DESIGN §4.7): a recovery, a re-share
+and a retirement on a real ledger (light KDF), their minutes built from the ledger events of their ceremony
+id, rendered to real PDFs, signed by administrator then witness and recorded; the lifecycle rehearsal puts
+them in its out folder and manifest."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import re
+
+import pytest
+from lifecycle_support import Generated, People, distribute, generate, new_kek, open_and_enter, start_wrapped
+from pypdf import PdfReader
+
+from ceremony.crypto.codec import decode_share, vault_hex
+from ceremony.crypto.share import Scheme
+from ceremony.documents.sign import async_validate_document, validate_document
+from ceremony.errors import FlowError
+from ceremony.flows import paperwork
+from ceremony.flows.common import SplitPlan
+from ceremony.flows.recovery import ComponentsOutput, RecoveryCeremony
+from ceremony.flows.rehearsal import (
+    example_script,
+    parse_lifecycle_script,
+    parse_script,
+    run_lifecycle,
+    run_rehearsal,
+)
+from ceremony.flows.reshare import ReshareCeremony, ReshareReason
+from ceremony.flows.retirement import RetirementCeremony, RetirementReason
+from ceremony.ledger import participants as enrolled
+from ceremony.ledger.checkpoint import Checkpoint
+from ceremony.ledger.store import Ledger
+
+FIVE = ("cust1", "cust2", "cust3", "cust4", "cust5")
+NEW = ("cust6", "cust7", "cust8")
+
+
+@pytest.fixture
+def people(cast) -> People:
+    return People(cast)
+
+
+@pytest.fixture
+def zmk(people) -> Generated:
+    return generate(people, FIVE, 3)
+
+
+def _text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _flat(text: str) -> str:
+    """Table cells wrap anywhere: compare with all whitespace removed."""
+    return re.sub(r"\s+", "", text)
+
+
+def _cert(cast, name: str):
+    return enrolled.participant(cast.ledger, cast.ids[name]).certificate
+
+
+def _events(cast, ceremony_id: str) -> list:
+    return [e for e in cast.ledger.events() if e.payload.get("ceremony_id") == ceremony_id]
+
+
+def _assert_no_share_material(pdf: bytes, texts: dict[int, bytearray]) -> None:
+    """Neither a share's bytes (hex, upper or lower) nor two consecutive groups of its typed form appear."""
+    flat = _flat(_text(pdf))
+    for text in texts.values():
+        share = decode_share(bytearray(text))
+        try:
+            raw = bytes(share.data.view())
+            assert raw.hex() not in flat and raw.hex().upper() not in flat
+            vault = vault_hex(share)
+            assert bytes(vault.view()).decode() not in flat
+            vault.wipe()
+        finally:
+            share.wipe()
+        body = text.decode().split("\n")[1:]
+        groups = [g for line in body for g in line.split()]
+        for a, b in itertools.pairwise(groups):
+            assert a + b not in flat
+
+
+def _assert_signed_and_recorded(cast, doc: paperwork.SignedDocument, ceremony_id: str) -> None:
+    statuses = validate_document(doc.pdf, [_cert(cast, "alice"), _cert(cast, "walter")])
+    assert [(s.field_name, s.signer, s.ok) for s in statuses] == [
+        ("Administrator", "Alice", True),
+        ("Witness", "Walter", True),
+    ]
+    event = list(cast.ledger.events())[-1]
+    assert event.type == "document.issued" and event.seq == doc.record.event_seq
+    assert event.payload == {
+        "ceremony_id": ceremony_id,
+        "kind": "minutes",
+        "sha256": hashlib.sha256(doc.pdf).hexdigest(),
+        "subject": f"minutes of ceremony {ceremony_id}",
+        "file_name": f"minutes-{ceremony_id}.pdf",
+    }
+    assert set(event.attested_by) == {cast.ids["alice"], cast.ids["walter"]}
+
+
+def _assert_steps_and_checkpoint(cast, pdf: bytes, ceremony_id: str) -> None:
+    """Every event of the ceremony is a step with its UTC time and event id; the closing checkpoint is the
+    one after its last event (closed or voided)."""
+    flat = _flat(_text(pdf))
+    events = _events(cast, ceremony_id)
+    end = [e for e in events if e.type in ("ceremony.closed", "ceremony.voided")][-1]
+    for event in events[: events.index(end) + 1]:  # the minutes' own record comes after them
+        assert f"#{event.seq}" in flat
+        assert event.time[11:19] in flat  # HH:MM:SS (UTC) of the step
+    checkpoint = cast.ledger.checkpoint(end.seq)
+    assert Checkpoint.parse(checkpoint.text()).head_hash == end.hash
+    assert _flat(checkpoint.text()) in flat
+
+
+def test_recovery_minutes_hold_the_whole_ceremony_and_no_share(cast, people, zmk) -> None:
+    kek = new_kek()
+    ceremony = start_wrapped(people, zmk)
+    open_and_enter(ceremony, people, zmk, (1, 3, 4))
+    ceremony.rebuild()
+    wrapped = ceremony.wrap(kek)
+    ceremony.finish(paperwork.closing_checkpoint(cast.ledger))
+    kek_material = bytes(kek.material.view()).hex()
+    kek.wipe()
+    data = paperwork.minutes_data_for(cast.ledger, ceremony.ceremony_id, location="Vault room")
+    assert data.title == "Key recovery ceremony" and data.purpose == "test recovery"
+    assert [(p.person.name, p.signature_field) for p in data.participants] == [
+        ("Alice", "Administrator"),
+        ("Walter", "Witness"),
+        ("Cust1", ""),
+        ("Cust3", ""),
+        ("Cust4", ""),
+    ]
+    assert data.participants[3].person.role == "Key custodian (presented share 3)"
+    assert [e.serial for e in data.envelopes] == [zmk.serials[n] for n in (1, 3, 4)]
+    assert all("serial matches, seal intact" in e.status for e in data.envelopes)
+    assert data.kcvs[0].kcv == zmk.kcv.hex and "rebuilt" in data.kcvs[0].subject
+    assert data.kcvs[1].kcv == wrapped.kek_kcv.hex  # the KEK's KCV, never the KEK
+    assert data.outcome == "Completed" and data.preflight_result == "not run"
+
+    doc = paperwork.issue_minutes_for(
+        cast.ledger, ceremony.ceremony_id, people.admin, people.witness, location="Vault room"
+    )
+    _assert_signed_and_recorded(cast, doc, ceremony.ceremony_id)
+    _assert_steps_and_checkpoint(cast, doc.pdf, ceremony.ceremony_id)
+    text = _text(doc.pdf)
+    flat = _flat(text)
+    assert "Key recovery ceremony" in text and "test recovery" in text
+    for name in ("Alice", "Walter", "Cust1", "Cust3", "Cust4"):
+        assert name in text
+    assert "Cust2" not in text and "Cust5" not in text  # not present, not listed
+    for n in (1, 3, 4):
+        assert _flat(zmk.serials[n]) in flat
+    assert zmk.kcv.hex in flat and wrapped.kek_kcv.hex in flat
+    assert "Keyrebuiltfromshares1,3,4" in flat and "Completed" in text
+    assert kek_material not in flat and kek_material.upper() not in flat
+    _assert_no_share_material(doc.pdf, zmk.texts)
+
+
+def test_a_voided_recovery_gets_minutes_saying_so(cast, people, zmk) -> None:
+    ceremony = start_wrapped(people, zmk)
+    open_and_enter(ceremony, people, zmk, (2, 5))
+    ceremony.void("custodian 3 unreachable")
+    data = paperwork.minutes_data_for(cast.ledger, ceremony.ceremony_id)
+    assert data.outcome == "Voided: custodian 3 unreachable"
+    assert data.kcvs == ()  # nothing was rebuilt: no KCV to show
+    doc = paperwork.issue_minutes_for(cast.ledger, ceremony.ceremony_id, people.admin, people.witness)
+    _assert_signed_and_recorded(cast, doc, ceremony.ceremony_id)
+    _assert_steps_and_checkpoint(cast, doc.pdf, ceremony.ceremony_id)
+    flat = _flat(_text(doc.pdf))
+    assert _flat("Voided: custodian 3 unreachable") in flat
+    assert _flat(zmk.serials[2]) in flat and _flat(zmk.serials[5]) in flat
+    _assert_no_share_material(doc.pdf, zmk.texts)
+
+
+def test_reshare_minutes_and_acknowledgements_of_the_new_shares(cast, people, zmk) -> None:
+    plan = SplitPlan(Scheme.SHAMIR, 2, tuple(people.id(n) for n in NEW))
+    ceremony = ReshareCeremony.start(
+        cast.ledger,
+        people.admin,
+        people.witness,
+        zmk.key_id,
+        plan,
+        ReshareReason.CUSTODIAN_CHANGE,
+        "custodian rotation",
+    )
+    open_and_enter(ceremony, people, zmk, (1, 2, 5))
+    ceremony.rebuild()
+    ceremony.reshare()
+    new = Generated(zmk.key_id, ceremony.new_split_id, zmk.kcv, dict(enumerate(NEW, start=1)))
+    distribute(ceremony, people, new, "NEW")
+    with pytest.raises(FlowError, match="signed by its custodian"):
+        paperwork.issue_acknowledgement_for(
+            cast.ledger, ceremony.ceremony_id, new.split_id, 1, people("cust7"), people.witness
+        )
+    for number, name in new.holders.items():
+        ack = paperwork.issue_acknowledgement_for(
+            cast.ledger, ceremony.ceremony_id, new.split_id, number, people(name), people.witness
+        )
+        (status,) = validate_document(ack.pdf, [_cert(cast, name)])
+        assert status.ok and status.field_name == "Custodian" and status.signer == name.title()
+        event = list(cast.ledger.events())[-1]
+        assert event.payload["kind"] == "acknowledgement"
+        assert event.payload["sha256"] == hashlib.sha256(ack.pdf).hexdigest()
+        assert event.payload["subject"].startswith(f"share {number} of 3 - {name.title()}")
+        flat = _flat(_text(ack.pdf))
+        assert new.split_id in flat and zmk.kcv.hex in flat and _flat("Shamir 2-of-3") in flat
+    ceremony.finish(paperwork.closing_checkpoint(cast.ledger))
+
+    data = paperwork.minutes_data_for(cast.ledger, ceremony.ceremony_id)
+    assert data.title == "Key re-share ceremony" and data.purpose == "custodian rotation"
+    roles = {p.person.name: p.person.role for p in data.participants}
+    assert roles["Cust6"] == f"Key custodian (share 1 of 3, new split {new.split_id})"
+    assert roles["Cust5"] == "Key custodian (presented share 5)"
+    old = [e for e in data.envelopes if e.status.startswith("inspected")]
+    sealed = [e for e in data.envelopes if e.status == "sealed and handed to the custodian"]
+    assert [e.serial for e in old] == [zmk.serials[n] for n in (1, 2, 5)]
+    assert [e.serial for e in sealed] == [new.serials[n] for n in (1, 2, 3)]
+    doc = paperwork.issue_minutes_for(cast.ledger, ceremony.ceremony_id, people.admin, people.witness)
+    _assert_signed_and_recorded(cast, doc, ceremony.ceremony_id)
+    _assert_steps_and_checkpoint(cast, doc.pdf, ceremony.ceremony_id)
+    text = _text(doc.pdf)
+    flat = _flat(text)
+    for name in ("Alice", "Walter", "Cust1", "Cust2", "Cust5", "Cust6", "Cust7", "Cust8"):
+        assert name in text
+    for serial in (*zmk.serials.values(), *new.serials.values()):
+        if serial in (zmk.serials[3], zmk.serials[4]):
+            continue  # envelopes 3 and 4 stayed sealed and were not part of this ceremony
+        assert _flat(serial) in flat
+    assert zmk.kcv.hex in flat and "Completed" in text
+    assert _flat(f"Split retired: replaced by split {new.split_id}") in flat
+    assert flat.count("Issuedacknowledgement") == 3
+    _assert_no_share_material(doc.pdf, {**zmk.texts, **{10 + n: t for n, t in new.texts.items()}})
+
+
+def test_retirement_minutes_list_the_returned_envelopes(cast, people, zmk) -> None:
+    ceremony = RetirementCeremony.start(cast.ledger, people.admin, people.witness, "end of cryptoperiod")
+    ceremony.retire_key(zmk.key_id, RetirementReason.END_OF_CRYPTOPERIOD, "2026 rotation")
+    ceremony.return_envelope(zmk.serials[1], "Cust1 (E0003)", True)
+    ceremony.return_envelope(zmk.serials[2], "Cust2 (E0004)", False)
+    ceremony.close(paperwork.closing_checkpoint(cast.ledger))
+    data = paperwork.minutes_data_for(cast.ledger, ceremony.ceremony_id)
+    assert data.title == "Key retirement ceremony" and data.outcome == "Completed"
+    assert [e.serial for e in data.envelopes] == [zmk.serials[1], zmk.serials[2]]
+    assert data.envelopes[0].custodian == "Cust1 (E0003)"
+    assert data.envelopes[1].status.endswith("seal BROKEN: incident recorded")
+    assert [k.kcv for k in data.kcvs] == [zmk.kcv.hex] and "retired" in data.kcvs[0].subject
+    doc = paperwork.issue_minutes_for(cast.ledger, ceremony.ceremony_id, people.admin, people.witness)
+    _assert_signed_and_recorded(cast, doc, ceremony.ceremony_id)
+    _assert_steps_and_checkpoint(cast, doc.pdf, ceremony.ceremony_id)
+    text = _text(doc.pdf)
+    flat = _flat(text)
+    assert "end of cryptoperiod" in text and "Key retirement ceremony" in text
+    assert _flat(zmk.serials[1]) in flat and _flat(zmk.serials[2]) in flat
+    assert "INCIDENT" in text and zmk.kcv.hex in flat and "Completed" in text
+    _assert_no_share_material(doc.pdf, zmk.texts)
+
+
+def test_recovery_components_get_acknowledgements_naming_the_showing(cast, people, zmk) -> None:
+    ceremony = RecoveryCeremony.start(
+        cast.ledger,
+        people.admin,
+        people.witness,
+        zmk.key_id,
+        ComponentsOutput((people.id("cust6"), people.id("cust7"))),
+        "HSM load",
+    )
+    open_and_enter(ceremony, people, zmk, (1, 2, 3))
+    ceremony.rebuild()
+    ceremony.make_components()
+    for number, name in ((1, "cust6"), (2, "cust7")):
+        ceremony.reveal_component(number, people(name)).wipe()
+    split_id = ceremony.component_split_id
+    assert split_id is not None
+    ack = paperwork.issue_acknowledgement_for(
+        cast.ledger, ceremony.ceremony_id, split_id, 2, people("cust7"), people.witness
+    )
+    shown = [
+        e
+        for e in _events(cast, ceremony.ceremony_id)
+        if e.type == "share.exposed" and e.payload.get("split_id") == split_id
+    ][-1]
+    flat = _flat(_text(ack.pdf))
+    assert f"#{shown.seq}" in flat and _flat("XOR 2 components") in flat
+    assert ack.record.subject.startswith("component 2 of 2 - Cust7")
+    ceremony.finish()
+    data = paperwork.minutes_data_for(cast.ledger, ceremony.ceremony_id)
+    split = [e for e in _events(cast, ceremony.ceremony_id) if e.type == "split.created"][-1]
+    component_kcvs = [k.kcv for k in data.kcvs if k.subject.startswith("component")]
+    assert component_kcvs == [str(split.payload["share_kcvs"][n]).upper() for n in "12"]
+
+
+def test_minutes_are_refused_before_the_end_and_from_the_wrong_people(cast, people, zmk) -> None:
+    ceremony = start_wrapped(people, zmk)
+    with pytest.raises(FlowError, match="close or void the ceremony first"):
+        paperwork.minutes_data_for(cast.ledger, ceremony.ceremony_id)
+    ceremony.void("drill")
+    sophie = cast.present("sophie", "witness")
+    with pytest.raises(FlowError, match="own witness"):
+        paperwork.issue_minutes_for(cast.ledger, ceremony.ceremony_id, people.admin, sophie)
+    with pytest.raises(FlowError, match="own administrator"):
+        paperwork.issue_minutes_for(cast.ledger, ceremony.ceremony_id, people.witness, people.witness)
+    with pytest.raises(FlowError, match="the start"):
+        paperwork.minutes_data_for(cast.ledger, "NOSUCHCEREMONY")
+
+
+async def test_async_minutes_inside_an_event_loop(cast, people, zmk) -> None:
+    """The TUI's finish screens run in Textual's loop: the async variant signs there."""
+    ceremony = start_wrapped(people, zmk)
+    ceremony.void("drill")
+    doc = await paperwork.async_issue_minutes_for(
+        cast.ledger, ceremony.ceremony_id, people.admin, people.witness
+    )
+    statuses = await async_validate_document(doc.pdf, [_cert(cast, "alice"), _cert(cast, "walter")])
+    assert [(s.field_name, s.ok) for s in statuses] == [("Administrator", True), ("Witness", True)]
+    assert doc.record.kind == "minutes" and doc.record.sha256 == hashlib.sha256(doc.pdf).hexdigest()
+
+
+# --- the lifecycle rehearsal writes them too ----------------------------------------------------------------
+def _fast(name: str) -> str:
+    return example_script(name).replace('kdf = "production"', 'kdf = "fast"')
+
+
+def test_lifecycle_rehearsals_write_signed_minutes_into_the_manifest(tmp_path) -> None:
+    ledger_path = tmp_path / "rehearsal.sqlite3"
+    run_rehearsal(parse_script(_fast("3of5")), ledger_path, tmp_path / "papers")
+
+    def run(text: str, out: str):
+        return run_lifecycle(parse_lifecycle_script(text), ledger_path, tmp_path / out, base=tmp_path)
+
+    reshared = run(_fast("reshare"), "reshared")
+    text = _fast("recover-3of5").replace('shares_from = "papers"', 'shares_from = "reshared"')
+    head = text[: text.index("\n[[steps]]")].replace('expect = "completed"', 'expect = "voided"')
+    voided = run(
+        head + '\n[[steps]]\nshare = 1\n\n[[steps]]\nrebuild = true\nexpect = "refused: below threshold"\n',
+        "voided",
+    )
+    retired = run(_fast("retire").replace('shares_from = "papers"', 'shares_from = "reshared"'), "retired")
+    assert (reshared.outcome, voided.outcome, retired.outcome) == ("completed", "voided", "completed")
+    with Ledger.open(ledger_path, read_only=True) as ledger:
+        issued = {e.payload["sha256"]: e for e in ledger.events() if e.type == "document.issued"}
+        for result in (reshared, voided, retired):
+            manifest = json.loads((result.out_dir / "manifest.json").read_text())
+            (minutes,) = [d for d in manifest["documents"] if d["kind"] == "minutes"]
+            pdf = (result.out_dir / minutes["path"]).read_bytes()
+            assert minutes["path"] == f"minutes-{result.ceremony_id}.pdf"
+            assert minutes["sha256"] == hashlib.sha256(pdf).hexdigest()
+            record = issued[minutes["sha256"]]
+            assert record.payload["ceremony_id"] == result.ceremony_id and record.payload["kind"] == "minutes"
+            statuses = validate_document(pdf, [p.certificate for p in enrolled.participants(ledger)])
+            assert [s.field_name for s in statuses] == ["Administrator", "Witness"] and all(
+                s.ok for s in statuses
+            )
+            outcome = "Voided" if result is voided else "Completed"
+            assert outcome in _text(pdf)
+            # The closing checkpoint in the manifest covers the minutes' own record.
+            assert Checkpoint.parse(manifest["closing_checkpoint"]).size >= record.seq
+        documents = json.loads((reshared.out_dir / "manifest.json").read_text())["documents"]
+        acks = [d for d in documents if d["kind"] == "acknowledgement"]
+        cards = [d for d in documents if d["kind"] == "share_card"]
+        assert len(acks) == len(cards) >= 2  # one per new share
+        assert [d["subject"] for d in acks] == [d["subject"] for d in cards]
+        assert all(d["path"].startswith("acknowledgements/") for d in acks)
+        for doc in acks:
+            pdf = (reshared.out_dir / doc["path"]).read_bytes()
+            assert issued[hashlib.sha256(pdf).hexdigest()].payload["kind"] == "acknowledgement"
+            (status,) = validate_document(pdf, [p.certificate for p in enrolled.participants(ledger)])
+            assert status.ok and status.field_name == "Custodian"
