@@ -209,7 +209,11 @@ async def test_recovery_wraps_the_key_into_a_file_under_a_kek_entered_as_compone
     )
     key = unwrap_key(kek, blob, KeyType.AES_256)
     assert aes_kcv(key.material).hex == zmk.kcv_hex
-    assert types(ledger)[-2:] == ["key.wiped", "ceremony.closed"]
+    assert types(ledger)[-3:] == ["key.wiped", "ceremony.closed", "document.issued"]
+    minutes = last(ledger, "document.issued")
+    assert minutes["kind"] == "minutes"  # DESIGN 4.7: signed minutes with the closing checkpoint
+    folder = ledger.path.parent / "ceremony-documents" / str(minutes["ceremony_id"])
+    assert (folder / str(minutes["file_name"])).read_bytes().startswith(b"%PDF")
     assert str(last(ledger, "ceremony.started")["output"]) == "wrapped"
     verify_ledger(ledger.path)  # chain, signatures and custody rule replay clean
 
@@ -250,7 +254,7 @@ async def test_recovery_shows_each_fresh_component_only_to_its_custodian(world) 
         e.payload for e in ledger.events() if e.type == "share.exposed" and e.payload["kind"] == "shown"
     ]
     assert {str(p["person_id"]) for p in exposures[-2:]} == {ids["cust5"], ids["cust6"]}
-    assert types(ledger)[-1] == "ceremony.closed"
+    assert types(ledger)[-2:] == ["ceremony.closed", "document.issued"]  # then the signed minutes
 
 
 async def test_two_shares_then_rebuild_is_refused_by_name(world) -> None:

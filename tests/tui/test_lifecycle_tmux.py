@@ -152,7 +152,7 @@ def test_recovery_to_a_wrapped_file_in_tmux(tmp_path: Path) -> None:
     assert aes_kcv(unwrap_key(kek, out.read_bytes(), KeyType.AES_256).material).hex == zmk.kcv_hex
     with Ledger.open(path, read_only=True) as ledger:
         recorded = [(e.type, dict(e.payload)) for e in ledger.events()]
-    assert [t for t, _ in recorded][-2:] == ["key.wiped", "ceremony.closed"]
+    assert [t for t, _ in recorded][-3:] == ["key.wiped", "ceremony.closed", "document.issued"]
     wrapped = [p for t, p in recorded if t == "key.wrapped"][-1]
     assert wrapped["wrapped_sha256"] == digest
     assert sys.executable  # the script ran under the project's venv python

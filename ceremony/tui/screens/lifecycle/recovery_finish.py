@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
 from ceremony.errors import CeremonyError
+from ceremony.tui.screens.gen_close import documents_dir
 from ceremony.tui.screens.lifecycle.base import LifecycleScreen, close_flow_screen, refusal_text
 from ceremony.tui.screens.lifecycle.session import STEP_CLOSE, STEP_RESHARE_CLOSE, LifecycleSession
 
@@ -40,13 +41,33 @@ class FinishScreen(LifecycleScreen):
         self.query_one("#finish", Button).focus()
 
     @on(Button.Pressed, "#finish")
-    def finish(self) -> None:
+    async def finish(self) -> None:
+        from ceremony.flows import paperwork
+        from ceremony.flows.presence import PresentPerson
+
         session = self.session
         ceremony = session.ceremony
-        checkpoint = None
+        ledger = ceremony.ledger
+        administrator, witness = ceremony.administrator, ceremony.witness
+        assert isinstance(administrator, PresentPerson) and isinstance(witness, PresentPerson)
+        papers = []
         try:
             if session.reshare is not None:
-                result = session.reshare.finish(checkpoint)
+                # Acknowledgement forms for the new shares, signed by their custodians (PCI DSS 3.7.8),
+                # while the custodians are still present.
+                for number, custodian in sorted(session.custodians.items()):
+                    papers.append(
+                        await paperwork.async_issue_acknowledgement_for(
+                            ledger,
+                            session.reshare.ceremony_id,
+                            session.reshare.new_split_id,
+                            number,
+                            custodian,
+                            witness,
+                        )
+                    )
+                result = session.reshare.finish(paperwork.closing_checkpoint(ledger))
+                ceremony_id = session.reshare.ceremony_id
                 lines = [
                     f"✓ Old split {result.old_split_id[:8]} retired; "
                     f"new split {result.new_split_id[:8]} in force.",
@@ -55,14 +76,24 @@ class FinishScreen(LifecycleScreen):
                 if result.flag_cleared:
                     lines.append("The “must be replaced” flag is cleared.")
             else:
-                ceremony.finish(checkpoint)
+                ceremony.finish(paperwork.closing_checkpoint(ledger))
+                ceremony_id = ceremony.ceremony_id
                 lines = [f"✓ Key wiped from memory. KCV {ceremony.key.kcv.hex}."]
+            # DESIGN 4.7: minutes signed by administrator and witness, with the closing checkpoint.
+            papers.append(
+                await paperwork.async_issue_minutes_for(ledger, ceremony_id, administrator, witness)
+            )
         except CeremonyError as error:
             self.status(refusal_text(error))
             return
+        folder = documents_dir(ledger.path, ceremony_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        for paper in papers:
+            (folder / paper.record.file_name).write_bytes(paper.pdf)
         session.release()
         text = Text("\n".join(lines), style="bold green")
-        text.append(f"\nCeremony closed. Ledger checkpoint: {ceremony.ledger.checkpoint().text()}", style="")
+        text.append(f"\nCeremony closed. Ledger checkpoint: {ledger.checkpoint().text()}", style="")
+        text.append(f"\nSigned papers ({len(papers)}) in {folder}", style="")
         self.query_one("#summary", Static).update(text)
         self.query_one("#finish", Button).disabled = True
         done = self.query_one("#done", Button)
