@@ -1,13 +1,13 @@
 """``ceremony verify`` throughput and memory on generated ledgers (issue 3, "Done when").
 
-    scripts/bench ledger            # 10k and 100k events
-    scripts/bench ledger --quick    # 2k and 10k events
+    scripts/bench ledger            # 10k, 100k and 1M events, median of 5 runs each
+    scripts/bench ledger --quick    # 2k and 10k events, median of 3
 
 Each ledger has 4 enrolled participants and generic events of ~200 bytes of payload, one in four signed
 by a participant (ECDSA P-256). It is generated fast — one transaction, rows built with the same
 ``ceremony.ledger.events`` functions the writer uses, signatures made in the generator — and then verified
 by ``verify_ledger`` in a child process, whose wall time (excluding interpreter start-up and imports) and
-peak RSS (``os.wait4`` rusage of that child) are reported. In the same run, for comparison: a bare loop of
+peak RSS (that child's VmHWM) are reported. In the same run, for comparison: a bare loop of
 as many P-256 signature verifications as the ledger holds, one with as many verifications as it has
 events, and a bare SHA-256 chain over as many event-sized bodies. Flat memory shows as the same peak RSS
 for 10x the events.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,7 +42,11 @@ import sys, time
 from ceremony.ledger.verify import verify_ledger
 t0 = time.perf_counter()
 result = verify_ledger(sys.argv[1])
-print(result.events, result.attestations, time.perf_counter() - t0)
+seconds = time.perf_counter() - t0
+# Peak RSS of this process alone: VmHWM belongs to this address space (since exec). The rusage that
+# wait4() reports would also count the parent's RSS at fork time (Linux carries maxrss across exec).
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(result.events, result.attestations, seconds, int(hwm.split()[1]) * 1024)
 """
 
 
@@ -82,15 +87,13 @@ def generate(path: Path, total: int) -> int:
 def verify_in_child(path: Path) -> tuple[float, int, int]:
     """(verify seconds, peak RSS bytes, events) of verify_ledger in a fresh process."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(path)], stdout=subprocess.PIPE, env=env)
-    assert proc.stdout is not None
-    out = proc.stdout.read().decode()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)], stdout=subprocess.PIPE, env=env, check=False
+    )
+    if done.returncode != 0:
         raise RuntimeError(f"verify failed on {path}")
-    events, _, seconds = out.split()
-    return float(seconds), usage.ru_maxrss * 1024, int(events)
+    events, _, seconds, peak = done.stdout.decode().split()
+    return float(seconds), int(peak), int(events)
 
 
 def bare_signature_loop(count: int) -> float:
@@ -114,8 +117,13 @@ def bare_chain_loop(count: int) -> float:
     return time.perf_counter() - t0
 
 
+def _median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
 def run(quick: bool) -> list[dict]:
-    sizes = (2_000, 10_000) if quick else (10_000, 100_000)
+    sizes = (2_000, 10_000) if quick else (10_000, 100_000, 1_000_000)
+    runs = 3 if quick else 5
     rows: list[dict] = []
     folder = Path(tempfile.mkdtemp(prefix="ceremony-bench-ledger-"))
     try:
@@ -124,26 +132,41 @@ def run(quick: bool) -> list[dict]:
             t0 = time.perf_counter()
             signatures = generate(path, n)
             generated_s = time.perf_counter() - t0
-            verify_s, rss, events = verify_in_child(path)
-            assert events == n
-            sig_loop_s = bare_signature_loop(signatures)
-            all_sig_loop_s = bare_signature_loop(n)
-            chain_s = bare_chain_loop(n)
+            # One run = verify in a child, then the bare loops in this process, back to back: each ratio
+            # is taken within one run (same machine load), and the row reports medians over the runs.
+            verify_s, sig_s, chain_s, ratios_sig, ratios_chain, rss = [], [], [], [], [], []
+            for _ in range(runs):
+                seconds, peak, events = verify_in_child(path)
+                assert events == n
+                loop_s = bare_signature_loop(signatures)
+                chain = bare_chain_loop(n)
+                verify_s.append(seconds)
+                sig_s.append(loop_s)
+                chain_s.append(chain)
+                ratios_sig.append(seconds / loop_s)
+                ratios_chain.append(seconds / chain)
+                rss.append(peak)
+            # As many P-256 verifications as events (what verify would cost if every event were signed):
+            # one run for 1M events (about a minute on its own), the median of ``runs`` below that.
+            all_runs = 1 if n >= 1_000_000 else runs
+            all_sig_s = _median([bare_signature_loop(n) for _ in range(all_runs)])
+            median_verify = _median(verify_s)
             rows.append(
                 {
                     "group": "ledger",
                     "name": f"verify {n} events ({signatures} signatures)",
-                    "median_s": verify_s,
-                    "runs": 1,
-                    "events_per_s": round(n / verify_s),
-                    "peak_rss_mib": round(rss / 2**20, 1),
+                    "median_s": median_verify,
+                    "runs": runs,
+                    "events_per_s": round(n / median_verify),
+                    "peak_rss_mib": round(max(rss) / 2**20, 1),
                     "file_mib": round(path.stat().st_size / 2**20, 1),
-                    "bare_p256_verify_x_signatures_s": round(sig_loop_s, 3),
-                    "ratio_verify_to_signature_loop": round(verify_s / sig_loop_s, 2),
-                    "bare_p256_verify_x_events_s": round(all_sig_loop_s, 3),
-                    "ratio_verify_to_event_count_signature_loop": round(verify_s / all_sig_loop_s, 2),
-                    "bare_sha256_chain_s": round(chain_s, 3),
-                    "ratio_verify_to_chain_loop": round(verify_s / chain_s, 1),
+                    "bare_p256_verify_x_signatures_s": round(_median(sig_s), 3),
+                    "ratio_verify_to_signature_loop": round(_median(ratios_sig), 2),
+                    "bare_p256_verify_x_events_s": round(all_sig_s, 3),
+                    "bare_p256_verify_x_events_runs": all_runs,
+                    "ratio_verify_to_event_count_signature_loop": round(median_verify / all_sig_s, 2),
+                    "bare_sha256_chain_s": round(_median(chain_s), 3),
+                    "ratio_verify_to_chain_loop": round(_median(ratios_chain), 1),
                     "generate_s": round(generated_s, 2),
                     "load_avg_1m": round(os.getloadavg()[0], 2),
                 }

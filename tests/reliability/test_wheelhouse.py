@@ -278,8 +278,43 @@ def test_offline_install_gives_a_working_ceremony(bundle: Path, tmp_path: Path) 
     assert again.returncode != 0 and "already exists" in again.stderr
     assert (venv / "bin" / "ceremony").exists()
 
-    # TODO(lead, issue 9): once `ceremony rehearse` exists, run it here on a sample script from the
-    # installed venv, e.g. subprocess.run([ceremony, "rehearse", SAMPLE], env=env, ...) and assert exit 0.
+    # A whole ceremony from the installed venv, offline: the shipped 2-of-3 rehearsal script (printed by
+    # the installed program itself) with the light KDF, into a new rehearsal ledger and papers folder.
+    example = subprocess.run(
+        [*_netless(), ceremony, "rehearse", "--example", "2of3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert example.returncode == 0, example.stderr
+    assert 'kdf = "production"' in example.stdout
+    script = tmp_path / "2of3.toml"
+    script.write_text(example.stdout.replace('kdf = "production"', 'kdf = "fast"'))
+    ledger, papers = tmp_path / "rehearsal.sqlite3", tmp_path / "papers"
+    rehearsal = subprocess.run(
+        [*_netless(), ceremony, "rehearse", str(script), "--ledger", str(ledger), "--out", str(papers)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert rehearsal.returncode == 0, rehearsal.stderr[-4000:] + rehearsal.stdout[-2000:]
+    manifest = json.loads((papers / "manifest.json").read_text())
+    assert manifest["outcome"] == "closed" and manifest["test_key"] is True
+    kinds = sorted(d["kind"] for d in manifest["documents"])
+    assert kinds == ["acknowledgement"] * 3 + ["minutes"] + ["share_card"] * 3
+    for doc in manifest["documents"]:
+        assert _sha256(papers / doc["path"]) == doc["sha256"], doc["path"]
+    verified = subprocess.run(
+        [*_netless(), ceremony, "verify", "--ledger", str(ledger)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verified.returncode == 0, verified.stderr
 
 
 def test_install_stops_at_sha256sums_when_a_wheel_was_altered(bundle: Path, tmp_path: Path) -> None:
