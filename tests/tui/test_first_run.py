@@ -153,7 +153,8 @@ async def test_a_ledger_with_people_opens_on_the_main_menu(tmp_path: Path) -> No
     async with app.run_test(size=(80, 24)) as pilot:
         assert isinstance(app.screen, MainMenuScreen)
         assert "REHEARSAL" in str(app.screen.query_one("#menu-title", Static).render())
-        await pilot.press("down", "enter")  # Participants
+        app.screen.query_one("#participants", Button).focus()
+        await pilot.press("enter")  # Participants
         await wait_for(pilot, lambda: isinstance(app.screen, ParticipantsScreen))
         assert app.screen.query_one("#people").row_count == 7
         await pilot.press("escape")
