@@ -110,6 +110,10 @@ class LedgerBusyError(LedgerError):
     """Another process holds the ledger's write lock."""
 
 
+class LedgerFullError(LedgerError):
+    """The disk holding the ledger is full: the event was not written."""
+
+
 class LedgerReadOnlyError(LedgerError):
     """The ledger was opened read-only, or the file cannot be written."""
 

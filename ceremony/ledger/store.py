@@ -47,6 +47,7 @@ from ceremony.errors import (
     LedgerBusyError,
     LedgerError,
     LedgerFormatError,
+    LedgerFullError,
     LedgerNotFoundError,
     LedgerReadOnlyError,
 )
@@ -147,6 +148,11 @@ def translate(exc: sqlite3.Error, path: Path, writing: bool) -> LedgerError:
     if name.startswith("SQLITE_READONLY") or (writing and name.startswith("SQLITE_CANTOPEN")):
         return LedgerReadOnlyError(
             f"The ledger {where} cannot be written (read-only file, folder or medium, or opened read-only)."
+        )
+    if name == "SQLITE_FULL":
+        return LedgerFullError(
+            f"The ledger {where} could not be written: the disk holding it is full. Nothing was recorded; "
+            "free space (or move the ledger) and repeat the step."
         )
     if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
         return LedgerFormatError(f"{where} is not a ceremony ledger (not an SQLite database, or damaged).")

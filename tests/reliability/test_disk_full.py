@@ -58,7 +58,7 @@ from test_rehearsal_crash_loop import (  # noqa: E402
     void_with_script_people,
 )
 
-from ceremony.errors import LedgerError, LedgerReadOnlyError  # noqa: E402
+from ceremony.errors import LedgerError, LedgerFullError, LedgerReadOnlyError  # noqa: E402
 from ceremony.flows.unfinished import unfinished_ceremonies  # noqa: E402
 from ceremony.ledger.store import Ledger  # noqa: E402
 from ceremony.ledger.verify import verify_ledger  # noqa: E402
@@ -220,6 +220,7 @@ def test_no_share_is_revealed_when_its_exposure_cannot_be_committed(tmp_path: Pa
             with pytest.raises(LedgerError) as refused:
                 ceremony.reveal(2, second)
             assert "could not be written" in str(refused.value)
+            assert isinstance(refused.value, LedgerFullError), refused.value  # says the disk is full
             assert not ceremony.distribution[2].shown  # the flow did not mark it handed out either
             assert ledger.size() == before  # nothing half-written
             assert verify_ledger(ledger.path).events == before
