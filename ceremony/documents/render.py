@@ -633,6 +633,21 @@ def _ledger_values(ref: LedgerReference) -> dict[str, str]:
 
 
 # --- the documents ----------------------------------------------------------------------------------------
+def _component_values(data: AcknowledgementData | ShareCardData) -> dict[str, str]:
+    """The fields that name one share of one split, the same on its acknowledgement form and its card."""
+    return {
+        "ceremony_id": data.ceremony_id,
+        "key_label": data.key_label,
+        "key_id": data.key_id,
+        "key_type": data.key_type,
+        "kcv": data.kcv,
+        "kcv_method": data.kcv_method,
+        "split_id": data.split_id,
+        "split_scheme": data.scheme,
+        "share_number": f"{data.share_number} of {data.share_count}",
+    }
+
+
 def render_acknowledgement(
     data: AcknowledgementData, *, forms: FormSet | None = None, paper: Paper | str | None = None
 ) -> bytes:
@@ -645,15 +660,7 @@ def render_acknowledgement(
         **_person("custodian", data.custodian),
         **_person("witness", data.witness),
         **_ledger_values(data.ledger),
-        "ceremony_id": data.ceremony_id,
-        "key_label": data.key_label,
-        "key_id": data.key_id,
-        "key_type": data.key_type,
-        "kcv": data.kcv,
-        "kcv_method": data.kcv_method,
-        "split_id": data.split_id,
-        "split_scheme": data.scheme,
-        "share_number": f"{data.share_number} of {data.share_count}",
+        **_component_values(data),
     }
     ctx = _Context(values, {}, ledger=data.ledger)
     page = _Page(
@@ -741,15 +748,7 @@ def render_share_card(
     values = {
         **_common(formset.organisation, title, data.issued_at),
         **_person("custodian", data.custodian),
-        "ceremony_id": data.ceremony_id,
-        "key_label": data.key_label,
-        "key_id": data.key_id,
-        "key_type": data.key_type,
-        "kcv": data.kcv,
-        "kcv_method": data.kcv_method,
-        "split_id": data.split_id,
-        "split_scheme": data.scheme,
-        "share_number": f"{data.share_number} of {data.share_count}",
+        **_component_values(data),
         "envelope_serial": data.envelope_serial,
     }
     lines = data.share_lines.buffer() if isinstance(data.share_lines, SecretBytes) else data.share_lines
