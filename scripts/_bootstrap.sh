@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="${PYTHON:-python3}"
-EXTRAS="${1:-}"
+EXTRAS="${BOOTSTRAP_EXTRAS:-}"  # set by the caller (scripts/test: test); never the caller's arguments
 if [ ! -x "$VENV/bin/python" ]; then
     echo "scripts: creating $VENV" >&2
     "$PY" -m venv "$VENV"
