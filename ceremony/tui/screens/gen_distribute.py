@@ -23,6 +23,7 @@ from ceremony.ledger.participants import participant
 from ceremony.tui.screens.gen_base import GenerationScreen, SecretGenerationScreen
 from ceremony.tui.screens.gen_session import STEP_DISTRIBUTE, GenerationSession
 from ceremony.tui.widgets.auth_form import AuthForm
+from ceremony.tui.widgets.look_away import LookAwayPanel
 from ceremony.tui.widgets.share_display import ShareDisplay
 
 GROUPS_PER_LINE = 7  # seven groups of five characters per row, with wide gaps, in 80 columns
@@ -38,13 +39,6 @@ def display_lines(encoded: SecretBytes) -> list[bytearray]:
     finally:
         encoded.wipe()
     return rows
-
-
-def look_away(name: str) -> Text:
-    text = Text("Everyone except ", style="bold")
-    text.append(name, style="bold reverse")
-    text.append(", please look away now.", style="bold")
-    return text
 
 
 class LookAwayScreen(GenerationScreen):
@@ -64,17 +58,12 @@ class LookAwayScreen(GenerationScreen):
         assert ceremony is not None and ceremony.plan is not None
         person = participant(self.session.ledger, ceremony.custodian_of(self.number))
         self.custodian_name = person.name
-        yield Static(
-            Text(f"Share {self.number} of {ceremony.plan.count} — for {person.name}", style="bold"),
-            id="share-heading",
-        )
-        yield Static(look_away(person.name), id="look-away")
-        yield AuthForm(
+        yield LookAwayPanel(
             self.session.presence,
-            [person],
-            "custodian",
-            title=f"{person.name}: type your passphrase to see your share",
-            id="custodian",
+            person,
+            f"Share {self.number} of {ceremony.plan.count} — for {person.name}",
+            heading_id="share-heading",
+            auth_title=f"{person.name}: type your passphrase to see your share",
         )
         yield Static("", id="status")
 

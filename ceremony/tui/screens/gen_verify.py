@@ -16,8 +16,8 @@ from textual.widgets import Input, Static
 
 from ceremony.errors import CeremonyError, ShareChecksumError
 from ceremony.tui.screens.gen_base import SecretGenerationScreen
-from ceremony.tui.screens.gen_distribute import look_away
 from ceremony.tui.screens.gen_session import STEP_VERIFY, GenerationSession
+from ceremony.tui.widgets.look_away import look_away
 from ceremony.tui.widgets.secret_input import SecretInput
 
 

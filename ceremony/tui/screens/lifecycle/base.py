@@ -129,10 +129,3 @@ def close_flow_screen(screen: Screen[Any]) -> None:
         app.pop_screen()
     else:
         app.exit(0, return_code=0)
-
-
-def look_away(name: str) -> Text:
-    text = Text("Everyone except ", style="bold")
-    text.append(name, style="bold reverse")
-    text.append(", please look away now.", style="bold")
-    return text

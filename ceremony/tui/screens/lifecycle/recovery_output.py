@@ -27,11 +27,11 @@ from ceremony.ledger.participants import participant, participants
 from ceremony.tui.screens.lifecycle.base import (
     LifecycleScreen,
     LifecycleSecretScreen,
-    look_away,
     refusal_text,
 )
 from ceremony.tui.screens.lifecycle.session import STEP_OUTPUT, LifecycleSession
 from ceremony.tui.widgets.auth_form import AuthForm
+from ceremony.tui.widgets.look_away import LookAwayPanel
 from ceremony.tui.widgets.secret_input import SecretInput
 from ceremony.tui.widgets.share_display import ShareDisplay
 
@@ -88,17 +88,12 @@ class ComponentLookAwayScreen(LifecycleScreen):
         assert isinstance(output, ComponentsOutput)
         person = participant(self.session.ledger, output.custodians[self.number - 1])
         self.custodian_name = person.name
-        yield Static(
-            Text(f"Component {self.number} of {len(output.custodians)} — for {person.name}", style="bold"),
-            id="component-heading",
-        )
-        yield Static(look_away(person.name), id="look-away")
-        yield AuthForm(
+        yield LookAwayPanel(
             self.session.presence,
-            [person],
-            "custodian",
-            title=f"{person.name}: type your passphrase to see your component",
-            id="custodian",
+            person,
+            f"Component {self.number} of {len(output.custodians)} — for {person.name}",
+            heading_id="component-heading",
+            auth_title=f"{person.name}: type your passphrase to see your component",
         )
         yield Static("", id="status")
 

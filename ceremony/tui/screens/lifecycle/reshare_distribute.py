@@ -22,13 +22,13 @@ from ceremony.ledger.participants import participant
 from ceremony.tui.screens.lifecycle.base import (
     LifecycleScreen,
     LifecycleSecretScreen,
-    look_away,
     refusal_text,
 )
 from ceremony.tui.screens.lifecycle.recovery_output import typed_rows
 from ceremony.tui.screens.lifecycle.recovery_share import typing_feedback
 from ceremony.tui.screens.lifecycle.session import STEP_DISTRIBUTE, STEP_VERIFY, LifecycleSession
 from ceremony.tui.widgets.auth_form import AuthForm
+from ceremony.tui.widgets.look_away import LookAwayPanel, look_away
 from ceremony.tui.widgets.secret_input import SecretInput
 from ceremony.tui.widgets.share_display import ShareDisplay
 
@@ -58,17 +58,12 @@ class NewShareLookAwayScreen(LifecycleScreen):
     def compose_body(self) -> ComposeResult:
         assert self.session.plan is not None
         person = participant(self.session.ledger, self.session.plan.custodians[self.number - 1])
-        yield Static(
-            Text(f"New share {self.number} of {_count(self.session)} — for {person.name}", style="bold"),
-            id="share-heading",
-        )
-        yield Static(look_away(person.name), id="look-away")
-        yield AuthForm(
+        yield LookAwayPanel(
             self.session.presence,
-            [person],
-            "custodian",
-            title=f"{person.name}: type your passphrase",
-            id="custodian",
+            person,
+            f"New share {self.number} of {_count(self.session)} — for {person.name}",
+            heading_id="share-heading",
+            auth_title=f"{person.name}: type your passphrase",
         )
         yield Static("", id="status")
 
