@@ -25,7 +25,12 @@ def default_ledger_path() -> Path:
 
 
 def ledger_path(args: object) -> Path:
-    value = getattr(args, "ledger", None)
+    """The ledger named by parsed arguments (``args.ledger``), else the default."""
+    return resolve_ledger(getattr(args, "ledger", None))
+
+
+def resolve_ledger(value: str | None) -> Path:
+    """``value`` if given, else $CEREMONY_LEDGER, else the user data dir."""
     return Path(value) if value else default_ledger_path()
 
 

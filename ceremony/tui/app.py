@@ -273,6 +273,6 @@ def run_app(app: CeremonyApp, *, headless: bool = False) -> int:
 
 def run_tui(ledger: str | None = None) -> int:
     """Entry point used by ``ceremony`` with no subcommand; returns the process exit code."""
-    from ceremony.commands import ledger_path
+    from ceremony.commands import resolve_ledger
 
-    return run_app(LedgerApp(ledger_path(type("Args", (), {"ledger": ledger})())))
+    return run_app(LedgerApp(resolve_ledger(ledger)))

@@ -18,7 +18,7 @@ from ceremony.flows.presence import PresentPerson
 from ceremony.ledger.participants import participants
 from ceremony.tui.screens.gen_base import GenerationScreen
 from ceremony.tui.screens.gen_session import STEP_AUTH, GenerationSession, record_preflight
-from ceremony.tui.widgets.auth_form import AuthForm
+from ceremony.tui.widgets.auth_form import AuthForm, control_forms
 
 
 class ControlAuthScreen(GenerationScreen):
@@ -40,20 +40,7 @@ class ControlAuthScreen(GenerationScreen):
             self.session.names[p.person_id] = p.name
         yield Label("Purpose of this ceremony")
         yield Input(placeholder="e.g. new zone master key for the payment HSMs", id="purpose", max_length=200)
-        yield AuthForm(
-            self.session.presence,
-            [p for p in people if "administrator" in p.roles],
-            "administrator",
-            title="Ceremony administrator",
-            id="administrator",
-        )
-        yield AuthForm(
-            self.session.presence,
-            [p for p in people if "witness" in p.roles],
-            "witness",
-            title="Witness",
-            id="witness",
-        )
+        yield from control_forms(self.session.presence, people)
         yield Static("", id="status")
 
     def on_mount(self) -> None:

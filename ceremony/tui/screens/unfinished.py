@@ -24,7 +24,7 @@ from ceremony.ledger.participants import participants
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
 from ceremony.tui.screens.gen_base import error_text
-from ceremony.tui.widgets.auth_form import AuthForm
+from ceremony.tui.widgets.auth_form import AuthForm, control_forms
 
 
 class UnfinishedScreen(CeremonyScreen[None]):
@@ -63,20 +63,7 @@ class UnfinishedScreen(CeremonyScreen[None]):
         assert ledger is not None
         self.presence = Presence(ledger, item.ceremony_id)
         people = [p for p in participants(ledger) if p.active]
-        yield AuthForm(
-            self.presence,
-            [p for p in people if "administrator" in p.roles],
-            "administrator",
-            title="Administrator",
-            id="administrator",
-        )
-        yield AuthForm(
-            self.presence,
-            [p for p in people if "witness" in p.roles],
-            "witness",
-            title="Witness",
-            id="witness",
-        )
+        yield from control_forms(self.presence, people)
         yield Label("Reason for voiding")
         yield Input("interrupted (crash or power cut)", id="reason", max_length=200)
         with Horizontal(id="actions"):

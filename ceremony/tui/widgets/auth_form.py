@@ -173,3 +173,20 @@ class AuthForm(Vertical):
         self.query_one(SecretInput).wipe()
         self._status(message, "bold red" if message else "")
         self.focus_first()
+
+
+def control_forms(presence: Presence, people: Sequence[Participant]) -> tuple[AuthForm, AuthForm]:
+    """The administrator's and the witness's forms (ids ``administrator`` and ``witness``), each offering
+    the active people enrolled for that role: every ceremony starts with these two (dual control)."""
+    return (
+        AuthForm(
+            presence,
+            [p for p in people if "administrator" in p.roles],
+            "administrator",
+            title="Ceremony administrator",
+            id="administrator",
+        ),
+        AuthForm(
+            presence, [p for p in people if "witness" in p.roles], "witness", title="Witness", id="witness"
+        ),
+    )

@@ -19,7 +19,7 @@ from ceremony.flows.presence import PresentPerson
 from ceremony.ledger.participants import participants
 from ceremony.tui.screens.lifecycle.base import LifecycleScreen, refusal_text
 from ceremony.tui.screens.lifecycle.session import STEP_AUTH, LifecycleSession
-from ceremony.tui.widgets.auth_form import AuthForm
+from ceremony.tui.widgets.auth_form import AuthForm, control_forms
 
 
 class ControlAuthScreen(LifecycleScreen):
@@ -39,20 +39,7 @@ class ControlAuthScreen(LifecycleScreen):
         key = read_register(self.session.ledger.events()).keys.get(self.session.key_id or "")
         label = f"{key.label} ({key.key_id[:8]}, KCV {key.kcv.hex})" if key else ""
         yield Static(Text.assemble((label, "bold"), f" — {self.session.purpose}"), id="plan-summary")
-        yield AuthForm(
-            self.session.presence,
-            [p for p in people if "administrator" in p.roles],
-            "administrator",
-            title="Ceremony administrator",
-            id="administrator",
-        )
-        yield AuthForm(
-            self.session.presence,
-            [p for p in people if "witness" in p.roles],
-            "witness",
-            title="Witness",
-            id="witness",
-        )
+        yield from control_forms(self.session.presence, people)
         yield Static("", id="status")
 
     def on_mount(self) -> None:
