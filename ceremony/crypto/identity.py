@@ -1,4 +1,8 @@
-"""Participant identities: an ECDSA P-256 signing key and a self-signed X.509 certificate per enrolled person.
+"""Participant identities: an ECDSA P-256 signing key and an X.509 certificate per enrolled person.
+
+The certificate is issued by the ledger's root (:mod:`ceremony.crypto.ledger_root`: :func:`new_signing_key`,
+then ``RootAuthority.issue``, then :func:`seal_identity`), so a PDF validator trusting that root trusts the
+signer; :func:`enroll_identity` still makes a self-signed one in a single step (same profile, own issuer).
 
 "Present and authenticated" means the person typed their passphrase and it unlocked their key (DESIGN §1);
 every attestation they make is signed with that key, so an auditor can check who attested what without
@@ -116,7 +120,8 @@ def certificate_holder(certificate: x509.Certificate) -> tuple[str, str]:
 
 
 # --- enrollment --------------------------------------------------------------------------------------------
-def _check_person(name: str, employee_id: str) -> None:
+def check_person(name: str, employee_id: str) -> None:
+    """Raise IdentityError unless ``name`` and ``employee_id`` can stand in a participant's certificate."""
     if not name.strip() or len(name) > 64 or name != name.strip() or not name.isprintable():
         raise IdentityError(
             "a participant's name must be 1 to 64 characters without leading or trailing spaces"
@@ -127,25 +132,46 @@ def _check_person(name: str, employee_id: str) -> None:
         )
 
 
-def _self_signed(
-    key: ec.EllipticCurvePrivateKey, name: str, employee_id: str, now: datetime
-) -> x509.Certificate:
-    subject = x509.Name(
+_check_person = check_person  # the old private name, kept for callers that still use it
+
+
+def new_signing_key() -> ec.EllipticCurvePrivateKey:
+    """A fresh ECDSA P-256 key for one participant (its certificate comes from the ledger's root)."""
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def person_name(name: str, employee_id: str) -> x509.Name:
+    """A participant certificate's subject: CN = name, serialNumber = employee id."""
+    return x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, name),
             x509.NameAttribute(NameOID.SERIAL_NUMBER, employee_id),
         ]
     )
-    public = key.public_key()
+
+
+def person_certificate_builder(
+    public: ec.EllipticCurvePublicKey,
+    name: str,
+    employee_id: str,
+    now: datetime,
+    *,
+    not_after_limit: datetime | None = None,
+) -> x509.CertificateBuilder:
+    """The participant certificate profile, without issuer, authority key identifier or signature: one
+    place for it, whether the certificate is self-signed (:func:`enroll_identity`) or issued by the
+    ledger's root. ``not_after_limit`` caps the validity (a certificate should not outlive its issuer)."""
     start = now.astimezone(UTC).replace(microsecond=0)
+    end = start + CERTIFICATE_VALIDITY
+    if not_after_limit is not None:
+        end = min(end, not_after_limit.astimezone(UTC))
     return (
         x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
+        .subject_name(person_name(name, employee_id))
         .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(start - timedelta(minutes=5))  # tolerate a laptop clock a little behind
-        .not_valid_after(start + CERTIFICATE_VALIDITY)
+        .not_valid_after(end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             # digitalSignature + nonRepudiation (contentCommitment): what PDF signing validators expect of a
@@ -164,6 +190,16 @@ def _self_signed(
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+    )
+
+
+def _self_signed(
+    key: ec.EllipticCurvePrivateKey, name: str, employee_id: str, now: datetime
+) -> x509.Certificate:
+    public = key.public_key()
+    return (
+        person_certificate_builder(public, name, employee_id, now)
+        .issuer_name(person_name(name, employee_id))
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -216,6 +252,29 @@ def _seal(
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("ascii")
 
 
+def seal_identity(
+    key: ec.EllipticCurvePrivateKey,
+    certificate: x509.Certificate,
+    passphrase: SecretBytes,
+    *,
+    kdf: ScryptParams = DEFAULT_KDF,
+) -> bytes:
+    """``key`` encrypted under ``passphrase`` for storage beside ``certificate`` (whoever issued it): the blob
+    :func:`unlock` opens. Refuses a key that is not the certificate's and an empty passphrase."""
+    public = certificate.public_key()
+    if (
+        not isinstance(key, ec.EllipticCurvePrivateKey)
+        or not isinstance(key.curve, ec.SECP256R1)
+        or not isinstance(public, ec.EllipticCurvePublicKey)
+        or key.public_key() != public
+    ):
+        raise IdentityMismatchError("the signing key does not match the participant's certificate")
+    if len(passphrase) == 0:
+        raise IdentityError("a passphrase is needed to protect the signing key")
+    kdf.check()
+    return _seal(key, certificate, passphrase, kdf)
+
+
 def enroll_identity(
     name: str,
     employee_id: str,
@@ -226,11 +285,11 @@ def enroll_identity(
 ) -> tuple[x509.Certificate, bytes]:
     """A new signing identity for one person: (self-signed certificate, private key encrypted under
     ``passphrase``). The certificate goes into the ledger; the clear private key never leaves this call."""
-    _check_person(name, employee_id)
+    check_person(name, employee_id)
     if len(passphrase) == 0:
         raise IdentityError("a passphrase is needed to protect the signing key")
     kdf.check()
-    key = ec.generate_private_key(ec.SECP256R1())
+    key = new_signing_key()
     certificate = _self_signed(key, name, employee_id, now or datetime.now(UTC))
     blob = _seal(key, certificate, passphrase, kdf)
     return certificate, blob

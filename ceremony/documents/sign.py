@@ -6,8 +6,11 @@
   Signing an already signed PDF appends an incremental revision, so the earlier signature stays valid
   (the reaffirmation is signed by the custodian, then by the security officer; the minutes by the
   administrator, then the witness: :data:`SIGNATURE_FIELDS`).
-* :func:`validate_document` / :func:`async_validate_document` check every signature against the enrolled
-  certificates given as trust roots; a byte changed after signing makes the signature report invalid.
+  Each signature embeds the signer's certificate once, plus the ``chain`` given (the ledger's root), each
+  certificate once.
+* :func:`validate_document` / :func:`async_validate_document` check every signature against the trust
+  certificates given: the ledger's root (a signer whose certificate it issued is trusted) or, as before, the
+  enrolled certificates themselves; a byte changed after signing makes the signature report invalid.
 * :func:`sha256_of` is the fingerprint the ledger records for a document (issue 5: ``ceremony verify
   --document``).
 
@@ -86,9 +89,20 @@ def _common_name(cert: x509.Certificate) -> str:
 
 
 class IdentitySigner(signers.Signer):
-    """A pyHanko signer over a participant's in-memory P-256 key (ECDSA with SHA-256)."""
+    """A pyHanko signer over a participant's in-memory P-256 key (ECDSA with SHA-256).
 
-    def __init__(self, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
+    pyHanko always embeds ``signing_cert`` and adds every certificate of ``cert_registry``; the CMS
+    ``certificates`` set is built from asn1crypto objects that compare by identity, so a signer certificate
+    in both would be embedded twice. The registry therefore holds only the ``chain`` (e.g. the ledger's
+    root), never the signer's own certificate, and no certificate twice."""
+
+    def __init__(
+        self,
+        key: ec.EllipticCurvePrivateKey,
+        cert: x509.Certificate,
+        *,
+        chain: Sequence[x509.Certificate] = (),
+    ) -> None:
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
             raise SignatureError("document signing needs the participant's P-256 identity key")
         public = cert.public_key()
@@ -98,10 +112,18 @@ class IdentitySigner(signers.Signer):
             raise SignatureError(
                 f"the signing key does not belong to the certificate of {_common_name(cert)!r}"
             )
-        signing_cert = _asn1_cert(cert)
+        extra: list[x509.Certificate] = []
+        for other in chain:
+            if other != cert and other not in extra:
+                extra.append(other)
         super().__init__(
-            signing_cert=signing_cert,
-            cert_registry=SimpleCertificateStore.from_certs([signing_cert]),  # type: ignore[no-untyped-call]
+            signing_cert=_asn1_cert(cert),
+            cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+                [_asn1_cert(c) for c in extra]
+            ),
+            # embed_roots: a self-signed root given in ``chain`` is embedded too (for documentation and
+            # for validators that want the whole path in the file); trust still comes from the validator.
+            embed_roots=True,
             signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
         )
         self._key = key
@@ -145,14 +167,16 @@ async def async_sign_document(
     signer_name: str | None = None,
     location: str | None = None,
     visible: bool = True,
+    chain: Sequence[x509.Certificate] = (),
 ) -> bytes:
     """``pdf`` with one more PAdES B-B signature by ``key`` (certificate ``cert``) in a new field
     ``field_name`` (e.g. ``"Custodian"``). If the form left room for that field in a signature block (see
     :func:`signature_place`) and ``visible``, a stamp "Digitally signed by NAME, time" appears there;
-    otherwise the field is invisible. Already-signed input gets an incremental revision. Safe to await
-    inside a running event loop (Textual)."""
+    otherwise the field is invisible. Already-signed input gets an incremental revision. ``chain``: more
+    certificates to embed beside the signer's (the ledger's root), each once. Safe to await inside a
+    running event loop (Textual)."""
     _check_field_name(field_name)
-    signer = IdentitySigner(key, cert)
+    signer = IdentitySigner(key, cert, chain=chain)
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm="sha256",
@@ -189,6 +213,7 @@ def sign_document(
     signer_name: str | None = None,
     location: str | None = None,
     visible: bool = True,
+    chain: Sequence[x509.Certificate] = (),
 ) -> bytes:
     """Synchronous :func:`async_sign_document`: for plain code and worker threads, not in an event loop."""
     return _run(
@@ -201,6 +226,7 @@ def sign_document(
             signer_name=signer_name,
             location=location,
             visible=visible,
+            chain=chain,
         ),
         "sign_document",
     )
@@ -298,7 +324,7 @@ class SignatureStatus:
     signed_at: datetime | None  # the time the signer's laptop claimed (PAdES B-B has no trusted time)
     intact: bool  # the signed bytes are unchanged
     valid: bool  # the ECDSA signature over them verifies
-    trusted: bool  # the certificate is one of the enrolled certificates given as trust roots
+    trusted: bool  # the certificate is one given as trust root, or issued by one (the ledger's root)
     whole_document: bool  # covers the whole file, or later revisions only add signatures/form fields
     ok: bool  # all of the above
     summary: str  # one line for a report
@@ -319,9 +345,10 @@ def _summary(field: str, signer: str, intact: bool, valid: bool, trusted: bool, 
 async def async_validate_document(
     pdf: bytes | bytearray, trust_certs: Sequence[x509.Certificate]
 ) -> list[SignatureStatus]:
-    """Every signature in ``pdf``, checked against ``trust_certs`` (the enrolled certificates). An empty
-    list means the document is not signed. Raises :class:`SignatureError` if the file cannot be read as a
-    PDF at all. Safe to await inside a running event loop."""
+    """Every signature in ``pdf``, checked against ``trust_certs``: the ledger's root certificate(s) (a
+    signer whose certificate a root issued is trusted) and/or enrolled certificates themselves (trusted as
+    they are). An empty list means the document is not signed. Raises :class:`SignatureError` if the file
+    cannot be read as a PDF at all. Safe to await inside a running event loop."""
     roots = [_asn1_cert(c) for c in trust_certs]
     try:
         reader = PdfFileReader(io.BytesIO(bytes(pdf)), strict=False)
