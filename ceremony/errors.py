@@ -118,6 +118,19 @@ class LedgerReadOnlyError(LedgerError):
     """The ledger was opened read-only, or the file cannot be written."""
 
 
+class EventFormError(InputError):
+    """An event type, actor list or payload is not well-formed (the typed schema refuses it)."""
+
+
+class UnknownEventTypeError(EventFormError):
+    """An event type the schema does not define (the writer never writes one; verify refuses it)."""
+
+
+class EventReferenceError(EventFormError):
+    """A payload names a person, key, split or ceremony that does not exist (or already exists, for a new
+    one) at that point in history."""
+
+
 class LedgerNotFoundError(LedgerError):
     """No ledger file exists at the given path (and creating one was not asked for)."""
 
@@ -127,9 +140,13 @@ class LedgerIntegrityError(LedgerError):
 
     exit_code = 4
 
-    def __init__(self, message: str, seq: int | None = None) -> None:
+    def __init__(
+        self, message: str, seq: int | None = None, event_type: str | None = None, rule: str | None = None
+    ) -> None:
         super().__init__(message)
         self.seq = seq
+        self.event_type = event_type  # the type of the event at fault, when it was readable
+        self.rule = rule  # the signing rule broken, in words, when that was the fault
 
 
 class CheckpointError(LedgerIntegrityError):
@@ -167,6 +184,15 @@ class CustodyRecordError(PolicyError):
 
 class DualControlError(PolicyError):
     """A step lacks two different authenticated people, or one person fills two control roles."""
+
+
+class SigningRuleError(DualControlError):
+    """An event is not signed as its type's rule requires (DESIGN §5): too few distinct signers, a signer
+    lacking the role, or a person the payload names who did not sign. ``rule`` says the rule in words."""
+
+    def __init__(self, message: str, rule: str = "") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 # --- preflight -------------------------------------------------------------------------------------------

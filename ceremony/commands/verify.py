@@ -35,6 +35,12 @@ def add_parser(subparsers: Any) -> None:
         help="a checkpoint line from a signed form (repeatable): proves nothing was cut off or rewritten",
     )
     parser.add_argument(
+        "--anchor",
+        metavar="TEXT",
+        help="the ledger anchor printed at first run and on every form (CEREMONY-ANCHOR V1 ...; any spacing "
+        "or case): refuses a ledger rewritten from its beginning or another ledger",
+    )
+    parser.add_argument(
         "--document",
         metavar="FILE.pdf",
         type=Path,
@@ -63,10 +69,21 @@ def run(args: argparse.Namespace) -> int:
     else:
         path = ledger_path(args)
     try:
-        result = verify_ledger(path, args.checkpoint)
+        result = verify_ledger(path, args.checkpoint, anchor=args.anchor)
     except LedgerIntegrityError as exc:
         if args.format == "json":
-            print(json.dumps({"ok": False, "ledger": str(path), "seq": exc.seq, "error": str(exc)}))
+            print(
+                json.dumps(
+                    {
+                        "ok": False,
+                        "ledger": str(path),
+                        "seq": exc.seq,
+                        "type": exc.event_type,
+                        "rule": exc.rule,
+                        "error": str(exc),
+                    }
+                )
+            )
             return exc.exit_code
         raise
     if args.document is not None:
@@ -107,6 +124,11 @@ def _check_bundle(bundle: Path, pinned: str | None) -> tuple[Path, dict[str, Any
         officer = participants.participant(ledger, signer_id)
     if "security_officer" not in officer.roles:
         raise BundleIntegrityError(f"the manifest is signed by {officer.name}, who is not a security officer")
+    if not officer.active:
+        raise BundleIntegrityError(
+            f"the manifest is signed by {officer.name}, who was deactivated at event "
+            f"#{officer.deactivated_seq}"
+        )
     if pinned is not None and pinned.strip().lower() != officer.cert_sha256:
         raise BundleIntegrityError(
             "the manifest's signer is not the officer whose certificate fingerprint was given"

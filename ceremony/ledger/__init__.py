@@ -11,4 +11,6 @@ One module per idea:
 * ``verify``       ``verify_ledger``: the whole replay, stopping at the first fault
 * ``export``       evidence bundle for auditors (backup-API copy, JSON Lines, checkpoint)
 * ``participants`` enrollment and deactivation records
+* ``register``     everything the records say (people, keys, splits, holders, exceptions, documents,
+                   ceremonies), folded once from validated records: what every other package reads
 """

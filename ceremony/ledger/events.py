@@ -21,10 +21,9 @@ is covered too: removing an attestation row is detected, not only altering one.
 with ``ATTESTATION_DOMAIN = b"ceremony.ledger.attestation.v1"``, so a ledger signature can never be replayed
 as a signature over a PDF or any other message signed by the same key (DESIGN §1).
 
-**Types.** The constants below are the event types with a known payload shape, checked on write and on
-verify (extra fields are allowed so flows can add context such as a ceremony id). Any other type whose name
-is dotted lowercase words (``ceremony.started``, ``preflight.run``, ``document.issued``) is accepted with any
-JSON-object payload, so later features need no schema change.
+**Types.** Every event type, its payload fields and who must sign it are defined once, in
+:mod:`ceremony.ledger.schema`; an unknown type or a payload off its schema is refused on write and on
+verify. The constants below name the types the ledger layer itself reads.
 """
 
 from __future__ import annotations
@@ -35,10 +34,14 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Final
 
-from ceremony.errors import InputError
+from ceremony.errors import EventFormError
 from ceremony.ledger.canonical import JSONObject, JSONValue, canonical_json, normalise, parse_canonical
+
+if TYPE_CHECKING:
+    from ceremony.ledger.schema import Record
 
 EVENT_DOMAIN: Final = b"ceremony.ledger.event.v1"
 ATTESTATION_DOMAIN: Final = b"ceremony.ledger.attestation.v1"
@@ -56,18 +59,13 @@ KEY_REPLACEMENT_CLEARED: Final = "key.replacement_cleared"
 # Generic types others write; named here so counts and reports agree on spelling.
 CEREMONY_STARTED: Final = "ceremony.started"
 
+LEDGER_GENESIS: Final = "ledger.genesis"
 ROLES: Final = frozenset({"administrator", "custodian", "witness", "security_officer"})
 EXPOSURE_KINDS: Final = frozenset({"assigned", "shown", "entered", "handed", "printed", "returned"})
-SCHEMES: Final = frozenset({"shamir", "xor"})
 
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
-_HEX = re.compile(r"[0-9a-f]+")
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
-
-
-class EventFormError(InputError):
-    """An event type, actor list or payload is not well-formed."""
 
 
 @dataclass(frozen=True)
@@ -95,9 +93,17 @@ class Event:
 
     @property
     def payload(self) -> JSONObject:
+        """The raw payload: for the ledger layer and export only; everyone else reads :attr:`record`."""
         value = parse_canonical(self.payload_json)
         assert isinstance(value, dict)
         return value
+
+    @cached_property
+    def record(self) -> Record:
+        """The event's typed record (:mod:`ceremony.ledger.schema`), parsed and checked."""
+        from ceremony.ledger.schema import parse
+
+        return parse(self.type, self.payload)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON Lines form used by export (hashes and signatures in lowercase hex)."""
@@ -200,134 +206,13 @@ def cert_sha256(certificate_der: bytes) -> str:
     return hashlib.sha256(certificate_der).hexdigest()
 
 
-# --- payload shapes -------------------------------------------------------------------------------------
-def _text(payload: Mapping[str, JSONValue], name: str, *, max_len: int = 500) -> str:
-    value = payload.get(name)
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
-        raise EventFormError(f"Field {name!r} must be non-empty text of at most {max_len} characters.")
-    return value
-
-
-def _ident(payload: Mapping[str, JSONValue], name: str) -> str:
-    value = payload.get(name)
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise EventFormError(f"Field {name!r} must be an id (letters, digits, '.', '_', ':', '-').")
-    return value
-
-
-def _int(payload: Mapping[str, JSONValue], name: str, low: int, high: int) -> int:
-    value = payload.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise EventFormError(f"Field {name!r} must be a whole number from {low} to {high}.")
-    return value
-
-
-def _hex(payload: Mapping[str, JSONValue], name: str, length: int | None = None) -> str:
-    value = payload.get(name)
-    if (
-        not isinstance(value, str)
-        or not _HEX.fullmatch(value)
-        or (length is not None and len(value) != length)
-    ):
-        size = f"{length} " if length else ""
-        raise EventFormError(f"Field {name!r} must be {size}lowercase hex digits.")
-    return value
-
-
-def _choice(payload: Mapping[str, JSONValue], name: str, choices: frozenset[str]) -> str:
-    value = payload.get(name)
-    if not isinstance(value, str) or value not in choices:
-        raise EventFormError(f"Field {name!r} must be one of {', '.join(sorted(choices))}.")
-    return value
-
-
-def _enrolled(p: Mapping[str, JSONValue]) -> None:
-    _ident(p, "person_id")
-    _text(p, "name")
-    _text(p, "employee_id", max_len=64)
-    roles = p.get("roles")
-    if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles):
-        raise EventFormError(f"Field 'roles' must list one or more of {', '.join(sorted(ROLES))}.")
-    if len(set(map(str, roles))) != len(roles):
-        raise EventFormError("Field 'roles' names a role twice.")
-    _text(p, "certificate_pem", max_len=20_000)
-    _hex(p, "cert_sha256", 64)
-
-
-def _deactivated(p: Mapping[str, JSONValue]) -> None:
-    _ident(p, "person_id")
-    _text(p, "reason")
-
-
-def _key_registered(p: Mapping[str, JSONValue]) -> None:
-    _ident(p, "key_id")
-    _text(p, "key_type", max_len=64)
-    _text(p, "label")
-    _text(p, "usage")
-    _hex(p, "kcv_hex")
-    _text(p, "kcv_method", max_len=64)
-    _int(p, "cryptoperiod_days", 1, 36_500)
-    if not isinstance(p.get("test_key"), bool):
-        raise EventFormError("Field 'test_key' must be true or false.")
-
-
-def _split_created(p: Mapping[str, JSONValue]) -> None:
-    _ident(p, "key_id")
-    _ident(p, "split_id")
-    scheme = _choice(p, "scheme", SCHEMES)
-    shares = _int(p, "shares", 2, 255)
-    threshold = _int(p, "threshold", 2, shares)
-    if scheme == "xor" and threshold != shares:
-        raise EventFormError("An XOR split needs every component: threshold must equal shares.")
-    numbers = {str(n) for n in range(1, shares + 1)}
-    commitments = p.get("commitments")
-    if not isinstance(commitments, dict) or set(commitments) != numbers:
-        raise EventFormError(f"Field 'commitments' must map each share number 1..{shares} to a digest.")
-    for number in commitments:
-        _hex(commitments, number, 64)
-    kcvs = p.get("share_kcvs")
-    if kcvs is not None:
-        if not isinstance(kcvs, dict) or set(kcvs) != numbers:
-            raise EventFormError(f"Field 'share_kcvs' must map each component number 1..{shares} to a KCV.")
-        for number in kcvs:
-            _hex(kcvs, number)
-
-
-def _split_retired(p: Mapping[str, JSONValue]) -> None:
-    _ident(p, "split_id")
-    _text(p, "reason")
-
-
-def _share_exposed(p: Mapping[str, JSONValue]) -> None:
-    _ident(p, "person_id")
-    _ident(p, "split_id")
-    _int(p, "share_number", 1, 255)
-    _choice(p, "kind", EXPOSURE_KINDS)
-
-
-def _replacement_cleared(p: Mapping[str, JSONValue]) -> None:
-    _ident(p, "key_id")
-
-
-PAYLOAD_CHECKS: Final = {
-    PARTICIPANT_ENROLLED: _enrolled,
-    PARTICIPANT_DEACTIVATED: _deactivated,
-    KEY_REGISTERED: _key_registered,
-    SPLIT_CREATED: _split_created,
-    SPLIT_RETIRED: _split_retired,
-    SHARE_EXPOSED: _share_exposed,
-    KEY_REPLACEMENT_CLEARED: _replacement_cleared,
-}
-
-
+# --- payloads ----------------------------------------------------------------------------------------------
 def check_payload(event_type: str, payload: JSONValue) -> None:
-    """Refuse a payload that is not a JSON object, or not of the known shape for ``event_type``."""
+    """Refuse an unknown type, or a payload that is not exactly its type's schema (:mod:`.schema`)."""
+    from ceremony.ledger.schema import parse
+
     check_type_name(event_type)
-    if not isinstance(payload, dict):
-        raise EventFormError("An event payload must be a JSON object.")
-    check = PAYLOAD_CHECKS.get(event_type)
-    if check is not None:
-        check(payload)
+    parse(event_type, payload)
 
 
 def prepare_payload(event_type: str, payload: Mapping[str, object]) -> JSONObject:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 
-from ceremony.errors import CeremonyError, LedgerIntegrityError
+from ceremony.errors import CeremonyError, EventFormError, LedgerIntegrityError
 from ceremony.ledger import events as ev
 from ceremony.ledger.canonical import JSONObject, parse_canonical
-from ceremony.ledger.state import LedgerState
+from ceremony.ledger.state import LedgerState, SignatureSink
 
 EVENT_COLUMNS = "seq, time, type, actors, attested_by, payload, previous_hash, hash"
 
@@ -31,15 +32,25 @@ def _text_column(seq: int, value: object, name: str) -> str:
     return value
 
 
+_ID_LISTS: dict[str, tuple[str, ...]] = {}  # the same few actor/signer lists recur in every ledger
+
+
 def _id_list(seq: int, value: object, name: str) -> tuple[str, ...]:
     text = _text_column(seq, value, name)
+    known = _ID_LISTS.get(text)
+    if known is not None:
+        return known
     try:
         parsed = parse_canonical(text)
         if not isinstance(parsed, list) or not all(isinstance(p, str) for p in parsed):
-            raise ev.EventFormError(f"the {name} are not a list of person ids.")
-        return ev.check_person_ids([str(p) for p in parsed], name)
+            raise EventFormError(f"the {name} are not a list of person ids.")
+        ids = ev.check_person_ids([str(p) for p in parsed], name)
     except CeremonyError as exc:
         raise _fault(seq, f"its {name} are malformed ({exc}).") from None
+    if len(_ID_LISTS) > 4096:
+        _ID_LISTS.clear()
+    _ID_LISTS[text] = ids
+    return ids
 
 
 def decode_row(
@@ -65,7 +76,7 @@ def decode_row(
         ev.check_type_name(event_type)
         payload = parse_canonical(payload_text)
         if not isinstance(payload, dict):
-            raise ev.EventFormError("the payload is not a JSON object.")
+            raise EventFormError("the payload is not a JSON object.")
     except CeremonyError as exc:
         raise _fault(seq, f"is malformed: {exc}") from None
     if list(attested_by) != sorted(attested_by):
@@ -87,13 +98,28 @@ def decode_row(
     return ev.Event(seq, time, event_type, actors, attested_by, payload_text, prev, digest), payload
 
 
+@dataclass
+class SignatureMemo:
+    """How far one open ledger has had its signatures checked in this process: the seq and hash of the last
+    event checked. The hash chain covers everything before it, so an event whose hash at that seq is
+    unchanged needs no second check, and every newer event is checked once — flows never act on an event
+    whose signatures were not verified, at the cost of one verification per event per process."""
+
+    seq: int = 0
+    hash: bytes = ev.GENESIS_PREVIOUS_HASH
+
+
 def stream_events(
     conn: sqlite3.Connection,
     state: LedgerState,
     *,
-    check_signatures: bool = True,
+    check_signatures: bool | SignatureMemo | SignatureSink = True,
 ) -> Iterator[ev.Event]:
-    """Yield every event after ``state.last_seq``, checked and admitted into ``state`` (see module doc)."""
+    """Yield every event after ``state.last_seq``, checked and admitted into ``state`` (see module doc).
+
+    ``check_signatures``: True checks every signature; a :class:`SignatureMemo` checks those after the memo
+    (and moves it on); False checks none (only for replaying events whose signatures were just checked)."""
+    memo = check_signatures if isinstance(check_signatures, SignatureMemo) else None
     after = state.last_seq
     where = "WHERE seq > ?" if after else "WHERE ?= 0"
     events = conn.execute(f"SELECT {EVENT_COLUMNS} FROM events {where} ORDER BY seq", (after,))  # noqa: S608
@@ -118,6 +144,11 @@ def stream_events(
             listed = ", ".join(event.attested_by) or "nobody"
             present = ", ".join(a.person_id for a in found) or "none"
             raise _fault(seq, f"lists signers ({listed}) but the attestations present are from {present}.")
+        if memo is not None and seq == memo.seq and event.hash != memo.hash:
+            raise _fault(
+                seq,
+                "changed after this program had checked it (the file was altered while open); run verify.",
+            )
         try:
             state.admit(
                 seq,
@@ -125,11 +156,23 @@ def stream_events(
                 payload,
                 [(a.person_id, a.signature) for a in found],
                 event.hash,
-                check_signatures=check_signatures,
+                actors=event.actors,
+                check_signatures=(
+                    seq > memo.seq
+                    if memo is not None
+                    else check_signatures
+                    if isinstance(check_signatures, SignatureSink)
+                    else bool(check_signatures)
+                ),
             )
         except CeremonyError as exc:
             message = str(exc).removeprefix(f"Event #{seq}: ")
-            raise _fault(seq, message) from None
+            rule = getattr(exc, "rule", None) or None
+            raise LedgerIntegrityError(
+                f"Event #{seq}: {event.type}: {message}", seq=seq, event_type=event.type, rule=rule
+            ) from None
+        if memo is not None and seq > memo.seq:
+            memo.seq, memo.hash = seq, event.hash
         yield ev.Event(
             seq,
             event.time,

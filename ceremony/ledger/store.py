@@ -52,15 +52,16 @@ from ceremony.errors import (
     LedgerReadOnlyError,
 )
 from ceremony.ledger import events as ev
+from ceremony.ledger import schema
 from ceremony.ledger.canonical import canonical_text
 from ceremony.ledger.checkpoint import Checkpoint, MerkleAccumulator
-from ceremony.ledger.replay import stream_events
+from ceremony.ledger.replay import SignatureMemo, stream_events
 from ceremony.ledger.state import LedgerState
 
 if TYPE_CHECKING:
     from ceremony.policy.custody import CustodyHistory
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = schema.FORMAT_VERSION  # 2: signed genesis, every event under its signing rule
 APPLICATION_ID: Final = 0x43524D59  # "CRMY"
 DEFAULT_BUSY_TIMEOUT: Final = 1.0
 
@@ -84,6 +85,11 @@ _SCHEMA: Final = (
         person_id TEXT PRIMARY KEY NOT NULL,
         blob BLOB NOT NULL,
         cert_sha256 TEXT NOT NULL)""",
+    # The ledger root's private key, sealed to each security officer's own key (ECIES, see
+    # ceremony.crypto.ledger_root); like the keystore, outside the chain and emptied in exports.
+    """CREATE TABLE root_keys (
+        person_id TEXT PRIMARY KEY NOT NULL,
+        blob BLOB NOT NULL)""",
     *(
         f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
         f"BEGIN SELECT RAISE(ABORT, 'the ceremony ledger is append-only'); END"
@@ -94,7 +100,7 @@ _SCHEMA: Final = (
 PROTECTION_TRIGGERS: Final = tuple(
     f"{table}_no_{verb}" for table in ("events", "attestations", "meta") for verb in ("update", "delete")
 )
-EXPECTED_TABLES: Final = frozenset({"meta", "events", "attestations", "keystore"})
+EXPECTED_TABLES: Final = frozenset({"meta", "events", "attestations", "keystore", "root_keys"})
 
 
 class Signer(Protocol):
@@ -183,6 +189,7 @@ class Ledger:
         self.read_only = read_only
         self._clock = clock
         self._state: LedgerState | None = None
+        self._signatures = SignatureMemo()  # every read checks each signature once per process
 
     # --- opening ---------------------------------------------------------------------------------------
     @classmethod
@@ -304,6 +311,12 @@ class Ledger:
                 f"{path.name} is a ledger of format {version}, written by a newer version of ceremony; "
                 f"this program reads formats up to {FORMAT_VERSION}. Use the newer program."
             )
+        if 1 <= version < FORMAT_VERSION:
+            raise LedgerFormatError(
+                f"{path.name} is a ledger of format {version}, written by an earlier version of ceremony "
+                "(before every event was signed under its rule and the ledger had a signed genesis); this "
+                f"program reads format {FORMAT_VERSION} only. Start a new ledger: there is no migration."
+            )
         if version < 1 or not EXPECTED_TABLES <= {
             r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }:
@@ -362,6 +375,10 @@ class Ledger:
     def ledger_id(self) -> str:
         return self.info.ledger_id
 
+    def clock(self) -> datetime:
+        """Now, by the ledger's clock (the one that stamps events)."""
+        return self._clock()
+
     @property
     def connection(self) -> sqlite3.Connection:
         """The SQLite connection, for read-only queries by reports and export (never write through it)."""
@@ -381,9 +398,12 @@ class Ledger:
         return value
 
     def events(self, *, check_signatures: bool = False) -> Iterator[ev.Event]:
-        """Every event in seq order, each checked as it is read (raises LedgerIntegrityError on a fault)."""
+        """Every event in seq order, each checked as it is read (raises LedgerIntegrityError on a fault):
+        chain, schema, signing rule, and each signature the first time this program reads the event
+        (``check_signatures=True``: every signature again)."""
+        check: bool | SignatureMemo = True if check_signatures else self._signatures
         try:
-            yield from stream_events(self._conn, LedgerState(), check_signatures=check_signatures)
+            yield from stream_events(self._conn, self.new_state(), check_signatures=check)
         except sqlite3.Error as exc:
             raise translate(exc, self.path, writing=False) from None
 
@@ -393,16 +413,20 @@ class Ledger:
                 return event
         raise LedgerError(f"The ledger has no event #{seq}.")
 
+    def new_state(self) -> LedgerState:
+        """An empty state that checks the genesis against this file's identity (its meta cache)."""
+        return LedgerState(rehearsal=self.info.rehearsal, ledger_id=self.info.ledger_id)
+
     def replay(self) -> LedgerState:
-        """A fresh replay of the whole history (signatures not re-checked: that is ``verify``'s job)."""
-        state = LedgerState()
+        """A fresh replay of the whole history (each signature checked once per process)."""
+        state = self.new_state()
         for _ in self.events_into(state):
             pass
         return state
 
     def events_into(self, state: LedgerState) -> Iterator[ev.Event]:
         try:
-            yield from stream_events(self._conn, state, check_signatures=False)
+            yield from stream_events(self._conn, state, check_signatures=self._signatures)
         except sqlite3.Error as exc:
             raise translate(exc, self.path, writing=False) from None
 
@@ -423,6 +447,15 @@ class Ledger:
             acc.push(event.hash)
             head = event.hash
         return Checkpoint(self.ledger_id, size, head, acc.root())
+
+    def root_key_blob(self, person_id: str) -> bytes | None:
+        """The ledger root's private key sealed to security officer ``person_id``, or None."""
+        rows = self._read("SELECT blob FROM root_keys WHERE person_id = ?", (person_id,))
+        if not rows:
+            return None
+        blob = rows[0][0]
+        assert isinstance(blob, bytes)
+        return blob
 
     def key_blob(self, person_id: str) -> tuple[bytes, str] | None:
         """The encrypted private key of ``person_id`` and the cert SHA-256 it claims, or None."""
@@ -468,17 +501,17 @@ class Ledger:
         touched_state = False
         try:
             conn.execute("BEGIN IMMEDIATE")
-            state = self._state if self._state is not None else LedgerState(rehearsal=self.info.rehearsal)
+            state = self._state if self._state is not None else self.new_state()
             self._state = state
             touched_state = True
-            for _ in stream_events(conn, state, check_signatures=False):
+            for _ in stream_events(conn, state, check_signatures=self._signatures):
                 pass
             seq, previous = state.last_seq + 1, state.last_hash
             body = ev.event_body(time, event_type, actor_ids, signer_ids, body_payload)
             digest = ev.event_hash(seq, previous, body)
             message = ev.attestation_message(digest)
             signatures = [(s.person_id, bytes(s.sign(message))) for s in ordered]
-            state.admit(seq, event_type, body_payload, signatures, digest)
+            state.admit(seq, event_type, body_payload, signatures, digest, actors=actor_ids)
             stored_payload = canonical_text(body_payload)
             conn.execute(
                 "INSERT INTO events (seq, time, type, actors, attested_by, payload, previous_hash, hash) "
@@ -501,6 +534,8 @@ class Ledger:
             if also is not None:
                 also(conn)
             conn.execute("COMMIT")
+            if self._signatures.seq == seq - 1:  # admit checked the signatures just made
+                self._signatures.seq, self._signatures.hash = seq, digest
         except BaseException as exc:
             if conn.in_transaction:
                 try:

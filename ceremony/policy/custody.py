@@ -336,6 +336,9 @@ class CustodyHistory:
     def split(self, split_id: str) -> SplitRecord:
         return self._split(split_id, None).record
 
+    def has_split(self, split_id: str) -> bool:
+        return split_id in self._splits
+
     def retired_at(self, split_id: str) -> int | None:
         """Seq of the retirement event, or None while the split is active."""
         return self._split(split_id, None).retired_seq

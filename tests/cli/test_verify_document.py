@@ -20,8 +20,18 @@ from tests.documents.samples import acknowledgement_data
 
 def _verify(ledger: Path, document: Path) -> tuple[int, dict]:
     out = subprocess.run(
-        [sys.executable, "-m", "ceremony", "verify", "--ledger", str(ledger), "--document", str(document),
-         "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "ceremony",
+            "verify",
+            "--ledger",
+            str(ledger),
+            "--document",
+            str(document),
+            "--format",
+            "json",
+        ],
         capture_output=True,
         text=True,
     )
@@ -31,6 +41,13 @@ def _verify(ledger: Path, document: Path) -> tuple[int, dict]:
 def _issue(tmp_path: Path) -> tuple[Path, Path, int]:
     cast = make_cast(tmp_path)
     custodian = cast.present("cust1", "custodian")
+    admin, witness = cast.present("alice", "administrator"), cast.present("walter", "witness")
+    cast.ledger.append(
+        "ceremony.started",
+        {"ceremony_id": "C7QK3M0D4X", "kind": "generation", "purpose": "ZMK generation", "rehearsal": False},
+        [admin.person_id, witness.person_id],
+        [admin, witness],
+    )
     pdf = sign_document(
         render_acknowledgement(acknowledgement_data()),
         custodian.identity.private_key,
@@ -38,13 +55,22 @@ def _issue(tmp_path: Path) -> tuple[Path, Path, int]:
         field_name="Custodian",
         reason="PCI DSS 3.7.8 acknowledgement",
     )
+    # Recorded by the person who signed the PDF, and a witness (every document record has two signers).
     event = cast.ledger.append(
         "document.issued",
-        {"kind": "acknowledgement", "sha256": hashlib.sha256(pdf).hexdigest(), "subject": custodian.person_id,
-         "ceremony_id": "C7QK3M0D4X", "file": "ack.pdf"},
+        {
+            "kind": "acknowledgement",
+            "sha256": hashlib.sha256(pdf).hexdigest(),
+            "subject": custodian.person_id,
+            "signed_by": [custodian.person_id],
+            "ceremony_id": "C7QK3M0D4X",
+            "file_name": "ack.pdf",
+        },
         [custodian.person_id],
-        [custodian],
+        [custodian, witness],
     )
+    for person in (custodian, admin, witness):
+        person.leave()
     path = tmp_path / "ack.pdf"
     path.write_bytes(pdf)
     cast.ledger.close()
@@ -60,7 +86,8 @@ def test_issued_document_is_found_and_its_signature_valid(tmp_path):
     assert [s["ok"] for s in doc["signatures"]] == [True]
     text = subprocess.run(
         [sys.executable, "-m", "ceremony", "verify", "--ledger", str(ledger), "--document", str(pdf)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert f"event #{seq} issued this acknowledgement" in text.stdout
 

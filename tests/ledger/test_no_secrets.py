@@ -1,6 +1,7 @@
 """No key material, share, passphrase or private signing key is ever written (DESIGN §2, issue 3 item 2).
 
-A full split-and-assign runs against a real ledger: identities enrolled under passphrases, a random AES-256
+A full split-and-assign runs against a real ledger: a ledger root sealed to the founding officer, identities
+issued by it and enrolled under passphrases (dual control), a random AES-256
 key registered by KCV, split 2-of-3 with pyshamir, share commitments recorded, each share assigned, shown
 and entered with signatures. Then the database file, every journal file seen during the writes, and the
 temp directories are scanned for every secret in raw, hex (both cases) and base64 form.
@@ -22,9 +23,10 @@ from cryptography.hazmat.primitives import cmac
 from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from ceremony.crypto.ledger_root import create_root
 from ceremony.crypto.secret import SecretBytes
 from ceremony.ledger import events as ev
-from ceremony.ledger.participants import enroll
+from ceremony.ledger.participants import enroll, found
 from ceremony.ledger.store import Attester, Ledger
 from ceremony.ledger.verify import verify_ledger
 
@@ -68,22 +70,58 @@ def test_split_and_assign_leaves_no_secret_anywhere(tmp_path: Path, monkeypatch)
                 journals.append(j.read_bytes())
 
     secrets: list[bytes] = []
-    names = ["Ada Admin", "Carl Custodian", "Cora Custodian", "Walt Witness"]
+    cast = [
+        ("Olga Officer", ("security_officer", "witness")),
+        ("Ada Admin", ("administrator",)),
+        ("Carl Custodian", ("custodian",)),
+        ("Cora Custodian", ("custodian",)),
+        ("Walt Witness", ("custodian", "witness")),
+    ]
     with Ledger.open(path, create=True) as ledger:
-        people = []
-        for i, name in enumerate(names):
+        # The ledger root (a P-256 CA): its key is sealed to the founding officer, never stored in clear.
+        root = create_root("Test Payments Ltd", ledger.ledger_id, rehearsal=False)
+        root_key = root._private_key()
+        secrets.append(root_key.private_numbers().private_value.to_bytes(32, "big"))
+        secrets.append(root_key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()))
+        people: list[Attester] = []
+        for i, (name, roles) in enumerate(cast):
             passphrase = SecretBytes(bytearray(os.urandom(12).hex().encode()))
             secrets.append(bytes(passphrase.view()))
-            cert, blob = identity.enroll_identity(name, f"E-{i}", passphrase, kdf=FAST_KDF)
-            who = enroll(
-                ledger, name=name, employee_id=f"E-{i}", roles=["custodian"], certificate=cert, key_blob=blob
-            )
+            signing_key = identity.new_signing_key()
+            cert = root.issue(signing_key.public_key(), name, f"E-{i}")
+            blob = identity.seal_identity(signing_key, cert, passphrase, kdf=FAST_KDF)
+            newcomer = Attester(f"P{i + 1:09d}", identity.UnlockedIdentity(cert, signing_key))
+            if i == 0:  # the genesis, signed by the founding security officer
+                who = found(
+                    ledger,
+                    organisation="Test Payments Ltd",
+                    name=name,
+                    employee_id=f"E-{i}",
+                    certificate=cert,
+                    key_blob=blob,
+                    root_certificate=root.certificate,
+                    root_key_blob=root.seal_for(cert),
+                    founder=newcomer,
+                    roles=roles,
+                )
+            else:  # dual control: the officer, the second person (from the second enrolment on), the new one
+                who = enroll(
+                    ledger,
+                    name=name,
+                    employee_id=f"E-{i}",
+                    roles=roles,
+                    certificate=cert,
+                    key_blob=blob,
+                    signers=[*people[:1], *people[1:2], newcomer],
+                    person_id=newcomer.person_id,
+                )
             unlocked = identity.unlock(ledger.key_blob(who.person_id)[0], who.certificate, passphrase)
             key = unlocked.private_key
             secrets.append(key.private_numbers().private_value.to_bytes(32, "big"))
             secrets.append(key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()))
             people.append(Attester(who.person_id, unlocked))
-        admin, c1, c2, witness = people
+        root.close()
+        officer, admin, c1, c2, witness = people
 
         clear_key = SecretBytes(bytearray(os.urandom(32)))
         secrets.append(bytes(clear_key.view()))
@@ -93,6 +131,7 @@ def test_split_and_assign_leaves_no_secret_anywhere(tmp_path: Path, monkeypatch)
         shares = pyshamir.split(bytes(clear_key.view()), 3, 2)
         secrets.extend(bytes(s) for s in shares)
         split = {
+            "ceremony_id": "CER0000001",
             "key_id": "KEY0000001",
             "split_id": "SPL0000001",
             "scheme": "shamir",
@@ -102,22 +141,31 @@ def test_split_and_assign_leaves_no_secret_anywhere(tmp_path: Path, monkeypatch)
         }
         pair = [admin, witness]
         ids = [p.person_id for p in pair]
-        ledger._append(ev.CEREMONY_STARTED, {"purpose": "generate ZMK"}, ids, pair, snapshot_journal)
+        opening = {
+            "ceremony_id": "CER0000001",
+            "kind": "generation",
+            "purpose": "generate ZMK",
+            "rehearsal": False,
+        }
+        ledger._append(ev.CEREMONY_STARTED, opening, ids, pair, snapshot_journal)
         key_payload = {
+            "ceremony_id": "CER0000001",
             "key_id": "KEY0000001",
             "key_type": "AES-256",
             "label": "ZMK",
             "usage": "ZMK",
             "kcv_hex": kcv,
-            "kcv_method": "aes-cmac",
+            "kcv_method": "AES-CMAC-X9.24",
             "cryptoperiod_days": 365,
             "test_key": False,
         }
         ledger._append(ev.KEY_REGISTERED, key_payload, ids, pair, snapshot_journal)
         ledger._append(ev.SPLIT_CREATED, split, ids, pair, snapshot_journal)
-        for number, holder in enumerate((c1, c2, witness), 1):
+        # Each share: its custodian and a witness sign (Walt's own share is witnessed by Olga).
+        for number, holder, watcher in ((1, c1, witness), (2, c2, witness), (3, witness, officer)):
             for kind in ("assigned", "shown", "entered"):
                 payload = {
+                    "ceremony_id": "CER0000001",
                     "person_id": holder.person_id,
                     "split_id": "SPL0000001",
                     "share_number": number,
@@ -126,13 +174,13 @@ def test_split_and_assign_leaves_no_secret_anywhere(tmp_path: Path, monkeypatch)
                 ledger._append(
                     ev.SHARE_EXPOSED,
                     payload,
-                    [holder.person_id, admin.person_id],
-                    [holder, admin],
+                    [holder.person_id, watcher.person_id],
+                    [holder, watcher],
                     snapshot_journal,
                 )
         clear_key.wipe()
 
-    assert verify_ledger(path).events == 4 + 3 + 9
+    assert verify_ledger(path).events == 5 + 3 + 9
     assert journals, "the journal snapshots must have seen the rollback journal of at least one write"
 
     scanned: dict[str, bytes] = {"ledger": path.read_bytes()}

@@ -1,5 +1,6 @@
-"""Ledger files that cannot be used (issue 3, reliability): not SQLite, not a ledger, newer format, locked by
-another writer, read-only. Each gives its own clear error and the file is left byte-for-byte unchanged."""
+"""Ledger files that cannot be used (issue 3, reliability): not SQLite, not a ledger, newer or older format,
+locked by another writer, read-only. Each gives its own clear error and the file is left byte-for-byte
+unchanged."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ledger"))
+from ledger_support import TestSigner, found, founding, person
 
 from ceremony.errors import LedgerBusyError, LedgerFormatError, LedgerReadOnlyError
 from ceremony.ledger.store import APPLICATION_ID, FORMAT_VERSION, Ledger
@@ -30,9 +35,25 @@ def _siblings(path: Path) -> list[str]:
 
 
 def _ledger(path: Path) -> Path:
+    """A founded ledger: one event, its genesis, signed by the founding officer."""
     with Ledger.open(path, create=True) as ledger:
-        ledger.append("ceremony.note", {"text": "first"}, ["P000000001"])
+        found(ledger, person(1))
     return path
+
+
+def _founder(ledger: Ledger) -> TestSigner:
+    return founding(ledger).founder
+
+
+def _one_more(ledger: Ledger, attempt: int = 1) -> None:
+    """A valid event signed by one person (the founder): only the file can refuse it."""
+    founder = _founder(ledger)
+    ledger.append(
+        "auth.failed",
+        {"person_id": founder.person_id, "attempt": attempt, "role": "security_officer"},
+        [],
+        [founder],
+    )
 
 
 @pytest.mark.parametrize(
@@ -92,6 +113,32 @@ def test_newer_format_version(tmp_path: Path) -> None:
     assert sqlite3.connect(path).execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
 
 
+def test_older_format_version(tmp_path: Path) -> None:
+    """A ledger of format 1 (before every event was signed under its rule, with no signed genesis) is
+    refused by name; there is no migration."""
+    path = _ledger(tmp_path / "ledger.sqlite3")
+    conn = sqlite3.connect(path, isolation_level=None)
+    triggers = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'meta'"
+    ).fetchall()
+    assert len(triggers) == 2
+    for name, _ in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'format_version'")
+    conn.execute("PRAGMA user_version = 1")
+    for _, sql in triggers:
+        conn.execute(sql)
+    conn.close()
+    before = _digest(path)
+    for kwargs in ({}, {"read_only": True}, {"create": True}):
+        with pytest.raises(LedgerFormatError, match="ledger of format 1, written by an earlier version"):
+            Ledger.open(path, **kwargs)
+    with pytest.raises(LedgerFormatError, match=f"format 1.*reads format {FORMAT_VERSION} only"):
+        verify_ledger(path)
+    assert _digest(path) == before
+    assert _siblings(path) == ["ledger.sqlite3"]
+
+
 def test_locked_by_another_writer(tmp_path: Path) -> None:
     path = _ledger(tmp_path / "ledger.sqlite3")
     other = sqlite3.connect(path, isolation_level=None)
@@ -101,15 +148,16 @@ def test_locked_by_another_writer(tmp_path: Path) -> None:
         with Ledger.open(path, busy_timeout=0.2) as ledger:
             assert ledger.size() == 1  # reading still works
             with pytest.raises(LedgerBusyError, match="another program"):
-                ledger.append("ceremony.note", {"text": "second"}, ["P000000001"])
+                _one_more(ledger)
         assert verify_ledger(path).events == 1
         assert _digest(path) == before
     finally:
         other.execute("ROLLBACK")
         other.close()
     with Ledger.open(path) as ledger:  # once released, writing works again
-        ledger.append("ceremony.note", {"text": "second"}, ["P000000001"])
+        _one_more(ledger)
         assert ledger.size() == 2
+    assert verify_ledger(path).events == 2
 
 
 def test_opened_read_only(tmp_path: Path) -> None:
@@ -117,21 +165,34 @@ def test_opened_read_only(tmp_path: Path) -> None:
     before = _digest(path)
     with Ledger.open(path, read_only=True) as ledger:
         with pytest.raises(LedgerReadOnlyError):
-            ledger.append("ceremony.note", {"text": "second"}, ["P000000001"])
+            _one_more(ledger)
         assert ledger.size() == 1
     assert _digest(path) == before and _siblings(path) == ["ledger.sqlite3"]
 
 
+# The child signs as the founder (their key handed over in the environment, PEM): a valid event, so only the
+# file's permissions can refuse it.
 _AS_OTHER_USER = r"""
-import sys
+import os, sys
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from ceremony.errors import LedgerReadOnlyError
 from ceremony.ledger.store import Ledger
 from ceremony.ledger.verify import verify_ledger
+
+class Founder:
+    person_id = os.environ["CEREMONY_TEST_SIGNER"]
+    key = serialization.load_pem_private_key(os.environ["CEREMONY_TEST_SIGNER_KEY"].encode(), None)
+    def sign(self, data):
+        return self.key.sign(data, ec.ECDSA(hashes.SHA256()))
+
 path = sys.argv[1]
 with Ledger.open(path) as ledger:
     assert ledger.size() == 1
     try:
-        ledger.append("ceremony.note", {"text": "second"}, ["P000000001"])
+        founder = Founder()
+        payload = {"person_id": founder.person_id, "attempt": 1, "role": "security_officer"}
+        ledger.append("auth.failed", payload, [], [founder])
     except LedgerReadOnlyError as exc:
         print("refused:", exc)
     else:
@@ -148,6 +209,9 @@ def test_read_only_file_or_folder(what: str) -> None:
     try:
         folder.chmod(0o755)
         path = _ledger(folder / "ledger.sqlite3")
+        with Ledger.open(path, read_only=True) as ledger:
+            founder = _founder(ledger)
+        key_pem = founder.key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
         path.chmod(0o444 if what == "file" else 0o644)
         if what == "folder":
             folder.chmod(0o555)
@@ -162,7 +226,12 @@ def test_read_only_file_or_folder(what: str) -> None:
             [*prefix, sys.executable, "-c", _AS_OTHER_USER, str(path)],
             capture_output=True,
             text=True,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            env=dict(
+                os.environ,
+                PYTHONPATH=str(ROOT),
+                CEREMONY_TEST_SIGNER=founder.person_id,
+                CEREMONY_TEST_SIGNER_KEY=key_pem,
+            ),
             cwd="/",
         )
         assert out.returncode == 0, out.stderr[-2000:]

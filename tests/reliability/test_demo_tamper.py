@@ -6,9 +6,10 @@ re-shares, departures and reaffirmations, with their signed documents recorded),
 The mutation helpers are test_tamper.py's (imported): one byte changed in a column of an event or
 attestation row, an event deleted, two swapped, one duplicated or appended again, the tail truncated, the
 tail re-chained with fresh hashes (old signatures kept: caught by the signatures; unsigned: caught by the
-paper checkpoint), and a full rewrite with the attacker's own identities (caught by the checkpoint). Here
-the re-chaining starts at the events that matter most in a real history: the first key registration, the
-first share exposure, a departure, a ceremony close-out, the last event.
+signing rule every event is under, no paper needed), and a full rewrite with the attacker's own root and
+identities (caught by the checkpoint). Here the re-chaining starts at the events that matter most in a real
+history: the first key registration, the first share exposure, a departure, a ceremony close-out, the last
+event.
 
 Default: a seeded sample of the byte mutations (~20 s in all); CEREMONY_RELIABILITY_FULL=1 tries every
 byte mutation and every structural one at every event. A secrets scan (the demo's published passphrases,
@@ -82,6 +83,7 @@ def test_every_mutation_of_the_demo_ledger_is_detected(demo) -> None:
     assert verify_ledger(path, [checkpoint]).events == total
     types = {e.type for e in events}
     assert {"share.exposed", "key.registered", "ceremony.closed", "document.issued"} <= types
+    assert events[0].type == "ledger.genesis" and all(e.attested_by for e in events)  # every event signed
 
     rng = random.Random(19592)
     cases = byte_mutations(path, rng)
@@ -113,11 +115,7 @@ def test_every_mutation_of_the_demo_ledger_is_detected(demo) -> None:
             )
         )
         cases.append(
-            Case(
-                f"tail re-chained from {what} (#{seq}), unsigned",
-                _rechain(seq, keep_signatures=False),
-                with_checkpoint=True,
-            )
+            Case(f"tail re-chained from {what} (#{seq}), unsigned", _rechain(seq, keep_signatures=False))
         )
     cases.append(
         Case(

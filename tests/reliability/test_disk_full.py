@@ -11,10 +11,11 @@ the disk really fills up under SQLite — no fault is simulated in our code:
 * the generation engine on a full disk: ``reveal()`` of the next share cannot commit its exposure, so it
   raises and hands out no share (DESIGN §4.2: no share released without its record); once space is freed
   the ceremony is voided and its split retired;
-* ``ceremony rehearse`` (the real CLI, in a child) with the ledger on a disk that runs out at different
-  points of the ceremony: exit code 2 with a one-line ``ceremony: ...`` message and no traceback; every
-  share card written has its committed ``share.exposed``; the event count equals the acknowledged appends;
-  verify passes; the interrupted ceremony shows as unfinished and is voided once space is back;
+* ``ceremony rehearse`` (the real CLI, in a child) with the ledger on a disk that runs out at every point
+  it can, the room left growing page by page (creation, genesis, enrollment, start, distribution,
+  verification round among them): exit code 2 with a one-line ``ceremony: ...`` message and no traceback;
+  every share card written has its committed ``share.exposed``; the event count equals the acknowledged
+  appends; verify passes; the interrupted ceremony shows as unfinished and is voided once space is back;
 * the medium turned read-only between sessions (``mount -o remount,ro``; Linux refuses it while the ledger
   is open for writing): ``LedgerReadOnlyError``, verify still passes, nothing lost, writing resumes after
   ``remount,rw``.
@@ -58,7 +59,7 @@ from test_rehearsal_crash_loop import (  # noqa: E402
     void_with_script_people,
 )
 
-from ceremony.errors import LedgerError, LedgerFullError, LedgerReadOnlyError  # noqa: E402
+from ceremony.errors import LedgerError, LedgerFullError, LedgerIntegrityError, LedgerReadOnlyError  # noqa: E402
 from ceremony.flows.unfinished import unfinished_ceremonies  # noqa: E402
 from ceremony.ledger.store import Ledger  # noqa: E402
 from ceremony.ledger.verify import verify_ledger  # noqa: E402
@@ -116,36 +117,47 @@ def fill_up(folder: Path, leave: int = 0) -> Path:
     return filler
 
 
+CEREMONY_ID = "CDISKFULL1"
+
+
 def _signer_ledger(path: Path):  # type: ignore[no-untyped-def]
-    from ledger_support import enroll_signer, person
+    """A founded ledger (the officer, also a witness), an administrator, and a ceremony started by the two:
+    the pair that signs every event these tests append."""
+    from ledger_support import enroll_signer, found, person, start_ceremony
 
     ledger = Ledger.open(path, create=True)
-    signer = person(7)
-    enroll_signer(ledger, signer, "DISKFULL-1")
-    return ledger, signer
+    officer, admin = person(7, "Olga Officer"), person(8, "Ada Admin")
+    found(ledger, officer, "DISKFULL-1")
+    enroll_signer(ledger, admin, "DISKFULL-2", ("administrator",))
+    start_ceremony(ledger, admin, officer, CEREMONY_ID)
+    return ledger, [admin, officer]
 
 
-def _key_needles(signer) -> set[bytes]:  # type: ignore[no-untyped-def]
-    """The signer's private key (its P-256 scalar): it signs events and must never be written."""
-    return secret_forms(signer.key.private_numbers().private_value.to_bytes(32, "big"))
+def _append(ledger: Ledger, signers, report: dict):  # type: ignore[no-untyped-def]
+    """A preflight report (evidence kept as recorded), signed by the administrator and the witness."""
+    payload = {"ceremony_id": CEREMONY_ID, "blocked": False, "uncovered": [], "report": report}
+    return ledger.append("preflight.run", payload, [s.person_id for s in signers], signers)
+
+
+def _key_needles(signers) -> set[bytes]:  # type: ignore[no-untyped-def]
+    """The signers' private keys (their P-256 scalars): they sign events and must never be written."""
+    needles: set[bytes] = set()
+    for signer in signers:
+        needles |= secret_forms(signer.key.private_numbers().private_value.to_bytes(32, "big"))
+    return needles
 
 
 def test_the_ledger_filling_its_disk_fails_cleanly_and_continues_when_space_returns() -> None:
     started = time.time()
     with small_disk("2M") as disk:
         path = disk / "ledger.sqlite3"
-        ledger, signer = _signer_ledger(path)
+        ledger, signers = _signer_ledger(path)
         acknowledged = {e.seq: e.hash for e in ledger.events()}
         failure: LedgerError | None = None
         with ledger:
             for n in range(10_000):
                 try:
-                    event = ledger.append(
-                        "disk.test",
-                        {"n": n, "note": PAYLOAD_TEXT},
-                        [signer.person_id],
-                        [signer] if n % 3 else [],
-                    )
+                    event = _append(ledger, signers, {"n": n, "note": PAYLOAD_TEXT})
                 except LedgerError as exc:  # anything else (sqlite3.Error, OSError) fails the test
                     failure = exc
                     break
@@ -155,7 +167,7 @@ def test_the_ledger_filling_its_disk_fails_cleanly_and_continues_when_space_retu
             assert "ledger.sqlite3" in message and "could not be written" in message, message
             assert "Traceback" not in message and "INSERT" not in message  # no SQL, no internals
             with pytest.raises(LedgerError):  # the same clean refusal again, not a damaged file
-                ledger.append("disk.test", {"n": -1}, [signer.person_id], [signer])
+                _append(ledger, signers, {"n": n, "note": PAYLOAD_TEXT})
         assert len(acknowledged) > 500
 
         # Nothing half-written: exactly the acknowledged events, verified, readable on the full disk.
@@ -176,11 +188,11 @@ def test_the_ledger_filling_its_disk_fails_cleanly_and_continues_when_space_retu
         # More room: the chain continues where it stopped.
         remount(disk, "size=4M")
         with Ledger.open(path) as ledger:
-            event = ledger.append("disk.test", {"n": "after"}, [signer.person_id], [signer])
+            event = _append(ledger, signers, {"n": "after"})
         assert event.seq == len(acknowledged) + 1
         assert verify_ledger(path).events == len(acknowledged) + 1
 
-        scanned, found = scan_for_secrets([*ledger_files(path), *temp_files(started)], _key_needles(signer))
+        scanned, found = scan_for_secrets([*ledger_files(path), *temp_files(started)], _key_needles(signers))
         assert scanned >= 1 and found == []
 
 
@@ -246,49 +258,55 @@ def test_no_share_is_revealed_when_its_exposure_cannot_be_committed(tmp_path: Pa
         assert scanned >= 1 and found == []
 
 
-@pytest.mark.parametrize("room_kib", [0, 48, 64, 72, 80])
-def test_rehearsal_cli_on_a_disk_that_runs_out(tmp_path: Path, room_kib: int) -> None:
-    """The disk runs out with ``room_kib`` KiB left (a whole 2-of-3 rehearsal needs about 90 KiB with its
-    journal): at the ledger's creation (0), during enrollment (48), after the start (64), during the
-    verification round with the cards out (72), at the paperwork (80). Wherever it happens, the CLI fails
-    cleanly and the ledger holds exactly what it acknowledged."""
+def _rehearse(script: Path, path: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """``ceremony rehearse`` in a child that reports each committed event (test_rehearsal_crash_loop.py)."""
+    return subprocess.run(
+        [sys.executable, str(HERE.parent / "test_rehearsal_crash_loop.py"), str(script), str(path), str(out)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        timeout=180,
+    )
+
+
+def _rehearse_with_room(work: Path, room: int, text: str) -> tuple[int | None, list[str]]:
+    """One ``ceremony rehearse`` (2-of-3, fast KDF) with ``room`` bytes free on the ledger's disk, every
+    outcome checked. Returns (the seq of the event it could not write — 0 when not even the ledger file was
+    made — or None when the whole rehearsal fitted, the types of the events in the ledger)."""
     started = time.time()
-    text = fast_script_text()
-    script = tmp_path / "2of3-fast.toml"
+    script = work / "2of3-fast.toml"
+    work.mkdir()
     script.write_text(text)
-    out = tmp_path / "papers"  # on the ordinary disk: a share card could be written, if one were released
+    out = work / "papers"  # on the ordinary disk: a share card could be written, if one were released
     with small_disk("2M") as disk:
         path = disk / "rehearsal.sqlite3"
-        filler = fill_up(disk, leave=room_kib * 1024)
-        child = subprocess.run(
-            [
-                sys.executable,
-                str(HERE.parent / "test_rehearsal_crash_loop.py"),
-                str(script),
-                str(path),
-                str(out),
-            ],
-            capture_output=True,
-            text=True,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-            timeout=180,
-        )
+        filler = fill_up(disk, leave=room)
+        child = _rehearse(script, path, out)
         acks = {
             int(seq): digest
             for line in child.stdout.splitlines()
             if line.startswith(ACK)
             for _, seq, digest in [line.split()]
         }
-        assert child.returncode == 2, (child.returncode, child.stderr[-2000:])
+        events = []
+        if path.exists() and path.stat().st_size > 0:
+            with Ledger.open(path, read_only=True) as reader:
+                events = list(reader.events())
+        types = [e.type for e in events]
+        if child.returncode == 0:  # the disk had room enough for everything
+            assert {e.seq: e.hash.hex() for e in events} == acks
+            assert not unfinished_ceremonies(events) and (out / "manifest.json").exists()
+            code, report = cli_verify(path)
+            assert code == 0, report
+            return None, types
+        assert child.returncode == 2, (room, child.returncode, child.stderr[-2000:])
         assert "Traceback" not in child.stderr
         error_lines = [line for line in child.stderr.splitlines() if line.strip()]
         assert error_lines and error_lines[-1].startswith("ceremony: "), child.stderr[-2000:]
         assert "could not be written" in child.stderr or "cannot be written" in child.stderr, child.stderr
 
         needles = passphrase_needles(text)
-        if path.exists() and path.stat().st_size > 0:
-            with Ledger.open(path, read_only=True) as reader:
-                events = list(reader.events())
+        if events:
             assert {e.seq: e.hash.hex() for e in events} == acks  # exactly what was acknowledged
             assert verify_ledger(path).events == len(acks)
             exposed = {e.payload["share_number"] for e in events if e.type == "share.exposed"}
@@ -296,7 +314,7 @@ def test_rehearsal_cli_on_a_disk_that_runs_out(tmp_path: Path, room_kib: int) ->
             for card in cards:
                 number = int(CARD_NAME.search(card.name).group(1))  # type: ignore[union-attr]
                 assert number in exposed, f"{card.name} exists without a committed share.exposed"
-                needles |= card_needles(card, tmp_path)
+                needles |= card_needles(card, work)
             # Space back: the interrupted ceremony is shown and voided.
             filler.unlink()
             listed = unfinished_ceremonies(events)
@@ -306,12 +324,56 @@ def test_rehearsal_cli_on_a_disk_that_runs_out(tmp_path: Path, room_kib: int) ->
                 assert not unfinished_ceremonies(ledger.events())
             code, report = cli_verify(path)
             assert code == 0, report
-        else:
+        else:  # not even the genesis was committed: nothing acknowledged, no card, a ledger never founded
             assert not acks and not (out / "share-cards").exists()
+            if path.exists() and path.stat().st_size > 0:
+                with pytest.raises(LedgerIntegrityError, match="not even its genesis"):
+                    verify_ledger(path)
+        stop = len(acks) + 1 if path.exists() and path.stat().st_size > 0 else 0
         files = [*disk.rglob("*"), *temp_files(started)]
         files += [p for p in out.rglob("*") if p.is_file() and p.parent.name != "share-cards"]
         _, found = scan_for_secrets(files, needles)
         assert found == []
+    return stop, types
+
+
+def test_rehearsal_cli_on_a_disk_that_runs_out(tmp_path: Path) -> None:
+    """``ceremony rehearse`` with the ledger on a disk that runs out, at every point it can: the room left
+    goes from none, through what a new ledger takes, up one page (4 KiB, the unit the disk fills by) at a
+    time until a whole 2-of-3 rehearsal fits (about 100 KiB with its journal). Wherever it happens, the CLI
+    fails cleanly (exit 2, one ``ceremony: ...`` line, no traceback), the ledger holds exactly what it
+    acknowledged and verifies, every share card written has its committed ``share.exposed``, the interrupted
+    ceremony is voided once space is back, and nothing secret is left anywhere. Among the runs, the disk ran
+    out at the ledger's creation, at its genesis (the file made, never founded), during enrollment, at the
+    ceremony's start, during share distribution with a card out, and at the verification round."""
+    text = fast_script_text()
+    with small_disk("2M") as disk:
+        before = shutil.disk_usage(disk).used
+        Ledger.open(disk / "new.sqlite3", create=True).close()
+        created = shutil.disk_usage(disk).used - before  # a new, empty ledger
+    stops: dict[int, int] = {}
+    for run, room in enumerate([0, *range(created, 2 * 1024 * 1024, 4096)]):
+        stop, types = _rehearse_with_room(tmp_path / f"run-{run}", room, text)
+        if stop is None:
+            break
+        stops[room] = stop
+    else:
+        raise AssertionError("the rehearsal never fitted on the disk")
+
+    def seqs(event_type: str) -> list[int]:
+        return [i for i, t in enumerate(types, start=1) if t == event_type]
+
+    phases = {
+        "creation": range(0, 1),
+        "genesis": range(1, 2),
+        "enrollment": range(seqs("participant.enrolled")[0], seqs("participant.enrolled")[-1] + 1),
+        "start": range(seqs("ceremony.started")[0], seqs("share.exposed")[0]),
+        "distribution": range(seqs("share.exposed")[1], seqs("share.received")[-1] + 1),  # a card is out
+        "verification": range(seqs("share.verified")[0], len(types) + 1),
+    }
+    reached = {phase for phase, span in phases.items() if any(stop in span for stop in stops.values())}
+    print(f"\ndisk full under a rehearsal: {len(stops)} runs stopped at events {sorted(set(stops.values()))}")
+    assert reached == set(phases), (sorted(set(stops.values())), types)
 
 
 def test_ledger_on_a_medium_that_turned_read_only() -> None:
@@ -322,17 +384,17 @@ def test_ledger_on_a_medium_that_turned_read_only() -> None:
     started = time.time()
     with small_disk("2M") as disk:
         path = disk / "ledger.sqlite3"
-        ledger, signer = _signer_ledger(path)
+        ledger, signers = _signer_ledger(path)
         with ledger:
             acknowledged = {e.seq: e.hash for e in ledger.events()}
             for n in range(20):
-                event = ledger.append("ro.test", {"n": n}, [signer.person_id], [signer])
+                event = _append(ledger, signers, {"n": n})
                 acknowledged[event.seq] = event.hash
         remount(disk, "ro")
         try:
             with pytest.raises(LedgerError) as refused:
                 with Ledger.open(path) as ledger:
-                    ledger.append("ro.test", {"n": "refused"}, [signer.person_id], [signer])
+                    _append(ledger, signers, {"n": "refused"})
             assert isinstance(refused.value, LedgerReadOnlyError), refused.value
             assert "ledger.sqlite3" in str(refused.value)
             assert verify_ledger(path).events == len(acknowledged)  # reading still works
@@ -341,10 +403,10 @@ def test_ledger_on_a_medium_that_turned_read_only() -> None:
         finally:
             remount(disk, "rw")
         with Ledger.open(path) as ledger:
-            event = ledger.append("ro.test", {"n": "after"}, [signer.person_id], [signer])
+            event = _append(ledger, signers, {"n": "after"})
             acknowledged[event.seq] = event.hash
         with Ledger.open(path, read_only=True) as reader:
             assert {e.seq: e.hash for e in reader.events()} == acknowledged
         assert verify_ledger(path).events == len(acknowledged)
-        scanned, found = scan_for_secrets([*ledger_files(path), *temp_files(started)], _key_needles(signer))
+        scanned, found = scan_for_secrets([*ledger_files(path), *temp_files(started)], _key_needles(signers))
         assert scanned >= 1 and found == []

@@ -6,10 +6,11 @@ changed in each column of each event and each attestation row, one event deleted
 duplicated, the tail truncated, a forged tail re-chained with fresh hashes, and the whole ledger rewritten
 with the attacker's own identities.
 
-Truncation and a full rewrite produce a ledger that is internally consistent: only a paper checkpoint
-reveals them (DESIGN §5), so those runs pass the checkpoint taken before the attack. A re-chained tail is
-caught by the signatures of the people who attested the rewritten events; an unsigned forged tail only by a
-checkpoint — both shown below.
+Truncation and a full rewrite (a root, a genesis and identities of the attacker's own) produce a ledger that
+is internally consistent: only a paper checkpoint reveals them (DESIGN §5) — and the full rewrite also the
+anchor, which names the genesis — so those runs pass the checkpoint taken before the attack. A re-chained
+tail is caught by the signatures of the people who attested the rewritten events; a forged tail without
+their signatures by the signing rules every event is under (ledger format 2) — both without any paper.
 
 Default run samples the byte mutations (seeded, ~20 s budget); CEREMONY_RELIABILITY_FULL=1 tries them all.
 """
@@ -24,17 +25,21 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ledger"))
-from ledger_support import person
+from ledger_support import TestSigner
 
+from ceremony.crypto.ledger_root import RootAuthority, create_root
 from ceremony.errors import LedgerIntegrityError
 from ceremony.ledger import events as ev
 from ceremony.ledger.canonical import canonical_text, parse_canonical
 from ceremony.ledger.checkpoint import Checkpoint
+from ceremony.ledger.participants import anchor
 from ceremony.ledger.store import Ledger
 from ceremony.ledger.verify import verify_ledger
 
@@ -108,9 +113,14 @@ def byte_mutations(path: Path, rng: random.Random) -> list[Case]:
                     lambda c, col=col, seq=row[0], new=new: _set(c, "events", col, "seq = ?", (seq,), new),
                 )
             )
+    signers: dict[int, set[bytes]] = {}
+    for seq, pid, _ in atts:
+        signers.setdefault(seq, set()).add(pid.encode())
     for seq, pid, sig in atts:
         for col, value in zip(ATTESTATION_COLUMNS, (seq, pid, sig), strict=True):
             new = _flip_byte(value, rng)
+            while col == "person_id" and new[1] in signers[seq]:  # type: ignore[index]
+                new = _flip_byte(value, rng)  # another signer of the same event: the row would clash
             cases.append(
                 Case(
                     f"attestation {seq}/{pid} {col}: byte changed",
@@ -173,29 +183,50 @@ def _truncate(keep: int) -> Mutation:
     return run
 
 
+def _one_second_later(time: str) -> str:
+    return (datetime.fromisoformat(time[:-1]) + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _rechain(from_seq: int, *, keep_signatures: bool, attacker_keys: bool = False) -> Mutation:
-    """Change event ``from_seq``'s payload and recompute every hash after it, so the chain is whole again.
+    """Change event ``from_seq`` (its time, one second later: still a well-formed event of its type, so only
+    the chain, the signatures and the paper can tell) and recompute every hash after it, so the chain is
+    whole again.
 
     keep_signatures: the old attestations stay (and fail: they signed other hashes). Otherwise the forged
-    events claim no signers. attacker_keys (full rewrite from seq 1): every enrollment gets a certificate of
-    the attacker's and every attestation is re-signed with it.
+    events claim no signers (and break the signing rule of their type). attacker_keys (full rewrite from
+    seq 1): the attacker makes a root of their own for the genesis, gives the founder and every enrolled
+    person a key of theirs with a certificate issued by that root, and re-signs every attestation.
     """
 
     def run(c: sqlite3.Connection) -> None:
         rows = c.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY seq").fetchall()
         prev = ev.GENESIS_PREVIOUS_HASH if from_seq == 1 else rows[from_seq - 2][7]
-        forged_keys: dict[str, object] = {}
+        forged_keys: dict[str, TestSigner] = {}
+        root: RootAuthority | None = None
         for seq, time, etype, actors, attested_by, payload, _, _ in rows[from_seq - 1 :]:
             body_payload = parse_canonical(payload)
             if seq == from_seq:
-                body_payload = {**body_payload, "forged": True}
+                time = _one_second_later(time)
             signers = parse_canonical(attested_by)
-            if attacker_keys and etype == ev.PARTICIPANT_ENROLLED:
-                fake = person(0, str(body_payload["name"]))
-                fake.person_id = str(body_payload["person_id"])
+            if attacker_keys and etype in (ev.LEDGER_GENESIS, ev.PARTICIPANT_ENROLLED):
+                if etype == ev.LEDGER_GENESIS:
+                    root = create_root(
+                        str(body_payload["organisation"]),
+                        str(body_payload["ledger_id"]),
+                        rehearsal=bool(body_payload["rehearsal"]),
+                    )
+                    body_payload["root_certificate_pem"] = root.certificate.public_bytes(
+                        Encoding.PEM
+                    ).decode()
+                    body_payload["root_cert_sha256"] = ev.cert_sha256(
+                        root.certificate.public_bytes(Encoding.DER)
+                    )
+                assert root is not None
+                fake = TestSigner(str(body_payload["person_id"]), str(body_payload["name"]))
+                fake.certificate = root.issue(
+                    fake.key.public_key(), fake.name, str(body_payload["employee_id"])
+                )
                 forged_keys[fake.person_id] = fake
-                from cryptography.hazmat.primitives.serialization import Encoding
-
                 body_payload["certificate_pem"] = fake.certificate.public_bytes(Encoding.PEM).decode()
                 body_payload["cert_sha256"] = ev.cert_sha256(fake.certificate.public_bytes(Encoding.DER))
             if not keep_signatures and not attacker_keys:
@@ -204,12 +235,13 @@ def _rechain(from_seq: int, *, keep_signatures: bool, attacker_keys: bool = Fals
             body = ev.event_body(time, etype, parse_canonical(actors), signers, body_payload)
             digest = ev.event_hash(seq, prev, body)
             c.execute(
-                "UPDATE events SET attested_by = ?, payload = ?, previous_hash = ?, hash = ? WHERE seq = ?",
-                (canonical_text(signers), canonical_text(body_payload), prev, digest, seq),
+                "UPDATE events SET time = ?, attested_by = ?, payload = ?, previous_hash = ?, hash = ? "
+                "WHERE seq = ?",
+                (time, canonical_text(signers), canonical_text(body_payload), prev, digest, seq),
             )
             if attacker_keys:
                 for pid in signers:
-                    sig = forged_keys[pid].sign(ev.attestation_message(digest))  # type: ignore[attr-defined]
+                    sig = forged_keys[pid].sign(ev.attestation_message(digest))
                     c.execute(
                         "UPDATE attestations SET signature = ? WHERE seq = ? AND person_id = ?",
                         (sig, seq, pid),
@@ -262,8 +294,8 @@ def test_every_mutation_is_detected(original, workdir) -> None:
         Case(f"tail re-chained from {s}, old signatures kept", _rechain(s, keep_signatures=True))
         for s in (10, EVENTS - 40)
     ]
-    cases += [
-        Case(f"tail re-chained from {s} unsigned", _rechain(s, keep_signatures=False), with_checkpoint=True)
+    cases += [  # every event is signed under its rule: an unsigned tail needs no paper to be caught
+        Case(f"tail re-chained from {s} unsigned", _rechain(s, keep_signatures=False))
         for s in (2, EVENTS // 2, EVENTS)
     ]
     cases.append(
@@ -285,22 +317,29 @@ def test_every_mutation_is_detected(original, workdir) -> None:
 
 
 def test_rewrites_pass_without_a_checkpoint_and_fail_with_one(original, workdir) -> None:
-    """Why paper checkpoints exist: these attacks leave an internally consistent ledger."""
+    """Why paper checkpoints and the anchor exist: these attacks leave an internally consistent ledger."""
     path, checkpoint = original
+    with Ledger.open(path, read_only=True) as ledger:
+        anchor_text = anchor(ledger).text()
+        older = ledger.checkpoint(EVENTS - 10)
     work = workdir / "mutated.sqlite3"
-    for mutate in (
-        _truncate(EVENTS // 2),
-        _rechain(EVENTS - 5, keep_signatures=False),
-        _rechain(1, keep_signatures=True, attacker_keys=True),
-    ):
+    for mutate in (_truncate(EVENTS // 2), _rechain(1, keep_signatures=True, attacker_keys=True)):
         _apply(path, work, mutate)
         assert verify_ledger(work).events > 0  # undetectable without the paper
         assert _detected(work, checkpoint)
-    # An older checkpoint (before the forged part) does not see a forged tail after it...
-    with Ledger.open(path, read_only=True) as ledger:
-        older = ledger.checkpoint(EVENTS - 10)
+    # The full rewrite has a genesis and a root of its own: the anchor (printed at first run) sees it.
+    with pytest.raises(LedgerIntegrityError, match="anchor differs") as fault:
+        verify_ledger(work, anchor=anchor_text)
+    assert fault.value.seq == 1
+    # A truncation keeps the genesis, so the anchor still matches: only a checkpoint sees the cut.
+    _apply(path, work, _truncate(EVENTS // 2))
+    assert verify_ledger(work, anchor=anchor_text).anchor_checked
+    # A forged tail its signers did not sign breaks the signing rules: no paper needed.
     _apply(path, work, _rechain(EVENTS - 5, keep_signatures=False))
+    assert _detected(work, None)
+    # An older checkpoint (before the cut) does not see a tail cut off after it...
+    _apply(path, work, _truncate(EVENTS - 5))
     assert not _detected(work, older)
-    # ...but catches a rewrite that reaches into the part it covers.
-    _apply(path, work, _rechain(EVENTS - 20, keep_signatures=False))
+    # ...but catches a cut that reaches into the part it covers.
+    _apply(path, work, _truncate(EVENTS - 20))
     assert _detected(work, older)
