@@ -33,12 +33,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ceremony.crypto import recipes
-from ceremony.crypto.identity import ScryptParams, enroll_identity
+from ceremony.crypto.identity import ScryptParams
 from ceremony.crypto.keys import KeyType
 from ceremony.crypto.secret import SecretBytes
 from ceremony.crypto.share import Scheme
 from ceremony.errors import InputError
 from ceremony.flows import paperwork
+from ceremony.flows.enrolment import Newcomer, enroll_roster
 from ceremony.flows.exceptions import record_exception
 from ceremony.flows.generation import GenerationCeremony, KeySpec, SplitPlan
 from ceremony.flows.presence import Presence, PresentPerson
@@ -64,6 +65,9 @@ ROSTER: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Elena Petrova", "E2007", ("custodian",)),
     ("Tom O'Brien", "E2008", ("custodian",)),
 )
+
+
+ORGANISATION = "Example Payments Ltd (demo)"
 
 
 def demo_passphrase(employee_id: str) -> SecretBytes:
@@ -282,15 +286,12 @@ def build_demo(path: Path, *, start: datetime | None = None) -> DemoSummary:
 
 def _script(demo: _Demo) -> DemoSummary:
     ledger = demo.ledger
-    # Day 0: enrollment. The security officer enrolls first (self-signed), then enrolls everyone else.
-    for name, employee, roles in ROSTER:
-        cert, blob = enroll_identity(
-            name, employee, demo_passphrase(employee), now=demo.clock.now, kdf=DEMO_KDF
-        )
-        person = participants.enroll(
-            ledger, name=name, employee_id=employee, roles=roles, certificate=cert, key_blob=blob
-        )
-        demo.ids[employee] = person.person_id
+    # Day 0: the security officer founds the ledger, then enrols everyone else with a second person present.
+    roster = [
+        Newcomer(name, employee, roles, lambda e=employee: demo_passphrase(e))  # type: ignore[misc]
+        for name, employee, roles in sorted(ROSTER, key=lambda r: "security_officer" not in r[2])
+    ]
+    demo.ids.update(enroll_roster(ledger, roster, organisation=ORGANISATION, kdf=DEMO_KDF, anchor_page=True))
 
     demo.on(2)
     zmk = _generate(

@@ -1,6 +1,11 @@
 """Who is present: a participant is present and authenticated when their passphrase unlocked their own
 signing key (DESIGN §1). Three wrong passphrases in a row lock the person out for the rest of the
 ceremony; every failure is recorded, so an auditor sees guessing.
+
+A failure record (``auth.failed``) is signed like every event (DESIGN §5): by someone already present in
+this ceremony (the administrator or witness watching), or — when nobody is present yet — it waits in memory
+and is signed by the next person who authenticates (the one who failed, once they succeed, or anyone else).
+A failure no one present ever signs is not recorded: the file must hold nothing unsigned.
 """
 
 from __future__ import annotations
@@ -70,6 +75,8 @@ class Presence:
     ledger: Ledger
     ceremony_id: str | None = None
     failures: dict[str, int] = field(default_factory=dict)
+    present: list[PresentPerson] = field(default_factory=list)
+    pending: list[tuple[str, dict[str, object]]] = field(default_factory=list)
 
     def authenticate(self, person_id: str, passphrase: SecretBytes, role: str) -> PresentPerson:
         """Unlock ``person_id``'s key with ``passphrase`` (wiped here) for ``role``.
@@ -112,15 +119,30 @@ class Presence:
         person = candidate.person
         if isinstance(outcome, UnlockedIdentity):
             self.failures.pop(person.person_id, None)
-            return PresentPerson(person, outcome)
+            present = PresentPerson(person, outcome)
+            self.present.append(present)
+            self._flush(present)
+            return present
         count = self.failures.get(person.person_id, 0) + 1
         self.failures[person.person_id] = count
         payload: dict[str, object] = {"person_id": person.person_id, "attempt": count, "role": candidate.role}
         if self.ceremony_id:
             payload["ceremony_id"] = self.ceremony_id
-        self.ledger.append("auth.failed", payload, [person.person_id])
+        self.pending.append((person.person_id, payload))
+        observer = next(
+            (p for p in self.present if not p.identity.locked and p.person_id != person.person_id), None
+        )
+        if observer is not None:
+            self._flush(observer)
         left = MAX_ATTEMPTS - count
         raise WrongPassphraseError(
             f"the passphrase did not unlock {person.name}'s key"
             + (f" ({left} tries left)" if left else "; they are now locked out of this ceremony")
         )
+
+    def _flush(self, signer: PresentPerson) -> None:
+        """Record the failures waiting for a signer, attested by ``signer`` (present and authenticated)."""
+        while self.pending:
+            person_id, payload = self.pending[0]
+            self.ledger.append("auth.failed", payload, [person_id], [signer])
+            self.pending.pop(0)

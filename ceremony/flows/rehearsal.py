@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from ceremony.crypto.codec import ShareHeader, decode_share, encode_share, read_header, share_text
-from ceremony.crypto.identity import DEFAULT_KDF, ScryptParams, enroll_identity
+from ceremony.crypto.identity import DEFAULT_KDF, ScryptParams
 from ceremony.crypto.keys import KeyType
 from ceremony.crypto.secret import SecretBytes
 from ceremony.crypto.share import Scheme, Share
@@ -82,6 +82,7 @@ from ceremony.errors import (
 )
 from ceremony.flows import paperwork
 from ceremony.flows.common import read_register
+from ceremony.flows.enrolment import Newcomer, enroll_roster
 from ceremony.flows.generation import GenerationCeremony, KeySpec, SplitPlan
 from ceremony.flows.presence import Presence, PresentPerson
 from ceremony.flows.recovery import ComponentsOutput, RecoveryCeremony, WrappedOutput
@@ -378,10 +379,10 @@ def _prepare_out_dir(out_dir: Path) -> None:
 
 
 def _enroll(ledger: Ledger, script: RehearsalScript) -> dict[str, str]:
-    """Enroll each script participant not yet enrolled (by employee id); returns employee id -> person id."""
+    """Enroll each script participant not yet enrolled (by employee id), under dual control (the script's
+    security officer founds an empty ledger and enrols the rest); returns employee id -> person id."""
     kdf = FAST_KDF if script.kdf == "fast" else DEFAULT_KDF
     existing = {p.employee_id: p for p in enrolment.participants(ledger) if p.active}
-    ids: dict[str, str] = {}
     for person in script.people:
         known = existing.get(person.employee_id)
         if known is not None:
@@ -391,20 +392,17 @@ def _enroll(ledger: Ledger, script: RehearsalScript) -> dict[str, str]:
                     f"{known.name} ({known.employee_id}) is already enrolled on this ledger as "
                     f"{', '.join(known.roles)}, not as {', '.join(missing)}"
                 )
-            ids[person.employee_id] = known.person_id
-            continue
-        with SecretBytes(person.passphrase.encode("utf-8")) as passphrase:
-            cert, blob = enroll_identity(person.name, person.employee_id, passphrase, kdf=kdf)
-        enrolled = enrolment.enroll(
-            ledger,
-            name=person.name,
-            employee_id=person.employee_id,
-            roles=person.roles,
-            certificate=cert,
-            key_blob=blob,
+    roster = [
+        Newcomer(
+            p.name,
+            p.employee_id,
+            tuple(p.roles),
+            lambda text=p.passphrase: SecretBytes(text.encode("utf-8")),  # type: ignore[misc]
         )
-        ids[person.employee_id] = enrolled.person_id
-    return ids
+        for p in sorted(script.people, key=lambda p: "security_officer" not in p.roles)
+    ]
+    organisation = script.organisation.strip() or load_forms().organisation.name
+    return enroll_roster(ledger, roster, organisation=organisation, kdf=kdf)
 
 
 def _authenticate(
@@ -1493,8 +1491,8 @@ def _card_data(
         else f"Shamir {split.threshold}-of-{split.count}",
         share_number=number,
         share_count=split.count,
-        kcv=key.kcv.hex,
-        kcv_method=str(key.kcv.method),
+        kcv=key.kcv_hex.upper(),
+        kcv_method=key.kcv_method,
         envelope_serial=envelope.strip().upper(),
         issued_at=datetime.now(UTC).replace(microsecond=0),
         share_lines=lines,
@@ -1692,7 +1690,7 @@ def _run_retirement(life: _Life, started: float) -> LifecycleResult:
         ceremony.void(why[:300])
         _life_finish(life, ceremony.ceremony_id, "voided", started, kcv="")
         raise
-    kcv = read_register(life.ledger.events()).key(life.source.key_id).kcv.hex
+    kcv = read_register(life.ledger.events()).key(life.source.key_id).kcv_hex.upper()
     return _life_finish(life, ceremony.ceremony_id, "completed", started, kcv=kcv)
 
 

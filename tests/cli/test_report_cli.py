@@ -100,7 +100,8 @@ def test_every_report_in_every_format_leaves_the_ledger_untouched(demo: DemoSumm
             assert out.stat().st_size > 0
     assert run("verify", "--ledger", str(demo.path)) == 0
     assert _fingerprint(demo.path) == before
-    assert sorted(p.name for p in demo.path.parent.iterdir()) == [demo.path.name]  # no journal, no -wal
+    # No journal, no -wal; the demo's own signed papers (the anchor page) sit in ceremony-documents/.
+    assert sorted(p.name for p in demo.path.parent.iterdir()) == ["ceremony-documents", demo.path.name]
     data = json.loads((tmp_path / "keys.json").read_text())
     assert data["rehearsal"] is True and len(data["records"]) == len(demo.keys)
     rows = list(csv.DictReader(io.StringIO((tmp_path / "keys.csv").read_text())))

@@ -147,12 +147,29 @@ def test_wrong_share_holder_and_typo_in_verification(cast):
 
 def test_three_wrong_passphrases_lock_out(cast):
     presence = Presence(cast.ledger)
+    witness = presence.authenticate(cast.ids["walter"], passphrase_of("walter"), "witness")
     for _attempt in range(3):
         with pytest.raises(WrongPassphraseError):
             presence.authenticate(cast.ids["cust1"], SecretBytes(b"wrong"), "custodian")
     with pytest.raises(IdentityError, match="locked out"):
         presence.authenticate(cast.ids["cust1"], passphrase_of("cust1"), "custodian")
-    assert [e.type for e in cast.ledger.events()].count("auth.failed") == 3
+    failures = [e for e in cast.ledger.events() if e.type == "auth.failed"]
+    assert len(failures) == 3
+    # Signed by the witness who watched (DESIGN §5: nothing unsigned), naming the person who failed.
+    assert all(e.attested_by == (witness.person_id,) for e in failures)
+    assert all(e.actors == (cast.ids["cust1"],) for e in failures)
+
+
+def test_a_failure_with_nobody_present_waits_for_the_next_signer(cast):
+    presence = Presence(cast.ledger)
+    with pytest.raises(WrongPassphraseError):
+        presence.authenticate(cast.ids["alice"], SecretBytes(b"wrong"), "administrator")
+    assert [e.type for e in cast.ledger.events()].count("auth.failed") == 0
+    alice = presence.authenticate(cast.ids["alice"], passphrase_of("alice"), "administrator")
+    failures = [e for e in cast.ledger.events() if e.type == "auth.failed"]
+    assert [(f.record.person_id, f.record.attempt, f.attested_by) for f in failures] == [
+        (alice.person_id, 1, (alice.person_id,))
+    ]
 
 
 def test_xor_three_components(cast):

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ceremony.crypto.identity import ScryptParams, enroll_identity
+from ceremony.crypto.identity import ScryptParams
 from ceremony.crypto.keys import KeyType
 from ceremony.crypto.secret import SecretBytes
 from ceremony.crypto.share import Scheme
 from ceremony.flows import paperwork
+from ceremony.flows.enrolment import Newcomer, enroll_roster
 from ceremony.flows.exceptions import record_exception
 from ceremony.flows.generation import GenerationCeremony, KeySpec, SplitPlan
 from ceremony.flows.presence import Presence, PresentPerson
@@ -151,20 +152,15 @@ def build_scenario(path: Path) -> Scenario:
     clock = FrozenClock(DAY0)
     ledger = Ledger.open(path, create=True, rehearsal=True, clock=clock)
     try:
-        ids: dict[str, str] = {}
-        for index, (name, roles) in enumerate(ROSTER):
-            cert, blob = enroll_identity(
-                name.title(), f"T{index:03d}", passphrase(name), now=DAY0, kdf=FAST_KDF
-            )
-            person = participants.enroll(
-                ledger,
-                name=name.title(),
-                employee_id=f"T{index:03d}",
-                roles=roles,
-                certificate=cert,
-                key_blob=blob,
-            )
-            ids[name] = person.person_id
+        roster = [
+            Newcomer(name.title(), f"T{index:03d}", tuple(roles), lambda n=name: passphrase(n))
+            for index, (name, roles) in enumerate(ROSTER)
+        ]
+        roster.sort(key=lambda n: "security_officer" not in n.roles)  # the officer founds the ledger
+        by_employee = enroll_roster(ledger, roster, organisation="Report Test Payments Ltd", kdf=FAST_KDF)
+        ids: dict[str, str] = {
+            name: by_employee[f"T{index:03d}"] for index, (name, _) in enumerate(ROSTER)
+        }
         sc = Scenario(path, ids)
         k1 = KeySpec(KeyType.AES_128, "K1 zone key", "PIN zone", 365)
         _generate(ledger, clock, sc, "K1", k1, Scheme.SHAMIR, 2, ("c1", "c2", "c3"))
@@ -181,7 +177,10 @@ def build_scenario(path: Path) -> Scenario:
         _exception(ledger, clock, sc, "E1", "radio.rfkill", 30)
         clock.set(on_day(100))
         officer = _present(ledger, ids, "officer", "security_officer")
-        participants.deactivate(ledger, ids["c2"], "left the company", [officer.person_id], [officer])
+        witness = _present(ledger, ids, "witness", "witness")
+        participants.deactivate(
+            ledger, ids["c2"], "left the company", [officer.person_id, witness.person_id], [officer, witness]
+        )
         clock.set(on_day(200))
         _exception(ledger, clock, sc, "E2", "mem.swap", 90)
         clock.set(on_day(330))
