@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ceremony.documents.sign import SignatureStatus, validate_document
-from ceremony.ledger import participants
+from ceremony.ledger.register import read
+from ceremony.ledger.schema import DocumentIssued
 from ceremony.ledger.store import Ledger
 
 DOCUMENT_ISSUED = "document.issued"
@@ -23,10 +24,11 @@ class DocumentCheck:
     subject: str | None
     ceremony_id: str | None
     signatures: tuple[SignatureStatus, ...] = field(default=())
+    missing: tuple[str, ...] = ()  # people the ledger says signed it whose signature is not in the PDF
 
     @property
     def ok(self) -> bool:
-        return self.event_seq is not None and all(s.ok for s in self.signatures)
+        return self.event_seq is not None and all(s.ok for s in self.signatures) and not self.missing
 
     def summary(self) -> str:
         if self.event_seq is None:
@@ -35,11 +37,16 @@ class DocumentCheck:
                 "it was altered, or belongs to another ledger"
             )
         else:
+            where = f", ceremony {self.ceremony_id}" if self.ceremony_id else ""
             head = (
-                f"recorded: event #{self.event_seq} issued this {self.kind} (subject {self.subject}, "
-                f"ceremony {self.ceremony_id}), SHA-256 {self.sha256}"
+                f"recorded: event #{self.event_seq} issued this {self.kind} (subject {self.subject}{where}), "
+                f"SHA-256 {self.sha256}"
             )
         lines = [head] + [f"  {s.summary}" for s in self.signatures]
+        lines += [
+            f"  MISSING: the ledger records a signature by {name}, which this PDF does not carry"
+            for name in self.missing
+        ]
         if self.event_seq is not None and not self.signatures:
             lines.append("  (no digital signature: share cards are sealed, not signed)")
         return "\n".join(lines)
@@ -52,6 +59,7 @@ class DocumentCheck:
             "kind": self.kind,
             "subject": self.subject,
             "ceremony_id": self.ceremony_id,
+            "missing_signers": list(self.missing),
             "signatures": [
                 {
                     "field": s.field_name,
@@ -66,25 +74,35 @@ class DocumentCheck:
 
 
 def check_document(ledger: Ledger, pdf_path: Path) -> DocumentCheck:
-    """Find the event that issued ``pdf_path``'s exact bytes and validate its signatures against every
-    certificate ever enrolled in this ledger."""
+    """Find the event that issued ``pdf_path``'s exact bytes and validate its signatures against the
+    certificates of the people that event says signed it (``signed_by``). A signature by anyone else, or a
+    listed signer whose signature is missing, is a fault (share cards are sealed, not signed)."""
     data = pdf_path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    found: dict[str, Any] | None = None
-    seq: int | None = None
-    for event in ledger.events():
-        if event.type == DOCUMENT_ISSUED and event.payload.get("sha256") == digest:
-            found, seq = dict(event.payload), event.seq
-            break
-    certs = [p.certificate for p in participants.participants(ledger)]
+    register = read(ledger)
+    issued = register.document(digest)
+    found: DocumentIssued | None = None if issued is None else issued.record
+    seq: int | None = None if issued is None else issued.seq
+    everyone = register.people
+    signers = found.signed_by if found is not None else tuple(everyone)
+    certs = [everyone[p].certificate for p in signers if p in everyone]
     statuses: tuple[SignatureStatus, ...] = ()
     if data.startswith(b"%PDF"):
         statuses = tuple(validate_document(data, certs))
+    missing: tuple[str, ...] = ()
+    if found is not None and found.kind != "share_card":
+        signed = {s.signer_cert_sha256 for s in statuses if s.ok}
+        missing = tuple(
+            everyone[p].name
+            for p in found.signed_by
+            if p in everyone and everyone[p].cert_sha256 not in signed
+        )
     return DocumentCheck(
         digest,
         seq,
-        None if found is None else str(found.get("kind")),
-        None if found is None else str(found.get("subject")),
-        None if found is None else str(found.get("ceremony_id")),
+        None if found is None else found.kind,
+        None if found is None else found.subject,
+        None if found is None else found.ceremony_id,
         statuses,
+        missing,
     )

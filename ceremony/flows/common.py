@@ -5,7 +5,8 @@ Generation, recovery, re-share and retirement all need the same few things, kept
 
 * :class:`Present` / :class:`LedgerWriter` — what a flow needs of a person and of the ledger;
 * :class:`Recorder` — writes one ceremony's events (ceremony id in every payload, signers as actors);
-* :func:`read_register` — keys, splits, envelopes and retirements as the ledger recorded them;
+* :func:`read_register` — the register (:mod:`ceremony.ledger.register`): keys, splits, envelopes and
+  retirements as the ledger recorded them;
 * :func:`check_split_plan` / :func:`dry_run_split` — dual control and the custody rule (PCI DSS 3.7.6)
   checked over the whole history before anything is generated;
 * :func:`split_for_plan` / :func:`split_created_payload` — the split and what ``split.created`` records;
@@ -21,18 +22,18 @@ from typing import Any, Protocol
 
 from ceremony.crypto import recipes
 from ceremony.crypto.codec import decode_share, encode_share
-from ceremony.crypto.kcv import KeyCheckValue
-from ceremony.crypto.keys import Key, KeyType
+from ceremony.crypto.keys import Key
 from ceremony.crypto.secret import SecretBytes
 from ceremony.crypto.share import Scheme, Share
 from ceremony.errors import (
     DualControlError,
     FlowError,
     InputError,
-    LedgerError,
     RehearsalMixError,
     ShareError,
 )
+from ceremony.ledger.events import Event
+from ceremony.ledger.register import Register
 from ceremony.policy.custody import CustodyHistory, Exposure, SplitRecord
 
 # --- what a flow needs from a present person and from the ledger -----------------------------------------
@@ -45,20 +46,6 @@ class Present(Protocol):
     def person_id(self) -> str: ...
 
     def sign(self, data: bytes) -> bytes: ...
-
-
-class LedgerEvent(Protocol):
-    @property
-    def seq(self) -> int: ...
-
-    @property
-    def type(self) -> str: ...
-
-    @property
-    def time(self) -> str: ...
-
-    @property
-    def payload(self) -> Mapping[str, Any]: ...
 
 
 class LedgerWriter(Protocol):
@@ -116,156 +103,10 @@ def distinct(*people: Present) -> None:
 # --- the key register, read back from the ledger --------------------------------------------------------
 
 
-@dataclass
-class SplitInfo:
-    key_id: str
-    split_id: str
-    scheme: Scheme
-    threshold: int
-    count: int
-    created_seq: int
-    commitments: dict[int, bytes]
-    share_kcvs: dict[int, KeyCheckValue] = field(default_factory=dict)
-    custodians: dict[int, str] = field(default_factory=dict)  # share number -> person it was issued to
-    envelopes: dict[int, str] = field(default_factory=dict)  # share number -> serial recorded at sealing
-    retired_seq: int | None = None
-    retired_reason: str | None = None
-
-    @property
-    def retired(self) -> bool:
-        return self.retired_seq is not None
-
-    @property
-    def label(self) -> str:
-        if self.scheme is Scheme.XOR:
-            return f"split {self.split_id} ({self.count} XOR components)"
-        return f"split {self.split_id} ({self.threshold}-of-{self.count})"
-
-
-@dataclass
-class KeyInfo:
-    key_id: str
-    key_type: KeyType
-    label: str
-    usage: str
-    kcv: KeyCheckValue
-    cryptoperiod_days: int
-    registered_seq: int
-    registered_time: str
-    test_key: bool
-    splits: list[str] = field(default_factory=list)
-    retired_seq: int | None = None
-    retired_reason: str | None = None
-
-    @property
-    def retired(self) -> bool:
-        return self.retired_seq is not None
-
-
-@dataclass
-class Register:
-    keys: dict[str, KeyInfo] = field(default_factory=dict)
-    splits: dict[str, SplitInfo] = field(default_factory=dict)
-
-    def key(self, key_id: str) -> KeyInfo:
-        info = self.keys.get(key_id)
-        if info is None:
-            raise LedgerError(f"key {key_id} is not registered in this ledger")
-        return info
-
-    def split(self, split_id: str) -> SplitInfo:
-        info = self.splits.get(split_id)
-        if info is None:
-            raise LedgerError(f"split {split_id} is not recorded in this ledger")
-        return info
-
-    def active_splits(self, key_id: str) -> list[SplitInfo]:
-        return [self.splits[s] for s in self.key(key_id).splits if not self.splits[s].retired]
-
-    def split_of_serial(self, serial: str) -> tuple[SplitInfo, int] | None:
-        for info in self.splits.values():
-            for number, recorded in info.envelopes.items():
-                if recorded == serial:
-                    return info, number
-        return None
-
-
-def _numbered(mapping: object) -> dict[int, str]:
-    if not isinstance(mapping, Mapping):
-        return {}
-    return {int(k): str(v) for k, v in mapping.items()}
-
-
-def read_register(events: Iterable[LedgerEvent]) -> Register:
-    """Keys and splits as the ledger recorded them (pass ``ledger.events()``)."""
-    register = Register()
-    for event in events:
-        t = event.type
-        if t not in (
-            "key.registered",
-            "split.created",
-            "split.retired",
-            "key.retired",
-            "share.received",
-            "share.exposed",
-        ):
-            continue
-        p = event.payload
-        if t == "key.registered":
-            register.keys[str(p["key_id"])] = KeyInfo(
-                key_id=str(p["key_id"]),
-                key_type=KeyType(str(p["key_type"])),
-                label=str(p["label"]),
-                usage=str(p["usage"]),
-                kcv=KeyCheckValue(str(p["kcv_method"]), bytes.fromhex(str(p["kcv_hex"]))),
-                cryptoperiod_days=int(p["cryptoperiod_days"]),
-                registered_seq=event.seq,
-                registered_time=event.time,
-                test_key=p.get("test_key") is True,
-            )
-        elif t == "split.created":
-            key = register.keys.get(str(p["key_id"]))
-            method = key.kcv.method if key else str(p.get("share_kcv_method", ""))
-            info = SplitInfo(
-                key_id=str(p["key_id"]),
-                split_id=str(p["split_id"]),
-                scheme=Scheme(str(p["scheme"])),
-                threshold=int(p["threshold"]),
-                count=int(p["shares"]),
-                created_seq=event.seq,
-                commitments={int(k): bytes.fromhex(str(v)) for k, v in _numbered(p["commitments"]).items()},
-                share_kcvs={
-                    int(k): KeyCheckValue(str(p.get("share_kcv_method", method)), bytes.fromhex(v))
-                    for k, v in _numbered(p.get("share_kcvs")).items()
-                },
-                custodians={
-                    number: person
-                    for number, person in enumerate(p.get("custodians") or (), start=1)
-                    if isinstance(person, str)
-                },
-            )
-            register.splits[info.split_id] = info
-            if key is not None:
-                key.splits.append(info.split_id)
-        elif t == "split.retired":
-            split = register.splits.get(str(p["split_id"]))
-            if split is not None and split.retired_seq is None:
-                split.retired_seq, split.retired_reason = event.seq, str(p.get("reason", ""))
-        elif t == "key.retired":
-            retired = register.keys.get(str(p["key_id"]))
-            if retired is not None and retired.retired_seq is None:
-                retired.retired_seq, retired.retired_reason = event.seq, str(p.get("reason", ""))
-        elif t == "share.received":
-            split = register.splits.get(str(p.get("split_id", "")))
-            if split is not None:
-                number = int(p["share_number"])
-                split.envelopes[number] = str(p["envelope_serial"])
-                split.custodians[number] = str(p["person_id"])
-        elif t == "share.exposed" and p.get("kind") == "shown":
-            split = register.splits.get(str(p["split_id"]))
-            if split is not None:
-                split.custodians.setdefault(int(p["share_number"]), str(p["person_id"]))
-    return register
+def read_register(events: Iterable[Event]) -> Register:
+    """Keys, splits, people, ceremonies... as the ledger recorded them (pass ``ledger.events()``); the
+    register of :mod:`ceremony.ledger.register`, kept under this name for its callers."""
+    return Register.from_events(events)
 
 
 # --- planning a split -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ceremony.errors import DualControlError, InputError
 from ceremony.flows.common import Present, distinct, read_register
-from ceremony.ledger.participants import deactivate, participant, participants
+from ceremony.ledger.participants import deactivate, participant
 from ceremony.ledger.store import Ledger
 
 
@@ -70,7 +70,7 @@ def keys_to_replace(ledger: Ledger) -> list[FlaggedKey]:
     if not flagged:
         return []
     register = read_register(ledger.events())
-    gone = {p.person_id for p in participants(ledger) if not p.active}
+    gone = {p.person_id for p in register.people.values() if not p.active}
     result = []
     for key_id, seq in sorted(flagged.items(), key=lambda item: (item[1], item[0])):
         label = register.keys[key_id].label if key_id in register.keys else ""

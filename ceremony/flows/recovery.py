@@ -55,12 +55,9 @@ from ceremony.errors import (
     ShareError,
 )
 from ceremony.flows.common import (
-    KeyInfo,
     Present,
     Recorder,
-    Register,
     ShareDistribution,
-    SplitInfo,
     SplitPlan,
     check_ledger_kind,
     check_split_plan,
@@ -72,6 +69,7 @@ from ceremony.flows.common import (
     split_for_plan,
 )
 from ceremony.ledger.participants import participant
+from ceremony.ledger.register import KeyInfo, Register, SplitInfo
 from ceremony.ledger.store import Ledger
 
 # --- the output, chosen before any share is entered -----------------------------------------------------
@@ -295,6 +293,8 @@ class RecoveryCeremony:
                 f"({key.retired_reason}); it is not rebuilt again"
             )
         split = cls._choose_split(register, key, split_id)
+        # A KCV recorded by a method this program cannot compute is refused now, before any envelope opens.
+        _ = key.kcv, split.share_kcvs
         history = ledger.custody()
         knew = history.people_who_knew(key_id)
         for role, person in (("administrator", administrator), ("witness", witness)):

@@ -23,12 +23,12 @@ from ceremony.errors import FlowError, InputError, LedgerError, RetiredKeyError
 from ceremony.flows.common import (
     Present,
     Recorder,
-    Register,
     check_ledger_kind,
     distinct,
     normalise_serial,
     read_register,
 )
+from ceremony.ledger.register import Register
 from ceremony.ledger.store import Ledger
 
 
@@ -113,7 +113,7 @@ class RetirementCeremony:
             raise RetiredKeyError(f"key {key_id} was already retired at event #{key.retired_seq}")
         self._record(
             "key.retired",
-            {"key_id": key_id, "reason": text, "label": key.label, "kcv_hex": key.kcv.value.hex()},
+            {"key_id": key_id, "reason": text, "label": key.label, "kcv_hex": key.kcv_hex},
             signers,
         )
         retired = []
@@ -158,7 +158,7 @@ class RetirementCeremony:
                 f"envelope {wanted} holds share {number} of {split.label}, which is still in force: "
                 "retire the split before its envelopes are destroyed"
             )
-        earlier = self._returned_before(wanted)
+        earlier = register.returned_envelopes.get(wanted)
         if earlier is not None:
             raise InputError(f"envelope {wanted} was already returned for destruction (event #{earlier})")
         if not returned_by.strip():
@@ -192,12 +192,6 @@ class RetirementCeremony:
         returned = ReturnedEnvelope(wanted, split.key_id, split.split_id, number, event.seq)
         self.returned[wanted] = returned
         return returned
-
-    def _returned_before(self, serial: str) -> int | None:
-        for event in self.ledger.events():
-            if event.type == "envelope.returned" and event.payload.get("envelope_serial") == serial:
-                return event.seq
-        return None
 
     def void(self, reason: str) -> None:
         """Stop before close-out and record why; whatever was retired stays retired (never undone)."""

@@ -16,9 +16,10 @@ from typing import Any
 
 from ceremony.errors import FlowError, InputError
 from ceremony.flows.common import Present, Recorder, distinct
+from ceremony.ledger.events import Event
+from ceremony.ledger.register import KEY_MATERIAL_EVENTS, Register
 
-# Events after which key material existed in memory: past these, resuming is impossible.
-KEY_MATERIAL_EVENTS = frozenset({"key.registered", "split.created", "key.recovered", "envelope.inspected"})
+__all__ = ["KEY_MATERIAL_EVENTS", "Unfinished", "check_resumable", "unfinished_ceremonies", "void_unfinished"]
 
 
 @dataclass(frozen=True)
@@ -40,54 +41,23 @@ class Unfinished:
         return not self.key_material and self.kind in ("generation", "")
 
 
-def unfinished_ceremonies(events: Iterable[Any]) -> list[Unfinished]:
-    """Every started ceremony that was neither closed nor voided, oldest first (one pass over events)."""
-    open_: dict[str, dict[str, Any]] = {}
-    for event in events:
-        payload = event.payload
-        cid = payload.get("ceremony_id")
-        if not isinstance(cid, str):
-            continue
-        if event.type == "ceremony.started":
-            open_[cid] = {
-                "kind": str(payload.get("kind", "")),
-                "purpose": str(payload.get("purpose", "")),
-                "rehearsal": bool(payload.get("rehearsal", False)),
-                "seq": event.seq,
-                "time": event.time,
-                "last": event.type,
-                "key": False,
-                "created": [],
-                "retired": [],
-            }
-            continue
-        entry = open_.get(cid)
-        if entry is None:
-            continue
-        if event.type in ("ceremony.closed", "ceremony.voided"):
-            del open_[cid]
-            continue
-        entry["last"] = event.type
-        if event.type in KEY_MATERIAL_EVENTS:
-            entry["key"] = True
-        if event.type == "split.created":
-            entry["created"].append(str(payload["split_id"]))
-        elif event.type == "split.retired":
-            entry["retired"].append(str(payload["split_id"]))
+def unfinished_ceremonies(events: Iterable[Event]) -> list[Unfinished]:
+    """Every started ceremony that was neither closed nor voided, oldest first (one pass over events,
+    e.g. ``ledger.events()``, folded into the register)."""
     return [
         Unfinished(
-            cid,
-            e["kind"],
-            e["purpose"],
-            e["rehearsal"],
-            int(e["seq"]),
-            str(e["time"]),
-            str(e["last"]),
-            bool(e["key"]),
-            tuple(e["created"]),
-            tuple(e["retired"]),
+            c.ceremony_id,
+            c.kind,
+            c.purpose,
+            c.rehearsal,
+            c.started_seq,
+            c.started_time,
+            c.last_type,
+            c.key_material,
+            tuple(c.splits_created),
+            tuple(c.splits_retired),
         )
-        for cid, e in open_.items()
+        for c in Register.from_events(events).unfinished()
     ]
 
 

@@ -1,8 +1,9 @@
 """Cryptoperiods (PCI DSS 3.6.1.4, 3.7.4): when each key must stop being used, and which keys need attention.
 
 Pure: no I/O and no clock of its own. A key's cryptoperiod starts when it was registered (the time of its
-``key.registered`` ledger event) and lasts ``cryptoperiod_days`` from that event's payload. ``now`` is always
-passed in, so the start screen, the reports and the tests agree on "today".
+``key.registered`` ledger event) and lasts the ``cryptoperiod_days`` it records, as the register
+(:mod:`ceremony.ledger.register`) holds them. ``now`` is always passed in, so the start screen, the reports
+and the tests agree on "today".
 
 * **expired**: ``now`` is at or past the expiry; the key must be replaced (re-keyed) and retired.
 * **due**: the expiry falls within :data:`DUE_WINDOW` (90 days) — time to plan the replacement ceremony.
@@ -11,15 +12,16 @@ passed in, so the start screen, the reports and the tests agree on "today".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from ceremony.ledger.events import Event
+from ceremony.ledger.register import Register
+
 DUE_WINDOW = timedelta(days=90)
-KEY_REGISTERED = "key.registered"
-KEY_RETIRED = "key.retired"
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -30,20 +32,26 @@ class PeriodStatus(StrEnum):
     RETIRED = "retired"
 
 
-class LedgerEvent(Protocol):
-    """What this module reads of a ledger event (``ceremony.ledger.events.Event`` fits)."""
+class RegisteredKey(Protocol):
+    """What this module reads of a registered key (the register's ``KeyInfo`` fits)."""
 
     @property
-    def seq(self) -> int: ...
+    def key_id(self) -> str: ...
 
     @property
-    def type(self) -> str: ...
+    def label(self) -> str: ...
 
     @property
-    def time(self) -> str: ...
+    def registered_time(self) -> str: ...
 
     @property
-    def payload(self) -> Mapping[str, object]: ...
+    def cryptoperiod_days(self) -> int: ...
+
+    @property
+    def test_key(self) -> bool: ...
+
+    @property
+    def retired_time(self) -> str | None: ...
 
 
 def parse_time(text: str) -> datetime:
@@ -99,31 +107,25 @@ def _require_aware(now: datetime) -> None:
         raise ValueError("pass an aware datetime (UTC) as now; ledger times are UTC")
 
 
-def cryptoperiods(events: Iterable[LedgerEvent]) -> list[Cryptoperiod]:
-    """Every registered key's cryptoperiod, in registration order, with its retirement if any."""
-    periods: dict[str, Cryptoperiod] = {}
-    for event in events:
-        payload = event.payload
-        if event.type == KEY_REGISTERED:
-            days = payload.get("cryptoperiod_days")
-            if not isinstance(days, int):
-                continue  # the ledger's payload check refuses this; nothing to report
-            key_id = str(payload["key_id"])
-            periods[key_id] = Cryptoperiod(
-                key_id=key_id,
-                label=str(payload.get("label", "")),
-                start=parse_time(event.time),
-                days=days,
-                test_key=payload.get("test_key") is True,
-            )
-        elif event.type == KEY_RETIRED:
-            key_id = str(payload.get("key_id", ""))
-            old = periods.get(key_id)
-            if old is not None and old.retired_at is None:
-                periods[key_id] = Cryptoperiod(
-                    old.key_id, old.label, old.start, old.days, old.test_key, parse_time(event.time)
-                )
-    return list(periods.values())
+def periods_of(keys: Iterable[RegisteredKey]) -> list[Cryptoperiod]:
+    """The cryptoperiod of each key (e.g. ``register.keys.values()``), with its first retirement if any."""
+    return [
+        Cryptoperiod(
+            key_id=key.key_id,
+            label=key.label,
+            start=parse_time(key.registered_time),
+            days=key.cryptoperiod_days,
+            test_key=key.test_key,
+            retired_at=None if key.retired_time is None else parse_time(key.retired_time),
+        )
+        for key in keys
+    ]
+
+
+def cryptoperiods(events: Iterable[Event]) -> list[Cryptoperiod]:
+    """Every registered key's cryptoperiod, in registration order, with its retirement if any (``events``:
+    e.g. ``ledger.events()``, folded into the register)."""
+    return periods_of(Register.from_events(events).keys.values())
 
 
 def classify(
@@ -145,7 +147,7 @@ def classify(
 
 
 def keys_needing_attention(
-    events: Iterable[LedgerEvent], now: datetime, window: timedelta = DUE_WINDOW
+    events: Iterable[Event], now: datetime, window: timedelta = DUE_WINDOW
 ) -> CryptoperiodReport:
     """Over a ledger's events (e.g. ``ledger.events()``): keys due within 90 days and expired keys."""
     return classify(cryptoperiods(events), now, window)

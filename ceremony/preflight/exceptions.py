@@ -201,7 +201,7 @@ class ExceptionRecord:
             if not isinstance(data[name], str):
                 raise ExceptionRecordError(f"exception record field {name} must be text")
             text[name] = data[name]
-        return cls(
+        return cls.from_text(
             exception_id=text["id"],
             check=text["check"],
             subject=text["subject"],
@@ -209,8 +209,36 @@ class ExceptionRecord:
             compensating_controls=text["compensating_controls"],
             approved_by=text["approved_by"],
             witness=text["witness"],
-            created=_parse_time(data["created"], "created"),
-            expires=_parse_time(data["expires"], "expiry"),
+            created=data["created"],
+            expires=data["expires"],
+        )
+
+    @classmethod
+    def from_text(
+        cls,
+        *,
+        exception_id: str,
+        check: str,
+        subject: str,
+        justification: str,
+        compensating_controls: str,
+        approved_by: str,
+        witness: str,
+        created: object,
+        expires: object,
+    ) -> ExceptionRecord:
+        """A record from its fields as written (times as ISO 8601 text), e.g. the ledger's typed record;
+        raises :class:`ExceptionRecordError` (or :class:`DualControlError`) as the constructor does."""
+        return cls(
+            exception_id=exception_id,
+            check=check,
+            subject=subject,
+            justification=justification,
+            compensating_controls=compensating_controls,
+            approved_by=approved_by,
+            witness=witness,
+            created=_parse_time(created, "created"),
+            expires=_parse_time(expires, "expiry"),
         )
 
 

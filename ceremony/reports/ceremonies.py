@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ceremony.ledger import schema as sc
+from ceremony.ledger.register import PreflightEvidence, person_id_of
 from ceremony.reports.model import (
     CeremonyFacts,
     Filters,
@@ -51,87 +53,78 @@ _EXPOSURE = {
 }
 
 
-def _share(facts: LedgerFacts, p: dict[str, Any]) -> str:
-    return f"share {p.get('share_number')} of split {p.get('split_id')}"
+def _share(number: int, split_id: str) -> str:
+    return f"share {number} of split {split_id}"
 
 
 def describe(facts: LedgerFacts, step: Step) -> str:
     """One line, in the participants' words, of what the event recorded (never key material)."""
-    p, t, name = step.payload, step.type, facts.name_of
-    who = name(str(p.get("person_id", "")))
-    if t == "ceremony.started":
-        return f"Ceremony started ({p.get('kind', '')}): {p.get('purpose', '')}"
-    if t == "preflight.run":
-        return "Preflight: " + _preflight_text(p)
-    if t == "ceremony.planned":
-        custodians = p.get("custodians")
-        names = ", ".join(name(str(c)) for c in custodians) if isinstance(custodians, list) else ""
-        return (
-            f"Planned {p.get('key_type', '')} key '{p.get('label', '')}', {p.get('scheme', '')} "
-            f"{p.get('threshold', '')}-of-{p.get('shares', '')}; custodians {names}"
-        )
-    if t == "key.registered":
-        kcv = str(p.get("kcv_hex", "")).upper()
-        return f"Key generated and registered, KCV {kcv} ({p.get('kcv_method', '')})"
-    if t == "split.created":
-        return (
-            f"Split {p.get('split_id')} created ({p.get('scheme')} {p.get('threshold')}-of-{p.get('shares')})"
-        )
-    if t == "split.retired":
-        return f"Split {p.get('split_id')} retired: {p.get('reason', '')}"
-    if t == "share.exposed":
-        text = _share(facts, p)
-        phrase = _EXPOSURE.get(str(p.get("kind")), f"{p.get('kind')} -")
-        return f"{text[:1].upper()}{text[1:]} {phrase} {who}"
-    if t == "envelope.inspected":
-        serial = "serial matches" if p.get("serial_matches") else "SERIAL MISMATCH"
-        intact = p.get("seal_intact_custodian") and p.get("seal_intact_witness")
-        return f"{who} presented envelope {p.get('serial_read', '')}: {serial}, " + (
-            "seal intact" if intact else "SEAL BROKEN"
-        )
-    if t == "key.recovered":
-        kcv = str(p.get("kcv_hex", "")).upper()
-        return f"Key rebuilt from shares {p.get('shares')}, KCV {kcv} matches the registered KCV"
-    if t == "key.wrapped":
-        kek = str(p.get("kek_kcv_hex", "")).upper()
-        return f"Key wrapped ({p.get('algorithm', '')}) under KEK '{p.get('kek_label', '')}', KEK KCV {kek}"
-    if t == "key.replacement_cleared":
-        return f"Replacement flag cleared: {p.get('reason', '')}"
-    if t == "share.received":
-        return f"{who} signed receipt of {_share(facts, p)}, envelope {p.get('envelope_serial', '')}"
-    if t == "share.verified":
-        ok = "matches" if p.get("ok") else f"DOES NOT match ({p.get('reason', '')})"
-        return f"Verification round: {who} re-entered {_share(facts, p)}: {ok}"
-    if t == "key.wiped":
-        return "Clear key wiped from memory"
-    if t == "ceremony.closed":
-        return f"Ceremony closed: {p.get('outcome', '')}"
-    if t == "ceremony.voided":
-        return f"Ceremony VOIDED: {p.get('reason', '')}"
-    if t == "auth.failed":
-        return f"Wrong passphrase for {who} (attempt {p.get('attempt')})"
-    if t == "document.issued":
-        return f"Document issued: {p.get('kind', '')} for {name(str(p.get('subject', '')))}"
-    readable = t.replace(".", " ").replace("_", " ")
+    name = facts.name_of
+    record = step.record
+    who = name(person_id_of(record) or "")
+    match record:
+        case sc.CeremonyStarted() as r:
+            return f"Ceremony started ({r.kind}): {r.purpose}"
+        case sc.PreflightRun() as r:
+            return "Preflight: " + _preflight_text(PreflightEvidence.of(r))
+        case sc.CeremonyPlanned() as r:
+            names = ", ".join(name(c) for c in r.custodians)
+            return (
+                f"Planned {r.key_type} key '{r.label}', {r.scheme} "
+                f"{r.threshold}-of-{r.shares}; custodians {names}"
+            )
+        case sc.KeyRegistered() as r:
+            return f"Key generated and registered, KCV {r.kcv_hex.upper()} ({r.kcv_method})"
+        case sc.SplitCreated() as r:
+            return f"Split {r.split_id} created ({r.scheme} {r.threshold}-of-{r.shares})"
+        case sc.SplitRetired() as r:
+            return f"Split {r.split_id} retired: {r.reason}"
+        case sc.ShareExposed() as r:
+            text = _share(r.share_number, r.split_id)
+            phrase = _EXPOSURE.get(r.kind, f"{r.kind} -")
+            return f"{text[:1].upper()}{text[1:]} {phrase} {who}"
+        case sc.EnvelopeInspected() as r:
+            serial = "serial matches" if r.serial_matches else "SERIAL MISMATCH"
+            intact = r.seal_intact_custodian and r.seal_intact_witness
+            return f"{who} presented envelope {r.serial_read}: {serial}, " + (
+                "seal intact" if intact else "SEAL BROKEN"
+            )
+        case sc.KeyRecovered() as r:
+            shares = list(r.shares)
+            return f"Key rebuilt from shares {shares}, KCV {r.kcv_hex.upper()} matches the registered KCV"
+        case sc.KeyWrapped() as r:
+            kek = r.kek_kcv_hex.upper()
+            return f"Key wrapped ({r.algorithm}) under KEK '{r.kek_label}', KEK KCV {kek}"
+        case sc.KeyReplacementCleared() as r:
+            return f"Replacement flag cleared: {r.reason or ''}"
+        case sc.ShareReceived() as r:
+            share = _share(r.share_number, r.split_id)
+            return f"{who} signed receipt of {share}, envelope {r.envelope_serial}"
+        case sc.ShareVerified() as r:
+            ok = "matches" if r.ok else f"DOES NOT match ({r.reason or ''})"
+            return f"Verification round: {who} re-entered {_share(r.share_number, r.split_id)}: {ok}"
+        case sc.KeyWiped():
+            return "Clear key wiped from memory"
+        case sc.CeremonyClosed() as r:
+            return f"Ceremony closed: {r.outcome}"
+        case sc.CeremonyVoided() as r:
+            return f"Ceremony VOIDED: {r.reason}"
+        case sc.AuthFailed() as r:
+            return f"Wrong passphrase for {who} (attempt {r.attempt})"
+        case sc.DocumentIssued() as r:
+            return f"Document issued: {r.kind} for {name(r.subject)}"
+    readable = step.type.replace(".", " ").replace("_", " ")
     return readable[:1].upper() + readable[1:]
 
 
-def _preflight_text(p: dict[str, Any]) -> str:
-    coverage = p.get("coverage") if isinstance(p.get("coverage"), dict) else {}
-    assert isinstance(coverage, dict)
-    blocked = bool(p.get("blocked", coverage.get("blocked", False)))
-    parts = ["BLOCKED" if blocked else "cleared"]
-    report = p.get("report")
-    if isinstance(report, dict) and isinstance(report.get("counts"), dict):
-        counts = report["counts"]
-        parts.append(", ".join(f"{counts[k]} {k}" for k in sorted(counts)))
-    relied = coverage.get("exceptions_relied_on")
-    if isinstance(relied, list) and relied:
-        ids = [str(r.get("id", "")) for r in relied if isinstance(r, dict)]
-        parts.append("exceptions relied on: " + ", ".join(ids))
-    uncovered = p.get("uncovered")
-    if isinstance(uncovered, list) and uncovered:
-        parts.append("uncovered: " + "; ".join(str(u) for u in uncovered))
+def _preflight_text(evidence: PreflightEvidence) -> str:
+    parts = ["BLOCKED" if evidence.blocked else "cleared"]
+    if evidence.counts is not None:
+        parts.append(", ".join(f"{n} {verdict}" for verdict, n in evidence.counts))
+    if evidence.relied_on:
+        parts.append("exceptions relied on: " + ", ".join(e.exception_id for e in evidence.relied_on))
+    if evidence.uncovered:
+        parts.append("uncovered: " + "; ".join(evidence.uncovered))
     return "; ".join(parts)
 
 
@@ -144,8 +137,8 @@ def roles_in(facts: LedgerFacts, ceremony: CeremonyFacts) -> dict[str, str]:
         for person, role in zip(start.actors, ("administrator", "witness"), strict=False):
             roles[person] = role
     for step in ceremony.steps:
-        holder = step.payload.get("person_id")
-        if step.type.startswith("share.") and isinstance(holder, str):
+        holder = person_id_of(step.record)
+        if step.type.startswith("share.") and holder is not None:
             roles.setdefault(holder, "custodian")
     for person in ceremony.participants:
         if person not in roles:
@@ -168,8 +161,8 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
         if not filters.in_range(ceremony.started_at):
             continue
         roles = roles_in(facts, ceremony)
-        preflight = [s for s in ceremony.steps if s.type == "preflight.run"]
-        preflight_text = "; ".join(_preflight_text(s.payload) for s in preflight) or "not run"
+        preflight = [s.record for s in ceremony.steps if isinstance(s.record, sc.PreflightRun)]
+        preflight_text = "; ".join(_preflight_text(PreflightEvidence.of(r)) for r in preflight) or "not run"
         step_rows: list[tuple[str, ...]] = []
         step_records: list[dict[str, Any]] = []
         for step in ceremony.steps:

@@ -17,22 +17,31 @@ period configurable.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
 from ceremony.errors import ReportError
 from ceremony.ledger import events as ev
+from ceremony.ledger import schema as sc
 from ceremony.ledger.checkpoint import Checkpoint, MerkleAccumulator
+from ceremony.ledger.register import (
+    ACKNOWLEDGEMENT,
+    Affirmation,
+    Register,
+    ceremony_id_of,
+    key_id_of,
+    split_id_of,
+)
 from ceremony.ledger.state import LedgerState
 from ceremony.ledger.store import Ledger
 from ceremony.policy.custody import CustodyHistory
 
-EXCEPTION_EVENT = "preflight.exception"  # payload: ExceptionRecord.to_dict() (ceremony.flows.exceptions)
-REAFFIRMED_EVENT = "custodian.reaffirmed"  # payload: person_id, officer_id, wording_sha256, ...
-DOCUMENT_EVENT = "document.issued"  # payload: kind, sha256, subject
-ACKNOWLEDGEMENT_KIND = "acknowledgement"
+EXCEPTION_EVENT = sc.PreflightException.TYPE
+REAFFIRMED_EVENT = sc.CustodianReaffirmed.TYPE
+DOCUMENT_EVENT = sc.DocumentIssued.TYPE
+ACKNOWLEDGEMENT_KIND = ACKNOWLEDGEMENT
 
 
 # --- the reaffirmation schedule (PCI DSS 3.7.8) ---------------------------------------------------------
@@ -108,19 +117,6 @@ def show_time(moment: datetime | None) -> str:
 
 def show_date(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d")
-
-
-@dataclass(frozen=True)
-class Affirmation:
-    """An acknowledgement (``document.issued`` of kind acknowledgement) or a reaffirmation."""
-
-    seq: int
-    time: datetime
-    kind: str  # "acknowledgement" | "reaffirmation"
-    document_sha256: str
-    officer_id: str = ""
-    wording_sha256: str = ""
-    ceremony_id: str = ""
 
 
 @dataclass
@@ -240,7 +236,7 @@ class Step:
     type: str
     actors: tuple[str, ...]
     signers: tuple[str, ...]
-    payload: dict[str, Any]
+    record: sc.Record
 
 
 @dataclass
@@ -270,10 +266,10 @@ class CeremonyFacts:
         return list(seen)
 
     def key_ids(self) -> set[str]:
-        return {str(s.payload["key_id"]) for s in self.steps if isinstance(s.payload.get("key_id"), str)}
+        return {k for s in self.steps if (k := key_id_of(s.record)) is not None}
 
     def split_ids(self) -> set[str]:
-        return {str(s.payload["split_id"]) for s in self.steps if isinstance(s.payload.get("split_id"), str)}
+        return {k for s in self.steps if (k := split_id_of(s.record)) is not None}
 
 
 @dataclass(frozen=True)
@@ -316,6 +312,7 @@ class LedgerFacts:
     exceptions: list[ExceptionFacts] = field(default_factory=list)
     replacement_cleared: dict[str, int] = field(default_factory=dict)
     last_time: datetime | None = None
+    register: Register = field(default_factory=Register)  # what the facts above are derived from
 
     @property
     def checkpoint_text(self) -> str:
@@ -341,14 +338,12 @@ class LedgerFacts:
         return out
 
 
-def _text(payload: dict[str, Any], name: str) -> str:
-    value = payload.get(name)
-    return value if isinstance(value, str) else ""
-
-
 def read_facts(ledger: Ledger, until: datetime | None = None) -> LedgerFacts:
-    """Replay ``ledger`` once (only the events up to and including ``until``) into :class:`LedgerFacts`."""
-    state = LedgerState()
+    """Replay ``ledger`` once (only the events up to and including ``until``) into :class:`LedgerFacts`: the
+    register (:mod:`ceremony.ledger.register`) folds every record, and the report's own views of people,
+    keys, splits, ceremonies and exceptions are made from it; each ceremony's steps and every exposure's
+    time are collected in the same pass."""
+    state = ledger.new_state()
     acc = MerkleAccumulator()
     head = b""
     facts = LedgerFacts(
@@ -368,191 +363,138 @@ def read_facts(ledger: Ledger, until: datetime | None = None) -> LedgerFacts:
         ).fetchone()
         stream = _bounded(ledger, state, int(row[0]))
     for event in stream:
+        facts.register.take(event)
         _take(facts, event, parse_time(event.time))
         acc.push(event.hash)
         head = event.hash
     if facts.size:
         facts.checkpoint = Checkpoint(ledger.ledger_id, facts.size, head, acc.root())
+    _from_register(facts, facts.register)
     return facts
 
 
 def _bounded(ledger: Ledger, state: LedgerState, size: int) -> Iterator[ev.Event]:
-    """The first ``size`` events, each admitted into ``state`` (the custody history stops there too)."""
-    for event in ledger.events():
-        if event.seq > size:
-            return
-        attestations = [(a.person_id, a.signature) for a in event.attestations]
-        state.admit(event.seq, event.type, event.payload, attestations, event.hash, check_signatures=False)
+    """The first ``size`` events, each checked and admitted into ``state``; the replay stops there, so the
+    custody history stops there too (nothing after event ``size`` is read)."""
+    if size < 1:
+        return
+    for event in ledger.events_into(state):
         yield event
+        if event.seq >= size:
+            return
 
 
 def _take(facts: LedgerFacts, event: ev.Event, when: datetime) -> None:
-    """Collect one event's facts (the ledger state has already checked and taken it)."""
+    """Collect what only the reports keep of one event (the register has already folded it): the steps of
+    its ceremony and the time of each exposure."""
     facts.size = event.seq
     facts.last_time = when
-    p: dict[str, Any] = dict(event.payload)
-    t = event.type
-    ceremony_id = _text(p, "ceremony_id")
+    record = event.record
+    ceremony_id = ceremony_id_of(record)
     if ceremony_id:
         ceremony = facts.ceremonies.get(ceremony_id)
         if ceremony is None:
             ceremony = facts.ceremonies[ceremony_id] = CeremonyFacts(ceremony_id)
-        ceremony.steps.append(Step(event.seq, when, t, event.actors, event.attested_by, p))
-        if t == ev.CEREMONY_STARTED:
-            ceremony.kind = _text(p, "kind")
-            ceremony.purpose = _text(p, "purpose")
-            ceremony.rehearsal = bool(p.get("rehearsal"))
-        elif t == "ceremony.closed":
-            ceremony.outcome = "closed"
-            ceremony.outcome_reason = _text(p, "outcome")
-        elif t == "ceremony.voided":
-            ceremony.outcome = "voided"
-            ceremony.outcome_reason = _text(p, "reason")
-    if t == ev.PARTICIPANT_ENROLLED:
-        roles = p.get("roles")
-        facts.people[str(p["person_id"])] = PersonFacts(
-            person_id=str(p["person_id"]),
-            name=str(p["name"]),
-            employee_id=str(p["employee_id"]),
-            roles=tuple(str(r) for r in roles) if isinstance(roles, list) else (),
-            enrolled_seq=event.seq,
-            enrolled_at=when,
-        )
-    elif t == ev.PARTICIPANT_DEACTIVATED:
-        person = facts.people.get(str(p["person_id"]))
-        if person is not None:
-            person.deactivated_seq, person.deactivated_at = event.seq, when
-            person.deactivation_reason = _text(p, "reason")
-    elif t == ev.KEY_REGISTERED:
-        length = p.get("length")
-        facts.keys[str(p["key_id"])] = KeyFacts(
-            key_id=str(p["key_id"]),
-            label=str(p["label"]),
-            key_type=str(p["key_type"]),
-            length=length if isinstance(length, int) else None,
-            usage=str(p["usage"]),
-            kcv_hex=str(p["kcv_hex"]),
-            kcv_method=str(p["kcv_method"]),
-            cryptoperiod_days=int(p["cryptoperiod_days"]),
-            test_key=bool(p["test_key"]),
-            registered_seq=event.seq,
-            registered_at=when,
-            ceremony_id=ceremony_id,
-        )
-    elif t == ev.SPLIT_CREATED:
-        kcvs = p.get("share_kcvs")
-        split = SplitFacts(
-            split_id=str(p["split_id"]),
-            key_id=str(p["key_id"]),
-            scheme=str(p["scheme"]),
-            threshold=int(p["threshold"]),
-            shares=int(p["shares"]),
-            created_seq=event.seq,
-            created_at=when,
-            ceremony_id=ceremony_id,
-            share_kcvs={int(n): str(v) for n, v in kcvs.items()} if isinstance(kcvs, dict) else {},
-        )
-        facts.splits[split.split_id] = split
-        if split.key_id in facts.keys:
-            facts.keys[split.key_id].split_ids.append(split.split_id)
-    elif t == ev.SPLIT_RETIRED:
-        split_facts = facts.splits.get(str(p["split_id"]))
-        if split_facts is not None:
-            split_facts.retired_seq, split_facts.retired_at = event.seq, when
-            split_facts.retired_reason = _text(p, "reason")
-    elif t == ev.SHARE_EXPOSED:
+        ceremony.steps.append(Step(event.seq, when, event.type, event.actors, event.attested_by, record))
+    if isinstance(record, sc.ShareExposed):
         facts.exposure_times[event.seq] = when
-        exposed = facts.splits.get(str(p["split_id"]))
-        if exposed is not None and p["kind"] in ("assigned", "handed"):
-            exposed.holders[int(p["share_number"])] = (str(p["person_id"]), event.seq)
-        elif exposed is not None and p["kind"] == "returned":
-            exposed.holders.pop(int(p["share_number"]), None)
         facts.exposures.append(
-            Exposure(
-                event.seq,
-                when,
-                str(p["person_id"]),
-                str(p["split_id"]),
-                int(p["share_number"]),
-                str(p["kind"]),
-            )
+            Exposure(event.seq, when, record.person_id, record.split_id, record.share_number, record.kind)
         )
-    elif t == "share.received":
-        split_facts = facts.splits.get(_text(p, "split_id"))
-        if split_facts is not None and isinstance(p.get("share_number"), int):
-            split_facts.holders[int(p["share_number"])] = (_text(p, "person_id"), event.seq)
-            split_facts.envelopes.append(
+
+
+def _at(text: str | None) -> datetime | None:
+    return None if text is None else parse_time(text)
+
+
+def _from_register(facts: LedgerFacts, register: Register) -> None:
+    """The reports' views of what the register holds (people, keys, splits, ceremonies, exceptions)."""
+    for person in register.people.values():
+        facts.people[person.person_id] = PersonFacts(
+            person_id=person.person_id,
+            name=person.name,
+            employee_id=person.employee_id,
+            roles=person.roles,
+            enrolled_seq=person.enrolled_seq,
+            enrolled_at=parse_time(person.enrolled_time),
+            deactivated_seq=person.deactivated_seq,
+            deactivated_at=_at(person.deactivated_time),
+            deactivation_reason=person.deactivation_reason or "",
+            affirmations=list(register.affirmations.get(person.person_id, ())),
+        )
+    for key in register.keys.values():
+        facts.keys[key.key_id] = KeyFacts(
+            key_id=key.key_id,
+            label=key.label,
+            key_type=key.key_type.value,
+            length=key.length,
+            usage=key.usage,
+            kcv_hex=key.kcv_hex,
+            kcv_method=key.kcv_method,
+            cryptoperiod_days=key.cryptoperiod_days,
+            test_key=key.test_key,
+            registered_seq=key.registered_seq,
+            registered_at=parse_time(key.registered_time),
+            ceremony_id=key.ceremony_id or "",
+            split_ids=list(key.splits),
+            wiped_seq=key.wiped_seq,
+            retired_seq=key.retired_seq,
+            retired_at=_at(key.retired_time),
+        )
+        if key.replacement_cleared_seq is not None:
+            facts.replacement_cleared[key.key_id] = key.replacement_cleared_seq
+    for split in register.splits.values():
+        facts.splits[split.split_id] = SplitFacts(
+            split_id=split.split_id,
+            key_id=split.key_id,
+            scheme=split.scheme.value,
+            threshold=split.threshold,
+            shares=split.count,
+            created_seq=split.created_seq,
+            created_at=parse_time(split.created_time),
+            ceremony_id=split.ceremony_id or "",
+            share_kcvs=dict(split.share_kcv_hex),
+            retired_seq=split.retired_seq,
+            retired_at=_at(split.retired_time),
+            retired_reason=split.retired_reason or "",
+            envelopes=[
                 Envelope(
-                    event.seq,
-                    when,
-                    _text(p, "person_id"),
-                    split_facts.split_id,
-                    int(p["share_number"]),
-                    _text(p, "envelope_serial"),
-                    _text(p, "method"),
+                    r.seq,
+                    parse_time(r.time),
+                    r.person_id,
+                    split.split_id,
+                    r.share_number,
+                    r.serial,
+                    r.method,
                 )
-            )
-    elif t == "key.wiped":
-        key = facts.keys.get(_text(p, "key_id"))
-        if key is not None:
-            key.wiped_seq = event.seq
-    elif t == "key.retired":
-        key = facts.keys.get(_text(p, "key_id"))
-        if key is not None:
-            key.retired_seq, key.retired_at = event.seq, when
-    elif t == ev.KEY_REPLACEMENT_CLEARED:
-        facts.replacement_cleared[str(p["key_id"])] = event.seq
-    elif t == DOCUMENT_EVENT and _text(p, "kind") == ACKNOWLEDGEMENT_KIND:
-        # The custodian is the subject when it is a person id; the paperwork flow writes a readable subject
-        # ("share 2 of 5 - Ann Lee (E0102)") and puts the custodian first among the actors.
-        subject = _text(p, "subject")
-        person = facts.people.get(subject) or (facts.people.get(event.actors[0]) if event.actors else None)
-        if person is not None:
-            person.affirmations.append(
-                Affirmation(
-                    event.seq, when, ACKNOWLEDGEMENT_KIND, _text(p, "sha256"), ceremony_id=ceremony_id
-                )
-            )
-    elif t == DOCUMENT_EVENT and _text(p, "kind") == "reaffirmation":
-        # The signed form is made after its event; its SHA-256 follows (see flows.reaffirmation).
-        person = facts.people.get(_text(p, "subject"))
-        if person is not None:
-            person.affirmations = [
-                replace(a, document_sha256=_text(p, "sha256")) if a.seq == p.get("event") else a
-                for a in person.affirmations
-            ]
-    elif t == REAFFIRMED_EVENT:
-        person = facts.people.get(_text(p, "person_id"))
-        if person is not None:
-            person.affirmations.append(
-                Affirmation(
-                    event.seq,
-                    when,
-                    "reaffirmation",
-                    _text(p, "document_sha256"),
-                    officer_id=_text(p, "officer_id"),
-                    wording_sha256=_text(p, "wording_sha256"),
-                )
-            )
-    elif t == EXCEPTION_EVENT:
+                for r in split.receipts
+            ],
+            holders=dict(split.holders),
+        )
+    for info in register.ceremonies.values():
+        ceremony = facts.ceremonies.setdefault(info.ceremony_id, CeremonyFacts(info.ceremony_id))
+        ceremony.kind, ceremony.purpose, ceremony.rehearsal = info.kind, info.purpose, info.rehearsal
+        ceremony.outcome, ceremony.outcome_reason = info.outcome, info.outcome_reason
+    for entry in register.exceptions:
+        record = entry.record
         try:
-            created, expires = parse_time(_text(p, "created")), parse_time(_text(p, "expires"))
+            created, expires = parse_time(record.created), parse_time(record.expires)
         except ValueError:
-            return  # a malformed record is verify's business; the report lists well-formed ones
+            continue  # a time this program cannot read: the record covers nothing and is not listed
         facts.exceptions.append(
             ExceptionFacts(
-                seq=event.seq,
-                time=when,
-                exception_id=_text(p, "id"),
-                check=_text(p, "check"),
-                subject=_text(p, "subject"),
-                justification=_text(p, "justification"),
-                compensating_controls=_text(p, "compensating_controls"),
-                approved_by=_text(p, "approved_by"),
-                witness=_text(p, "witness"),
+                seq=entry.seq,
+                time=parse_time(entry.time),
+                exception_id=record.id,
+                check=record.check,
+                subject=record.subject,
+                justification=record.justification,
+                compensating_controls=record.compensating_controls,
+                approved_by=record.approved_by,
+                witness=record.witness,
                 created=created,
                 expires=expires,
-                signers=event.attested_by,
+                signers=entry.signers,
             )
         )
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ceremony.ledger import schema as sc
 from ceremony.policy.cryptoperiod import (
     DUE_WINDOW,
     Cryptoperiod,
@@ -25,21 +25,44 @@ NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class FakeEvent:
-    """The shape of a ledger event this module reads (seq, type, time, payload)."""
+    """The shape of a checked ledger event the register folds (seq, type, time, typed record, signers)."""
 
     seq: int
     type: str
     time: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    record: sc.Record
+    actors: tuple[str, ...] = ()
+    attested_by: tuple[str, ...] = ()
+    hash: bytes = b""
+
+
+def _stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def registered(seq: int, key_id: str, when: datetime, days: int, label: str = "k") -> FakeEvent:
-    return FakeEvent(
-        seq,
-        "key.registered",
-        when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        {"key_id": key_id, "label": label, "cryptoperiod_days": days, "test_key": False},
+    record = sc.KeyRegistered(
+        ceremony_id="C1",
+        key_id=key_id,
+        key_type="AES-256",
+        label=label,
+        usage="test",
+        kcv_hex="d77f007724",
+        kcv_method="AES-CMAC-X9.24",
+        cryptoperiod_days=days,
+        test_key=False,
     )
+    return FakeEvent(seq, record.TYPE, _stamp(when), record)
+
+
+def retired(seq: int, key_id: str, when: datetime) -> FakeEvent:
+    record = sc.KeyRetired(ceremony_id="C2", key_id=key_id, label="k", kcv_hex="d77f007724", reason="r")
+    return FakeEvent(seq, record.TYPE, _stamp(when), record)
+
+
+def exposed(seq: int, when: datetime) -> FakeEvent:
+    record = sc.ShareExposed(split_id="S1", share_number=1, person_id="x", kind="shown")
+    return FakeEvent(seq, record.TYPE, _stamp(when), record)
 
 
 def test_expiry_is_registration_plus_cryptoperiod():
@@ -73,10 +96,8 @@ def test_report_orders_by_expiry_and_leaves_out_retired_and_current_keys():
         registered(3, "DUE-SOON", NOW - timedelta(days=360), 365),
         registered(4, "EXPIRED", NOW - timedelta(days=400), 365),
         registered(5, "RETIRED", NOW - timedelta(days=400), 365),
-        FakeEvent(
-            6, "key.retired", (NOW - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"), {"key_id": "RETIRED"}
-        ),
-        FakeEvent(7, "share.exposed", NOW.strftime("%Y-%m-%dT%H:%M:%SZ"), {"person_id": "x"}),
+        retired(6, "RETIRED", NOW - timedelta(days=1)),
+        exposed(7, NOW),
     ]
     report = keys_needing_attention(events, NOW)
     assert [p.key_id for p in report.due] == ["DUE-SOON", "DUE-LATER"]
