@@ -35,11 +35,32 @@ class LedgerReference:
 
     ``checkpoint_text`` is the one-line checkpoint (size, head hash, Merkle root) exactly as the ledger
     prints it; ``qr_payload`` is what the QR code carries (the ledger defines both; we only print them).
+    ``anchor`` is the ledger's anchor in its grouped, printed lines (ledger id, genesis hash, root
+    certificate SHA-256; DESIGN §5), printed in the same box; empty for a paper from before the anchor.
     """
 
     event_id: str
     checkpoint_text: str
     qr_payload: str
+    anchor: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnchorData:
+    """The ledger anchor page (DESIGN §5), printed once at founding and kept with the paper checkpoints.
+
+    ``lines`` is the anchor as the ledger groups it for paper (name line, genesis hash, root certificate
+    hash, in groups of four), ``text`` the one-line anchor the QR code carries and ``ceremony verify
+    --anchor`` takes; the ledger defines both, we only print them."""
+
+    ledger_id: str
+    rehearsal: bool
+    organisation: str  # as the genesis records it
+    created: datetime  # UTC, the genesis time; also the PDF's creation date
+    founder: Person
+    lines: tuple[str, ...]
+    text: str
+    root_cert_sha256: str  # as printed: grouped, upper case
 
 
 @dataclass(frozen=True)

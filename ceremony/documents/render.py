@@ -5,7 +5,10 @@ One function per document; each returns the unsigned PDF (sign it with :mod:`cer
 * :func:`render_acknowledgement` - custodian acknowledgement (PCI DSS 3.7.8);
 * :func:`render_reaffirmation` - the annual reaffirmation;
 * :func:`render_share_card` - the share card for the envelope (returns a wipeable :class:`SecretBytes`);
-* :func:`render_minutes` - the ceremony minutes, any number of pages, "page X of Y".
+* :func:`render_minutes` - the ceremony minutes, any number of pages, "page X of Y";
+* :func:`render_anchor` - the ledger anchor page, printed once when the ledger is founded (DESIGN §5).
+
+Every form with a ``@checkpoint`` box also prints the ledger's anchor in that box, when the flow gives it.
 
 Output is deterministic: reportlab's ``invariant`` mode (fixed document id), the creation date taken from
 the data rather than the clock, fixed metadata and zlib page compression - the same inputs give the same
@@ -15,8 +18,9 @@ bytes, so two copies of a document can be compared byte for byte.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
@@ -44,6 +48,7 @@ from reportlab.platypus import (
 from ceremony.crypto.secret import SecretBytes
 from ceremony.documents.model import (
     AcknowledgementData,
+    AnchorData,
     LedgerReference,
     MinutesData,
     Paper,
@@ -64,6 +69,7 @@ INK = colors.HexColor("#1a1a1a")
 RULE = colors.HexColor("#8c8c8c")
 SHADE = colors.HexColor("#ececec")
 FAINT = colors.HexColor("#5a5a5a")
+WATERMARK = colors.HexColor("#e4e4e4")
 SIGNATURE_DESTINATION_PREFIX = "ceremony-signature-"
 SIGNATURE_DESTINATION = SIGNATURE_DESTINATION_PREFIX + "{field}"  # destination marking a block's stamp area
 
@@ -98,6 +104,7 @@ class _Page:
     footer: str  # footer, left
     created: datetime
     total_pages: int  # 0 = unknown yet (first pass)
+    watermark: str = ""  # printed large and light across the page, under the content (a rehearsal's mark)
 
 
 class _FormCanvas(Canvas):  # type: ignore[misc]  # reportlab is untyped
@@ -165,6 +172,13 @@ def _draw_furniture(canvas: Canvas, doc: SimpleDocTemplate, page: _Page) -> None
     canvas.drawString(MARGIN_X, bottom, page.footer)
     total = page.total_pages or doc.page
     canvas.drawRightString(width - MARGIN_X, bottom, f"page {doc.page} of {total}")
+    if page.watermark:
+        # Drawn before the page's content: QR codes (white ground) and boxes stay clean above it.
+        canvas.setFillColor(WATERMARK)
+        canvas.setFont("Helvetica-Bold", 30)
+        canvas.translate(width / 2, height / 2)
+        canvas.rotate(52)
+        canvas.drawCentredString(0, 0, page.watermark)
     canvas.restoreState()
 
 
@@ -201,7 +215,7 @@ def _two_pass(
 ) -> bytes:
     """First pass counts the pages, second pass prints "page X of Y" with the right Y."""
     _, pages = _build(story_factory, page, paper, subject, keywords)
-    final = _Page(page.organisation, page.title, page.reference, page.footer, page.created, pages)
+    final = replace(page, total_pages=pages)
     buf, _ = _build(story_factory, final, paper, subject, keywords)
     return buf.getvalue()
 
@@ -304,6 +318,66 @@ class TypedShare(Flowable):  # type: ignore[misc]  # reportlab is untyped
             for i in range(start, end):
                 canvas.drawString(x, y, chr(self.buf[i]))
                 x += advance
+            y -= self.leading
+        canvas.restoreState()
+
+
+class GroupedLines(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """Monospace lines of hex groups (a ledger anchor) drawn exactly as given, spaces kept.
+
+    As large as fits, up to ``size`` points and down to ``min_size``; a line that still does not fit is broken
+    between two groups (at a space), never inside one, and continues under its first group (``hang``) or at
+    the left edge. The same lines and width always give the same layout."""
+
+    def __init__(
+        self, lines: Sequence[str], *, size: float, min_size: float, bold: bool = False, hang: bool = True
+    ) -> None:
+        super().__init__()
+        self.lines = tuple(lines)
+        self.hang = hang
+        self.max_size = size
+        self.min_size = min_size
+        self.font = "Courier-Bold" if bold else "Courier"
+        self.font_size = size
+        self.pieces: list[tuple[int, str]] = []  # (indent in characters, text)
+        self.width = 0.0
+
+    def _layout(self, width: float) -> None:
+        longest = max((len(line) for line in self.lines), default=1) or 1
+        self.font_size = max(self.min_size, min(self.max_size, width / (0.6 * longest)))
+        fits = max(1, int(width / (0.6 * self.font_size)))  # characters per line (Courier: 0.6 em each)
+        self.pieces = []
+        for line in self.lines:
+            label = re.match(r"\S+\s+", line)
+            hang = label.end() if self.hang and label and label.end() < fits // 2 else 0
+            indent, rest = 0, line
+            while len(rest) + indent > fits and " " in rest.strip():
+                room = fits - indent
+                cut = rest.rfind(" ", 0, room + 1)
+                if cut <= 0:
+                    cut = rest.find(" ")  # one group longer than the line: it overflows, unbroken
+                self.pieces.append((indent, rest[:cut].rstrip()))
+                rest, indent = rest[cut:].lstrip(), hang
+            self.pieces.append((indent, rest))
+        self.width = min(width, max((0.6 * self.font_size * (i + len(t)) for i, t in self.pieces), default=0))
+
+    @property
+    def leading(self) -> float:
+        return self.font_size * 1.3
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        self._layout(availWidth)
+        return self.width, len(self.pieces) * self.leading
+
+    def draw(self) -> None:
+        canvas = self.canv
+        canvas.saveState()
+        canvas.setFont(self.font, self.font_size)
+        canvas.setFillColor(INK)
+        advance = 0.6 * self.font_size
+        y = len(self.pieces) * self.leading - self.font_size
+        for indent, text in self.pieces:
+            canvas.drawString(indent * advance, y, text)
             y -= self.leading
         canvas.restoreState()
 
@@ -462,13 +536,31 @@ def _checkpoint_box(ref: LedgerReference, width: float) -> Table:
         _para("Checkpoint:", "cell"),
         _para(escape(ref.checkpoint_text), "mono"),
         Spacer(1, 4),
-        _para(
-            "The QR code carries the same checkpoint. An auditor compares it with the ledger "
-            "(<font face='Courier'>ceremony verify</font>) to show this paper belongs to it and that the "
-            "ledger was not truncated or rewritten since.",
-            "small",
-        ),
     ]
+    if ref.anchor:
+        text += [
+            _para("Ledger anchor:", "cell"),
+            Spacer(1, 1),
+            GroupedLines(ref.anchor, size=7.2, min_size=5.5),
+            Spacer(1, 4),
+            _para(
+                "The QR code carries the same checkpoint. An auditor compares it with the ledger "
+                "(<font face='Courier'>ceremony verify</font>) to show this paper belongs to it and that the "
+                "ledger was not truncated or rewritten since; the anchor (<font face='Courier'>"
+                "ceremony&nbsp;verify&nbsp;--anchor</font>) shows it is this ledger, not one rebuilt from "
+                "its beginning.",
+                "small",
+            ),
+        ]
+    else:
+        text.append(
+            _para(
+                "The QR code carries the same checkpoint. An auditor compares it with the ledger "
+                "(<font face='Courier'>ceremony verify</font>) to show this paper belongs to it and that the "
+                "ledger was not truncated or rewritten since.",
+                "small",
+            )
+        )
     table = Table(
         [[text, QrCode(qr_matrix(ref.qr_payload), qr_size)]],
         colWidths=[width - qr_size - 6 * mm, qr_size + 6 * mm],
@@ -489,6 +581,92 @@ def _checkpoint_box(ref: LedgerReference, width: float) -> Table:
     return table
 
 
+PRODUCTION_MODE = "PRODUCTION"
+REHEARSAL_MODE = "REHEARSAL \u2014 TEST KEYS ONLY"
+
+
+def _ledger_mode(rehearsal: bool) -> str:
+    return REHEARSAL_MODE if rehearsal else PRODUCTION_MODE
+
+
+def _anchor_box(data: AnchorData, width: float) -> Table:
+    """The anchor page's box: production or rehearsal, the anchor in grouped lines, and its QR code."""
+    qr_size = 46 * mm
+    mode = _ledger_mode(data.rehearsal)
+    banner_style = ParagraphStyle(
+        "anchor-banner",
+        STYLES["label"],
+        fontSize=12,
+        leading=15,
+        alignment=1,
+        textColor=colors.white if data.rehearsal else INK,
+    )
+    banner = Paragraph(
+        escape(f"{mode} LEDGER ANCHOR" if not data.rehearsal else f"{mode} \u2014 NOT A PRODUCTION LEDGER"),
+        banner_style,
+    )
+    caption = [
+        _para(
+            "<b>The QR code holds the same anchor</b>, on one line, as the command below takes it:", "cell"
+        ),
+        Spacer(1, 3),
+        GroupedLines([data.text], size=7.5, min_size=7.5, hang=False),
+        Spacer(1, 5),
+        _para(
+            "<font face='Courier'>ceremony&nbsp;verify&nbsp;--anchor&nbsp;\"&lt;the&nbsp;anchor&gt;\"</font> "
+            "(typed as printed above, any spacing and case, or scanned) refuses a ledger rewritten from its "
+            "beginning.",
+            "small",
+        ),
+    ]
+    table = Table(
+        [
+            [banner, ""],
+            [
+                [
+                    GroupedLines(data.lines, size=10.5, min_size=7, bold=True),
+                    Spacer(1, 5),
+                    _para(
+                        "<b>genesis</b>: the SHA-256 hash of event #1, the genesis, signed by the founding "
+                        "security officer. <b>root</b>: the SHA-256 fingerprint of the ledger's root "
+                        "certificate (<font face='Courier'>root.pem</font>), which issued every "
+                        "participant's certificate.",
+                        "small",
+                    ),
+                ],
+                "",
+            ],
+            [QrCode(qr_matrix(data.text), qr_size), caption],
+        ],
+        colWidths=[qr_size + 8 * mm, width - qr_size - 8 * mm],
+        hAlign="LEFT",
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("SPAN", (0, 0), (-1, 0)),
+                ("SPAN", (0, 1), (-1, 1)),
+                ("BOX", (0, 0), (-1, -1), 1.4, INK),
+                ("BACKGROUND", (0, 0), (-1, 0), INK if data.rehearsal else SHADE),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.8, INK),
+                ("LINEBELOW", (0, 1), (-1, 1), 0.5, RULE),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("TOPPADDING", (0, 0), (-1, 0), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, 0), 5),
+                ("TOPPADDING", (0, 1), (-1, 1), 8),
+                ("BOTTOMPADDING", (0, 1), (-1, 1), 8),
+                ("LEFTPADDING", (0, 1), (-1, 1), 10),
+                ("RIGHTPADDING", (0, 1), (-1, 1), 10),
+                ("TOPPADDING", (0, 2), (-1, 2), 4),
+                ("BOTTOMPADDING", (0, 2), (-1, 2), 4),
+                ("LEFTPADDING", (0, 2), (0, 2), 4 * mm),
+                ("RIGHTPADDING", (1, 2), (1, 2), 10),
+            ]
+        )
+    )
+    return table
+
+
 # --- form -> story ----------------------------------------------------------------------------------------
 @dataclass
 class _Context:
@@ -499,6 +677,7 @@ class _Context:
     signatures_participants: Sequence[tuple[str, str, str]] = ()  # role, name, PDF signature field
     ledger: LedgerReference | None = None
     share: Callable[[float], list[Flowable]] | None = None
+    anchor: AnchorData | None = None
 
 
 def _story(form: Form, ctx: _Context, width: float) -> list[Flowable]:
@@ -583,6 +762,12 @@ def _story(form: Form, ctx: _Context, width: float) -> list[Flowable]:
             if ctx.share is None:
                 raise DocumentError(f"{form.path}, line {block.line}: no share to print here")
             story.extend(ctx.share(width))
+        elif block.kind == "anchor":
+            if ctx.anchor is None:
+                raise DocumentError(f"{form.path}, line {block.line}: this document has no ledger anchor")
+            story.append(Spacer(1, 4))
+            story.append(KeepTogether([_anchor_box(ctx.anchor, width)]))
+            story.append(Spacer(1, 6))
         elif block.kind == "pagebreak":
             story.append(PageBreak())
     return story
@@ -893,3 +1078,47 @@ def render_minutes(
         "Key ceremony minutes",
         f"ceremony {data.ceremony_id}; ledger event {data.closing.event_id}",
     )
+
+
+def render_anchor(
+    data: AnchorData, *, forms: FormSet | None = None, paper: Paper | str | None = None
+) -> bytes:
+    """The ledger anchor page (DESIGN §5), one page, unsigned: organisation, production or rehearsal, ledger
+    id, creation time, founding security officer, the anchor as grouped text and as a QR code, the root
+    certificate's SHA-256, what an auditor does with it, and the founder's signature block."""
+    formset, size = _resolve(forms, paper)
+    form = formset["anchor"]
+    title = _title_text(form)
+    mode = _ledger_mode(data.rehearsal)
+    values = {
+        **_common(formset.organisation, title, data.created),
+        **_person("founder", data.founder),
+        "ledger_id": data.ledger_id,
+        "ledger_organisation": data.organisation,
+        "ledger_mode": mode,
+        "created": utc(data.created).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "root_cert_sha256": data.root_cert_sha256,
+    }
+    ctx = _Context(values, {}, anchor=data)
+    page = _Page(
+        formset.organisation,
+        title,
+        f"ledger {data.ledger_id} - {mode}",
+        f"Ledger {data.ledger_id} - anchor - keep with the paper checkpoints",
+        data.created,
+        1,
+        watermark=mode if data.rehearsal else "",
+    )
+    width = _content_width(size)
+    buf, pages = _build(
+        lambda: _story(form, ctx, width),
+        page,
+        size,
+        f"Ledger anchor ({mode})",
+        f"ledger {data.ledger_id}; {data.text}",
+    )
+    if pages != 1:
+        raise DocumentError(
+            f"the ledger anchor does not fit on one page ({pages} pages): shorten {form.path}"
+        )
+    return buf.getvalue()

@@ -10,7 +10,7 @@ A form is a small Markdown dialect (described for editors in forms/README.md):
 * @-blocks for the structured parts: ``@fields`` / ``@table NAME`` / ``@signatures`` (rows of
   ``Label | value`` up to ``@end``; a signature row may add ``| Field``, the PDF signature field whose
   visible stamp goes in that block), ``@signatures participants``, ``@checkpoint``, ``@share``,
-  ``@pagebreak``.
+  ``@anchor``, ``@pagebreak``.
 
 Everything is checked when the form is loaded, before any data is near it: an unknown or broken placeholder,
 an unknown block, a block without ``@end``, or a field the form must show (the PCI DSS 3.7.8 fields of an
@@ -71,7 +71,7 @@ class Text:
 @dataclass(frozen=True)
 class Block:
     """One block of a form. ``kind`` is one of title, heading, paragraph, callout, list, fields, table,
-    signatures, checkpoint, share, pagebreak."""
+    signatures, checkpoint, share, anchor, pagebreak."""
 
     kind: str
     line: int
@@ -95,6 +95,7 @@ class FormSpec:
     required_blocks: Mapping[str, str]  # block kind (or "table:NAME") -> why
     participant_signatures: bool = False  # @signatures participants allowed
     share_allowed: bool = False
+    anchor_allowed: bool = False  # @anchor: the anchor page only (other forms print it with @checkpoint)
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,36 @@ MINUTES = FormSpec(
     participant_signatures=True,
 )
 
-SPECS: Mapping[str, FormSpec] = {s.name: s for s in (ACKNOWLEDGEMENT, REAFFIRMATION, SHARE_CARD, MINUTES)}
+ANCHOR = FormSpec(
+    name="anchor",
+    placeholders=_COMMON
+    | {
+        "ledger_id",
+        "ledger_organisation",
+        "ledger_mode",
+        "created",
+        "founder_name",
+        "founder_employee_id",
+        "founder_role",
+        "root_cert_sha256",
+    },
+    required={
+        "ledger_id": "the page names the ledger it anchors",
+        "ledger_mode": "a rehearsal ledger's anchor must say so: test keys never pass for production "
+        "(PCI DSS 3.6.1.1)",
+        "founder_name": "the founding security officer signs the page",
+    },
+    tables={},
+    required_blocks={
+        "anchor": "the anchor itself, as text and as a QR code (DESIGN §5)",
+        "signatures": "the founding security officer signs the page in ink",
+    },
+    anchor_allowed=True,
+)
+
+SPECS: Mapping[str, FormSpec] = {
+    s.name: s for s in (ACKNOWLEDGEMENT, REAFFIRMATION, SHARE_CARD, MINUTES, ANCHOR)
+}
 
 
 # --- parsing ----------------------------------------------------------------------------------------------
@@ -306,7 +336,7 @@ def parse_text(source: str, line: int, path: Path) -> Text:
 
 
 _BLOCKS_WITH_ROWS = ("fields", "table", "signatures")
-_SINGLE_BLOCKS = ("checkpoint", "share", "pagebreak")
+_SINGLE_BLOCKS = ("checkpoint", "share", "anchor", "pagebreak")
 
 
 def parse_form(source: str, path: Path, spec: FormSpec) -> Form:
@@ -501,6 +531,13 @@ def _check(form: Form, line_count: int) -> None:
             )
         if block.kind == "share" and "share" in present:
             raise TemplateError(f"{path}, line {block.line}: @share appears twice")
+        if block.kind == "anchor" and not spec.anchor_allowed:
+            raise TemplateError(
+                f"{path}, line {block.line}: @anchor belongs on the anchor page only; the other forms print "
+                "the anchor in their @checkpoint box"
+            )
+        if block.kind == "anchor" and "anchor" in present:
+            raise TemplateError(f"{path}, line {block.line}: @anchor appears twice")
         if block.kind == "signatures" and block.name == "participants" and not spec.participant_signatures:
             raise TemplateError(
                 f"{path}, line {block.line}: '@signatures participants' is for the minutes only"

@@ -1,7 +1,8 @@
-"""The papers of every ceremony, built from the ledger: share cards, acknowledgement forms, minutes.
+"""The papers of every ceremony, built from the ledger: share cards, acknowledgement forms, minutes, and the
+ledger anchor page printed when the ledger is founded.
 
 Minutes (DESIGN §4.7) close every ceremony — generation, recovery, re-share, retirement, completed or voided —
-and are built from the events whose payload carries its ``ceremony_id`` alone: ``minutes_data_for`` /
+and are built from the events whose record names its ``ceremony_id`` alone: ``minutes_data_for`` /
 ``issue_minutes_for(ledger, ceremony_id, administrator, witness)``. A re-share's new shares and a recovery's
 fresh components get acknowledgements through ``issue_acknowledgement_for(ledger, ceremony_id, split_id,
 number, custodian, witness)``. The generation-only functions below (``issue_minutes(ledger, ceremony)``
@@ -10,8 +11,14 @@ etc.) delegate to these.
 The TUI and ``ceremony rehearse`` both call these; neither builds a document by hand. Every value printed
 comes from the ledger events of the ceremony (what was recorded is what is printed), plus the ceremony
 object for who held which role. Each issued document's SHA-256 is recorded in a ``document.issued`` event
-``{ceremony_id, kind, sha256, subject, file_name}`` so a paper found later can be matched to the ledger
-(``ceremony verify --document``).
+``{ceremony_id, kind, sha256, subject, file_name, signed_by}`` so a paper found later can be matched to the
+ledger (``ceremony verify --document``). Every form with a checkpoint also prints the ledger's anchor (DESIGN
+§5) next to it.
+
+The anchor page (:func:`issue_anchor`) belongs to no ceremony: right after :func:`~ceremony.flows.enrolment.
+found_ledger`, while the founder's key is still unlocked, it is rendered, signed by the founder, recorded
+(``document.issued`` kind ``"anchor"``, the founder's signature alone) and written to
+``<ledger folder>/ceremony-documents/ledger-anchor-<ledger id>.pdf``.
 
 Typical use, in order (the TUI does the same as ``ceremony.flows.rehearsal``)::
 
@@ -31,15 +38,18 @@ event loop (Textual) ``await`` the ``async_issue_*`` variants instead (see :mod:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from ceremony.crypto.codec import share_text
 from ceremony.crypto.secret import SecretBytes
 from ceremony.documents.model import (
     AcknowledgementData,
+    AnchorData,
     EnvelopeRecord,
     KcvRecord,
     LedgerReference,
@@ -50,19 +60,23 @@ from ceremony.documents.model import (
     PreflightException,
     ShareCardData,
 )
-from ceremony.documents.render import render_acknowledgement, render_minutes, render_share_card
+from ceremony.documents.render import render_acknowledgement, render_anchor, render_minutes, render_share_card
 from ceremony.documents.sign import async_sign_document, sha256_of, sign_document
 from ceremony.documents.templates import FormSet
 from ceremony.errors import FlowError
-from ceremony.flows.common import KeyInfo, Register, read_register
+from ceremony.flows.enrolment import Founded
 from ceremony.flows.generation import GenerationCeremony
 from ceremony.flows.presence import PresentPerson
 from ceremony.ledger import participants as people
+from ceremony.ledger import register as ledger_register
+from ceremony.ledger import schema as sc
+from ceremony.ledger.anchor import group
 from ceremony.ledger.events import Event
-from ceremony.ledger.store import Ledger
+from ceremony.ledger.register import KeyInfo, PreflightEvidence, Register, ceremony_id_of
+from ceremony.ledger.store import Attester, Ledger
 
 DOCUMENT_ISSUED = "document.issued"
-KINDS = ("share_card", "acknowledgement", "minutes")
+KINDS = ("share_card", "acknowledgement", "minutes", "anchor")
 TEST_MARK = " - TEST KEY (rehearsal)"
 
 ROLE_NAMES = {
@@ -77,7 +91,7 @@ ROLE_NAMES = {
 class DocumentRecord:
     """One issued document as the ledger records it (and ``manifest.json`` lists it)."""
 
-    kind: str  # "share_card" | "acknowledgement" | "minutes"
+    kind: str  # "share_card" | "acknowledgement" | "minutes" | "anchor"
     subject: str  # who or what it is about, e.g. "share 2 of 5 - Ann Lee (E0102)"
     file_name: str
     sha256: str
@@ -94,23 +108,28 @@ class SignedDocument:
 
 # --- reading the ceremony back from the ledger --------------------------------------------------------------
 def ceremony_events(ledger: Ledger, ceremony_id: str) -> list[Event]:
-    """Every event of one ceremony, in ledger order."""
-    return [e for e in ledger.events() if e.payload.get("ceremony_id") == ceremony_id]
+    """Every event of one ceremony (its records name ``ceremony_id``), in ledger order."""
+    return [e for e in ledger.events() if ceremony_id_of(e.record) == ceremony_id]
+
+
+R = TypeVar("R", bound=sc.Record)
 
 
 def _time(event: Event) -> datetime:
     return datetime.strptime(event.time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def _first(events: Iterable[Event], event_type: str, **match: object) -> Event | None:
+def _first(events: Iterable[Event], record_type: type[sc.Record], **match: object) -> Event | None:
+    """The first event whose record is a ``record_type`` with the ``match`` field values."""
     for event in events:
-        if event.type == event_type and all(event.payload.get(k) == v for k, v in match.items()):
+        record = event.record
+        if isinstance(record, record_type) and all(getattr(record, k) == v for k, v in match.items()):
             return event
     return None
 
 
-def _last(events: Sequence[Event], event_type: str, **match: object) -> Event | None:
-    return _first(reversed(events), event_type, **match)
+def _last(events: Sequence[Event], record_type: type[sc.Record], **match: object) -> Event | None:
+    return _first(reversed(events), record_type, **match)
 
 
 def _need(event: Event | None, what: str) -> Event:
@@ -119,10 +138,20 @@ def _need(event: Event | None, what: str) -> Event:
     return event
 
 
+def _record(event: Event, record_type: type[R]) -> R:
+    """The typed record of ``event``, found by its type (:func:`_first`)."""
+    record = event.record
+    if not isinstance(record, record_type):
+        raise FlowError(f"event #{event.seq} records {event.type}, not {record_type.TYPE}")
+    return record
+
+
 def ledger_reference(ledger: Ledger, seq: int) -> LedgerReference:
-    """Event ``seq`` and the checkpoint right after it, as printed on a form (DESIGN §5)."""
+    """Event ``seq``, the checkpoint right after it and the ledger's anchor, as printed on a form
+    (DESIGN §5)."""
     checkpoint = ledger.checkpoint(seq)
-    return LedgerReference(f"#{seq}", checkpoint.text(), checkpoint.qr_payload())
+    anchor = tuple(people.anchor(ledger).grouped())
+    return LedgerReference(f"#{seq}", checkpoint.text(), checkpoint.qr_payload(), anchor)
 
 
 def closing_checkpoint(ledger: Ledger) -> str:
@@ -156,21 +185,19 @@ class _KeyFacts:
 
 
 def _key_facts(events: Sequence[Event]) -> _KeyFacts:
-    key = _need(_first(events, "key.registered"), "a generated key")
-    split = _need(_first(events, "split.created"), "a split")
-    test = bool(key.payload.get("test_key"))
-    threshold, count = int(str(split.payload["threshold"])), int(str(split.payload["shares"]))
+    key = _record(_need(_first(events, sc.KeyRegistered), "a generated key"), sc.KeyRegistered)
+    split = _record(_need(_first(events, sc.SplitCreated), "a split"), sc.SplitCreated)
     return _KeyFacts(
-        key_id=str(key.payload["key_id"]),
-        key_type=str(key.payload["key_type"]),
-        label=str(key.payload["label"]) + (TEST_MARK if test else ""),
-        kcv=str(key.payload["kcv_hex"]).upper(),
-        kcv_method=str(key.payload["kcv_method"]),
-        split_id=str(split.payload["split_id"]),
-        scheme=_scheme_text(str(split.payload["scheme"]), threshold, count),
-        threshold=threshold,
-        count=count,
-        test_key=test,
+        key_id=key.key_id,
+        key_type=key.key_type,
+        label=key.label + (TEST_MARK if key.test_key else ""),
+        kcv=key.kcv_hex.upper(),
+        kcv_method=key.kcv_method,
+        split_id=split.split_id,
+        scheme=_scheme_text(split.scheme, split.threshold, split.shares),
+        threshold=split.threshold,
+        count=split.shares,
+        test_key=key.test_key,
     )
 
 
@@ -247,32 +274,35 @@ class _Signer(Protocol):
 
 def record_document_for(
     ledger: Ledger,
-    ceremony_id: str,
+    ceremony_id: str | None,
     kind: str,
     sha256: str,
     subject: str,
     file_name: str,
     signers: Sequence[_Signer],
+    pdf_signers: Sequence[str] | None = None,
 ) -> DocumentRecord:
     """Record an issued document's SHA-256 (``document.issued``) for any ceremony, signed by ``signers``
-    (minutes: the administrator and the witness; an acknowledgement: the custodian and the witness)."""
+    (minutes: the administrator and the witness; an acknowledgement: the custodian and the witness).
+    ``pdf_signers``: the person ids whose signatures the PDF itself carries (``signed_by``; default: the
+    signers for signed forms, nobody for a share card, which is sealed rather than signed). ``ceremony_id``
+    None: a document of no ceremony (the ledger anchor)."""
     if kind not in KINDS:
         raise FlowError(f"unknown document kind {kind[:30]!r} (known: {', '.join(KINDS)})")
     if not signers:
         raise FlowError("an issued document is recorded under the signatures of the people present")
     actors = list(dict.fromkeys(s.person_id for s in signers))
-    event = ledger.append(
-        DOCUMENT_ISSUED,
-        {
-            "ceremony_id": ceremony_id,
-            "kind": kind,
-            "sha256": sha256,
-            "subject": subject,
-            "file_name": file_name,
-        },
-        actors,
-        signers,
-    )
+    if pdf_signers is None:
+        pdf_signers = [] if kind == "share_card" else actors
+    payload: dict[str, object] = {} if ceremony_id is None else {"ceremony_id": ceremony_id}
+    payload |= {
+        "kind": kind,
+        "sha256": sha256,
+        "subject": subject,
+        "file_name": file_name,
+        "signed_by": list(pdf_signers),
+    }
+    event = ledger.append(DOCUMENT_ISSUED, payload, actors, signers)
     return DocumentRecord(kind, subject, file_name, sha256, event.seq)
 
 
@@ -306,17 +336,17 @@ class _Control:
 
 
 def _control(events: Sequence[Event]) -> _Control:
-    started = _need(_first(events, "ceremony.started"), "the start")
-    opened = _last(events, "ceremony.resumed") or started
+    started = _need(_first(events, sc.CeremonyStarted), "the start")
+    opened = _last(events, sc.CeremonyResumed) or started
     if len(opened.actors) < 2:
         raise FlowError(f"event #{opened.seq} does not name both an administrator and a witness")
-    p = started.payload
+    record = _record(started, sc.CeremonyStarted)
     return _Control(
         administrator=opened.actors[0],
         witness=opened.actors[1],
-        kind=str(p.get("kind", "generation")),
-        purpose=str(p.get("purpose", "")),
-        rehearsal=bool(p.get("rehearsal")),
+        kind=record.kind,
+        purpose=record.purpose,
+        rehearsal=record.rehearsal,
     )
 
 
@@ -336,7 +366,7 @@ def _check_control(events: Sequence[Event], administrator: _Signer | None, witne
 
 
 def _ended(events: Sequence[Event]) -> Event:
-    end = _last(events, "ceremony.closed") or _last(events, "ceremony.voided")
+    end = _last(events, sc.CeremonyClosed) or _last(events, sc.CeremonyVoided)
     return _need(end, "the close-out (close or void the ceremony first)")
 
 
@@ -344,25 +374,27 @@ def _ended(events: Sequence[Event]) -> Event:
 @dataclass(frozen=True)
 class _SplitFacts:
     split_id: str
+    key_id: str
     scheme: str
     threshold: int
     count: int
     custodians: tuple[str, ...]
+    components: bool  # fresh components made from another split (a recovery's output)
     created: Event
 
 
 def _split_facts(events: Sequence[Event], split_id: str | None) -> _SplitFacts:
-    created = _first(events, "split.created", split_id=split_id) if split_id else None
+    created = _first(events, sc.SplitCreated, split_id=split_id) if split_id else None
     created = _need(created, f"a split {split_id or ''}".rstrip())
-    p = created.payload
-    threshold, count = int(str(p["threshold"])), int(str(p["shares"]))
-    custodians = p.get("custodians")
+    record = _record(created, sc.SplitCreated)
     return _SplitFacts(
-        split_id=str(p["split_id"]),
-        scheme=_scheme_text(str(p["scheme"]), threshold, count),
-        threshold=threshold,
-        count=count,
-        custodians=tuple(str(c) for c in custodians) if isinstance(custodians, list) else (),
+        split_id=record.split_id,
+        key_id=record.key_id,
+        scheme=_scheme_text(record.scheme, record.threshold, record.shares),
+        threshold=record.threshold,
+        count=record.shares,
+        custodians=record.custodians or (),
+        components=record.from_split_id is not None,
         created=created,
     )
 
@@ -372,11 +404,7 @@ def _key_label(key: KeyInfo) -> str:
 
 
 def _noun(split: _SplitFacts) -> str:
-    return (
-        "component"
-        if split.scheme.startswith("XOR") and split.created.payload.get("from_split_id")
-        else "share"
-    )
+    return "component" if split.scheme.startswith("XOR") and split.components else "share"
 
 
 def acknowledgement_data_for(
@@ -389,22 +417,24 @@ def acknowledgement_data_for(
     events = ceremony_events(ledger, ceremony_id)
     control = _control(events)
     receipt = (
-        _last(events, "share.received", share_number=number, split_id=split_id)
-        or _last(events, "share.exposed", share_number=number, split_id=split_id, kind="shown")
+        _last(events, sc.ShareReceived, share_number=number, split_id=split_id)
+        or _last(events, sc.ShareExposed, share_number=number, split_id=split_id, kind="shown")
         if split_id
         else None
     )
     receipt = _need(receipt, f"the receipt of share {number}")
     split = _split_facts(events, split_id)
-    key = read_register(ledger.events()).key(str(split.created.payload["key_id"]))
+    key = ledger_register.read(ledger).key(split.key_id)
     return AcknowledgementData(
         ceremony_id=ceremony_id,
-        custodian=_person(ledger, str(receipt.payload["person_id"]), ROLE_NAMES["custodian"]),
+        custodian=_person(
+            ledger, _record(receipt, sc.CustodianShareEvent).person_id, ROLE_NAMES["custodian"]
+        ),
         key_label=_key_label(key),
         key_id=key.key_id,
         key_type=key.key_type.value,
-        kcv=key.kcv.hex,
-        kcv_method=str(key.kcv.method),
+        kcv=key.kcv_hex.upper(),
+        kcv_method=key.kcv_method,
         split_id=split.split_id,
         scheme=split.scheme,
         share_number=number,
@@ -473,7 +503,14 @@ def issue_acknowledgement_for(
         reason=_ACK_REASON,
     )
     record = record_document_for(
-        ledger, ceremony_id, "acknowledgement", sha256_of(signed), subject, file_name, (custodian, witness)
+        ledger,
+        ceremony_id,
+        "acknowledgement",
+        sha256_of(signed),
+        subject,
+        file_name,
+        (custodian, witness),
+        pdf_signers=[custodian.person_id],
     )
     return SignedDocument(signed, record)
 
@@ -498,7 +535,14 @@ async def async_issue_acknowledgement_for(
         reason=_ACK_REASON,
     )
     record = record_document_for(
-        ledger, ceremony_id, "acknowledgement", sha256_of(signed), subject, file_name, (custodian, witness)
+        ledger,
+        ceremony_id,
+        "acknowledgement",
+        sha256_of(signed),
+        subject,
+        file_name,
+        (custodian, witness),
+        pdf_signers=[custodian.person_id],
     )
     return SignedDocument(signed, record)
 
@@ -573,178 +617,152 @@ def _title(control: _Control) -> str:
 
 def _describe(event: Event, names: Mapping[str, str]) -> str:
     """One line of the minutes for ``event``: what happened, in the custodians' words; never a share."""
-    p = event.payload
-    number = p.get("share_number")
-    match event.type:
-        case "ceremony.started":
-            mode = " (REHEARSAL)" if p.get("rehearsal") else ""
-            kind = str(p.get("kind", "generation"))
-            if kind == "generation":
+    match event.record:
+        case sc.CeremonyStarted() as r:
+            mode = " (REHEARSAL)" if r.rehearsal else ""
+            if r.kind == "generation":
                 return f"Ceremony started{mode}; administrator and witness authenticated"
             text = (
-                f"{KIND_TITLES.get(kind, kind)} ceremony started{mode}; "
+                f"{KIND_TITLES.get(r.kind, r.kind)} ceremony started{mode}; "
                 "administrator and witness authenticated"
             )
-            if p.get("key_id"):
-                text += f"; key {p.get('key_id')}, split {p.get('split_id')}"
-            if p.get("output"):
-                text += f"; output fixed in advance: {str(p.get('output')).replace('_', ' ')}"
-                if p.get("kek_label"):
-                    text += f" under {p.get('kek_label')}"
-            if kind == "reshare":
-                scheme = _scheme_text(str(p["scheme"]), int(str(p["threshold"])), int(str(p["shares"])))
-                custodians = ", ".join(names.get(str(c), str(c)) for c in p.get("custodians", []))  # type: ignore[union-attr]
-                text += f"; new split {scheme} for {custodians} (reason: {p.get('reason')})"
+            if r.key_id:
+                text += f"; key {r.key_id}, split {r.split_id}"
+            if r.output:
+                text += f"; output fixed in advance: {r.output.replace('_', ' ')}"
+                if r.kek_label:
+                    text += f" under {r.kek_label}"
+            if r.kind == "reshare" and r.scheme and r.threshold and r.shares:
+                scheme = _scheme_text(r.scheme, r.threshold, r.shares)
+                custodians = ", ".join(names.get(c, c) for c in r.custodians or ())
+                text += f"; new split {scheme} for {custodians} (reason: {r.reason})"
             return text
-        case "ceremony.resumed":
+        case sc.CeremonyResumed() as r:
+            return f"Ceremony resumed after event #{r.after_seq}; administrator and witness authenticated"
+        case sc.PreflightRun() as r:
+            return "Air-gap preflight recorded: " + _preflight_result(PreflightEvidence.of(r))
+        case sc.CeremonyPlanned() as r:
+            custodians = ", ".join(names.get(c, c) for c in r.custodians)
+            scheme = _scheme_text(r.scheme, r.threshold, r.shares)
             return (
-                f"Ceremony resumed after event #{p.get('after_seq')}; administrator and witness authenticated"
-            )
-        case "preflight.run":
-            return "Air-gap preflight recorded: " + _preflight_result(p)
-        case "ceremony.planned":
-            custodians = ", ".join(names.get(str(c), str(c)) for c in p.get("custodians", []))  # type: ignore[union-attr]
-            scheme = _scheme_text(str(p["scheme"]), int(str(p["threshold"])), int(str(p["shares"])))
-            return (
-                f"Plan fixed: {p['key_type']} key '{p['label']}', {scheme}; custodians in share order: "
+                f"Plan fixed: {r.key_type} key '{r.label}', {scheme}; custodians in share order: "
                 f"{custodians}; custody rule checked (PCI DSS 3.7.6)"
             )
-        case "key.registered":
-            test = " (TEST key)" if p.get("test_key") else ""
-            return f"Key generated{test}; KCV {str(p['kcv_hex']).upper()} registered"
-        case "split.created":
-            scheme = _scheme_text(str(p["scheme"]), int(str(p["threshold"])), int(str(p["shares"])))
+        case sc.KeyRegistered() as r:
+            test = " (TEST key)" if r.test_key else ""
+            return f"Key generated{test}; KCV {r.kcv_hex.upper()} registered"
+        case sc.SplitCreated() as r:
+            scheme = _scheme_text(r.scheme, r.threshold, r.shares)
             why = ""
-            if p.get("replaces_split_id"):
-                why = f" replacing split {p.get('replaces_split_id')}"
-            elif p.get("from_split_id"):
+            if r.replaces_split_id:
+                why = f" replacing split {r.replaces_split_id}"
+            elif r.from_split_id:
                 why = " as fresh components for HSM entry"
-            return f"Key split ({scheme}), split {p.get('split_id')}{why}; every share's commitment recorded"
-        case "share.exposed":
-            if p.get("kind") == "entered":
+            return f"Key split ({scheme}), split {r.split_id}{why}; every share's commitment recorded"
+        case sc.ShareExposed() as r:
+            if r.kind == "entered":
                 return (
-                    f"Share {number} of split {p.get('split_id')} entered by its custodian; checked, accepted"
+                    f"Share {r.share_number} of split {r.split_id} entered by its custodian; "
+                    "checked, accepted"
                 )
-            return f"Share {number} shown privately to its custodian"
-        case "share.received":
-            how = "share card" if p.get("method") == "card" else "custodian's own record"
-            return f"Share {number} receipt signed; {how} sealed in envelope {p.get('envelope_serial')}"
-        case "share.verified":
-            if p.get("ok"):
-                return f"Verification round: share {number} re-entered, matches the issued share"
-            return f"Verification round: share {number} re-entered, MISMATCH ({p.get('reason', '')})"
-        case "envelope.inspected":
-            seal = (
-                "seal intact"
-                if p.get("seal_intact_custodian") and p.get("seal_intact_witness")
-                else "seal reported BROKEN"
-            )
+            return f"Share {r.share_number} shown privately to its custodian"
+        case sc.ShareReceived() as r:
+            how = "share card" if r.method == "card" else "custodian's own record"
+            return f"Share {r.share_number} receipt signed; {how} sealed in envelope {r.envelope_serial}"
+        case sc.ShareVerified() as r:
+            if r.ok:
+                return f"Verification round: share {r.share_number} re-entered, matches the issued share"
+            return f"Verification round: share {r.share_number} re-entered, MISMATCH ({r.reason or ''})"
+        case sc.EnvelopeInspected() as r:
+            intact = r.seal_intact_custodian and r.seal_intact_witness
+            seal = "seal intact" if intact else "seal reported BROKEN"
             serial = (
-                f"serial {p.get('serial_read')} matches the one recorded at sealing"
-                if p.get("serial_matches")
-                else f"serial read {p.get('serial_read')} but {p.get('serial_recorded')} recorded at sealing"
+                f"serial {r.serial_read} matches the one recorded at sealing"
+                if r.serial_matches
+                else f"serial read {r.serial_read} but {r.serial_recorded} recorded at sealing"
             )
-            return f"Envelope of share {number} inspected before opening: {serial}; {seal}"
-        case "incident.recorded":
-            return f"INCIDENT recorded ({p.get('kind')}): {p.get('what')}"
-        case "incident.decided":
-            return f"Security officer's decision on share {number}: {p.get('decision')} ({p.get('reason')})"
-        case "recovery.share_refused":
-            which = f"share {number}" if number is not None else "an entry"
-            return f"Refused {which}: {p.get('reason')} (nothing of it was kept)"
-        case "recovery.kcv_failed":
-            bad = ", ".join(map(str, p.get("bad_shares", []))) or "not identified"  # type: ignore[arg-type]
-            offered = ", ".join(map(str, p.get("offered", [])))  # type: ignore[arg-type]
+            return f"Envelope of share {r.share_number} inspected before opening: {serial}; {seal}"
+        case sc.IncidentRecorded() as r:
+            return f"INCIDENT recorded ({r.kind}): {r.what}"
+        case sc.IncidentDecided() as r:
+            return f"Security officer's decision on share {r.share_number}: {r.decision} ({r.reason})"
+        case sc.RecoveryShareRefused() as r:
+            return f"Refused share {r.share_number}: {r.reason} (nothing of it was kept)"
+        case sc.RecoveryKcvFailed() as r:
+            bad = ", ".join(map(str, r.bad_shares)) or "not identified"
+            offered = ", ".join(map(str, r.offered))
             return f"Rebuild FAILED the KCV check with shares {offered} (bad share: {bad}); shares wiped"
-        case "key.recovered":
-            shares = ", ".join(map(str, p.get("shares", [])))  # type: ignore[arg-type]
-            kcv = str(p.get("kcv_hex")).upper()
-            return f"Key rebuilt from shares {shares}; KCV {kcv} matches the registered KCV"
-        case "kek.component_entered":
+        case sc.KeyRecovered() as r:
+            shares = ", ".join(map(str, r.shares))
+            return f"Key rebuilt from shares {shares}; KCV {r.kcv_hex.upper()} matches the registered KCV"
+        case sc.KekComponentEntered() as r:
+            return f"KEK component {r.component_number} entered; KCV {r.component_kcv_hex.upper()}"
+        case sc.KeyWrapped() as r:
             return (
-                f"KEK component {p.get('component_number')} entered; KCV "
-                f"{str(p.get('component_kcv_hex')).upper()}"
+                f"Key wrapped under {r.kek_label} ({r.algorithm}); KEK KCV {r.kek_kcv_hex.upper()}, "
+                f"wrapped file SHA-256 {r.wrapped_sha256[:16]}..."
             )
-        case "key.wrapped":
-            return (
-                f"Key wrapped under {p.get('kek_label')} ({p.get('algorithm')}); KEK KCV "
-                f"{str(p.get('kek_kcv_hex')).upper()}, "
-                f"wrapped file SHA-256 {str(p.get('wrapped_sha256'))[:16]}..."
-            )
-        case "key.wiped":
+        case sc.KeyWiped():
             return "Clear key wiped from memory"
-        case "key.retired":
-            return f"Key {p.get('label')} ({p.get('key_id')}) retired: {p.get('reason')}"
-        case "key.replacement_cleared":
-            return f"Replacement flag cleared: {p.get('reason')}"
-        case "envelope.returned":
-            seal = "seal intact" if p.get("seal_intact") else "seal BROKEN"
+        case sc.KeyRetired() as r:
+            return f"Key {r.label} ({r.key_id}) retired: {r.reason}"
+        case sc.KeyReplacementCleared() as r:
+            return f"Replacement flag cleared: {r.reason}"
+        case sc.EnvelopeReturned() as r:
+            seal = "seal intact" if r.seal_intact else "seal BROKEN"
             return (
-                f"Envelope {p.get('envelope_serial')} (share {number} of split {p.get('split_id')}) returned "
-                f"by {p.get('returned_by')} for {p.get('disposition', 'destruction')}; {seal}"
+                f"Envelope {r.envelope_serial} (share {r.share_number} of split {r.split_id}) returned "
+                f"by {r.returned_by} for {r.disposition}; {seal}"
             )
-        case "document.issued":
-            kind = str(p.get("kind", "document")).replace("_", " ")
-            return f"Issued {kind}: {p.get('subject')} (SHA-256 {str(p.get('sha256'))[:16]}...)"
-        case "split.retired":
-            return f"Split retired: {p.get('reason')}"
-        case "ceremony.closed":
+        case sc.DocumentIssued() as r:
+            kind = r.kind.replace("_", " ")
+            return f"Issued {kind}: {r.subject} (SHA-256 {r.sha256[:16]}...)"
+        case sc.SplitRetired() as r:
+            return f"Split retired: {r.reason}"
+        case sc.CeremonyClosed():
             return "Ceremony closed"
-        case "ceremony.voided":
-            return f"Ceremony voided: {p.get('reason')}"
-        case "auth.failed":
-            return f"Wrong passphrase (attempt {p.get('attempt')}) for the {p.get('role')} role"
+        case sc.CeremonyVoided() as r:
+            return f"Ceremony voided: {r.reason}"
+        case sc.AuthFailed() as r:
+            return f"Wrong passphrase (attempt {r.attempt}) for the {r.role} role"
     return event.type
 
 
-def _preflight_result(p: dict[str, Any] | Any) -> str:
-    uncovered = list(p.get("uncovered", []))
-    if p.get("record_only") and uncovered:
+def _preflight_result(evidence: PreflightEvidence) -> str:
+    uncovered = evidence.uncovered
+    if evidence.record_only and uncovered:
         return (
             f"REHEARSAL, NOT AIR-GAPPED: {len(uncovered)} finding(s) recorded without blocking "
             "(record-only rehearsal preflight)"
         )
     if uncovered:
         return f"BLOCKED: {len(uncovered)} finding(s) without an active exception"
-    relied = (
-        p.get("coverage", {}).get("exceptions_relied_on", []) if isinstance(p.get("coverage"), dict) else []
-    )
-    if relied:
-        return f"cleared, relying on {len(relied)} exception(s) (PCI DSS 1.2.6)"
+    if evidence.relied_on:
+        return f"cleared, relying on {len(evidence.relied_on)} exception(s) (PCI DSS 1.2.6)"
     return "cleared: no insecure finding"
 
 
-def _findings(p: dict[str, Any] | Any) -> tuple[str, ...]:
-    report = p.get("report")
-    out: list[str] = []
-    if isinstance(report, dict):
-        for f in report.get("findings", []):
-            if isinstance(f, dict) and f.get("verdict") != "pass":
-                subject = f" {f.get('subject')}" if f.get("subject") else ""
-                out.append(f"{str(f.get('verdict')).upper()} {f.get('check')}{subject}: {f.get('summary')}")
-    if not out:
-        out = [str(u) for u in p.get("uncovered", [])]
-    return tuple(out)
+def _findings(evidence: PreflightEvidence) -> tuple[str, ...]:
+    out = [
+        f"{f.verdict.upper()} {f.check}{f' {f.subject}' if f.subject else ''}: {f.summary}"
+        for f in evidence.findings
+        if f.verdict != "pass"
+    ]
+    return tuple(out) if out else evidence.uncovered
 
 
-def _exceptions(p: dict[str, Any] | Any, names: dict[str, str]) -> tuple[PreflightException, ...]:
-    coverage = p.get("coverage")
-    if not isinstance(coverage, dict):
-        return ()
-    out = []
-    for e in coverage.get("exceptions_relied_on", []):
-        if isinstance(e, dict):
-            out.append(
-                PreflightException(
-                    exception_id=str(e.get("id", "")),
-                    finding=f"{e.get('check')} {e.get('subject')}",
-                    justification=str(e.get("justification", "")),
-                    compensating_controls=str(e.get("compensating_controls", "")),
-                    approved_by=names.get(str(e.get("approved_by")), str(e.get("approved_by", ""))),
-                    expires=str(e.get("expires", "")),
-                )
-            )
-    return tuple(out)
+def _exceptions(evidence: PreflightEvidence, names: dict[str, str]) -> tuple[PreflightException, ...]:
+    return tuple(
+        PreflightException(
+            exception_id=e.exception_id,
+            finding=f"{e.check} {e.subject}",
+            justification=e.justification,
+            compensating_controls=e.compensating_controls,
+            approved_by=names.get(e.approved_by, e.approved_by),
+            expires=e.expires,
+        )
+        for e in evidence.relied_on
+    )
 
 
 class _Cast:
@@ -791,25 +809,20 @@ def _cast_of(ledger: Ledger, control: _Control, events: Sequence[Event]) -> _Cas
     cast = _Cast(ledger, control)
     custodian = ROLE_NAMES["custodian"]
     for event in events:
-        p = event.payload
-        number = p.get("share_number")
-        match event.type:
-            case "split.created":
-                count, sid = int(str(p["shares"])), str(p["split_id"])
-                noun = "component" if p.get("from_split_id") else "share"
-                where = "" if control.kind == "generation" else f", new split {sid}"
-                for n, pid in enumerate(p.get("custodians", []), start=1):  # type: ignore[arg-type]
-                    cast.add(str(pid), f"{custodian} ({noun} {n} of {count}{where})", "custodian")
-            case "envelope.inspected" | "recovery.share_refused":
-                cast.add(str(p.get("person_id", "")), f"{custodian} (presented share {number})", "custodian")
-            case "share.exposed" if p.get("kind") == "entered":
-                cast.add(str(p.get("person_id", "")), f"{custodian} (presented share {number})", "custodian")
-            case "kek.component_entered":
-                part = p.get("component_number")
-                cast.add(
-                    str(p.get("person_id", "")), f"KEK custodian (KEK component {part})", "KEK custodian"
-                )
-            case "incident.decided" if event.actors:
+        match event.record:
+            case sc.SplitCreated() as r:
+                noun = "component" if r.from_split_id else "share"
+                where = "" if control.kind == "generation" else f", new split {r.split_id}"
+                for n, pid in enumerate(r.custodians or (), start=1):
+                    cast.add(pid, f"{custodian} ({noun} {n} of {r.shares}{where})", "custodian")
+            case sc.EnvelopeInspected() | sc.RecoveryShareRefused() as r:
+                cast.add(r.person_id, f"{custodian} (presented share {r.share_number})", "custodian")
+            case sc.ShareExposed(kind="entered") as r:
+                cast.add(r.person_id, f"{custodian} (presented share {r.share_number})", "custodian")
+            case sc.KekComponentEntered() as r:
+                part = r.component_number
+                cast.add(r.person_id, f"KEK custodian (KEK component {part})", "KEK custodian")
+            case sc.IncidentDecided() if event.actors:
                 cast.add(event.actors[0], "Security officer (incident decision)", "security officer")
     for event in events:  # anyone else who signed a step is listed too: nobody signs unseen
         for pid in (*event.actors, *event.attested_by):
@@ -821,123 +834,104 @@ def _cast_of(ledger: Ledger, control: _Control, events: Sequence[Event]) -> _Cas
 def _kcvs(events: Sequence[Event], register: Register, control: _Control, names: _Cast) -> list[KcvRecord]:
     out: list[KcvRecord] = []
 
-    def label(key_id: object) -> str:
-        key = register.keys.get(str(key_id))
-        return _key_label(key) if key else str(key_id)
+    def label(key_id: str) -> str:
+        key = register.keys.get(key_id)
+        return _key_label(key) if key else key_id
 
-    def method(key_id: object) -> str:
-        key = register.keys.get(str(key_id))
-        return str(key.kcv.method) if key else ""
+    def method(key_id: str) -> str:
+        key = register.keys.get(key_id)
+        return key.kcv_method if key else ""
 
     for event in events:
-        p = event.payload
-        match event.type:
-            case "key.registered":
-                test = TEST_MARK if p.get("test_key") else ""
-                out.append(
-                    KcvRecord(f"key {p['label']}{test}", str(p["kcv_hex"]).upper(), str(p["kcv_method"]))
-                )
-            case "key.recovered":
+        match event.record:
+            case sc.KeyRegistered() as r:
+                test = TEST_MARK if r.test_key else ""
+                out.append(KcvRecord(f"key {r.label}{test}", r.kcv_hex.upper(), r.kcv_method))
+            case sc.KeyRecovered() as r:
                 out.append(
                     KcvRecord(
-                        f"key {label(p.get('key_id'))} (rebuilt; matches the registered KCV)",
-                        str(p["kcv_hex"]).upper(),
-                        str(p.get("kcv_method", method(p.get("key_id")))),
+                        f"key {label(r.key_id)} (rebuilt; matches the registered KCV)",
+                        r.kcv_hex.upper(),
+                        r.kcv_method,
                     )
                 )
-            case "split.created" if isinstance(p.get("share_kcvs"), dict):
-                share_kcvs: dict[str, Any] = p["share_kcvs"]  # type: ignore[assignment]
-                count = int(str(p["shares"]))
-                where = "" if control.kind == "generation" else f", split {p['split_id']}"
-                how = str(p.get("share_kcv_method", method(p.get("key_id"))))
-                for n in sorted(share_kcvs, key=int):
-                    out.append(KcvRecord(f"component {n} of {count}{where}", str(share_kcvs[n]).upper(), how))
-            case "kek.component_entered":
-                who = names.short(str(p.get("person_id", "")))
+            case sc.SplitCreated(share_kcvs=dict() as share_kcvs) as r:
+                where = "" if control.kind == "generation" else f", split {r.split_id}"
+                how = r.share_kcv_method if r.share_kcv_method is not None else method(r.key_id)
+                for n in sorted(share_kcvs):
+                    out.append(KcvRecord(f"component {n} of {r.shares}{where}", share_kcvs[n].upper(), how))
+            case sc.KekComponentEntered() as r:
+                who = names.short(r.person_id)
                 out.append(
                     KcvRecord(
-                        f"KEK component {p.get('component_number')} ({who})",
-                        str(p["component_kcv_hex"]).upper(),
-                        str(p.get("kcv_method", "")),
+                        f"KEK component {r.component_number} ({who})",
+                        r.component_kcv_hex.upper(),
+                        r.kcv_method,
                     )
                 )
-            case "key.wrapped":
+            case sc.KeyWrapped() as r:
                 out.append(
-                    KcvRecord(
-                        f"key-encryption key {p.get('kek_label')}",
-                        str(p["kek_kcv_hex"]).upper(),
-                        str(p.get("kek_kcv_method", "")),
-                    )
+                    KcvRecord(f"key-encryption key {r.kek_label}", r.kek_kcv_hex.upper(), r.kek_kcv_method)
                 )
-            case "key.retired":
-                out.append(
-                    KcvRecord(
-                        f"key {label(p.get('key_id'))} (retired)",
-                        str(p["kcv_hex"]).upper(),
-                        method(p.get("key_id")),
-                    )
-                )
+            case sc.KeyRetired() as r:
+                out.append(KcvRecord(f"key {label(r.key_id)} (retired)", r.kcv_hex.upper(), method(r.key_id)))
     return out
 
 
 def _envelopes(events: Sequence[Event], end: Event, names: _Cast) -> list[EnvelopeRecord]:
-    retired = {str(e.payload.get("split_id")) for e in events if e.type == "split.retired"}
-    counts = {
-        str(e.payload["split_id"]): int(str(e.payload["shares"])) for e in events if e.type == "split.created"
-    }
+    records = [e.record for e in events]
+    retired = {r.split_id for r in records if isinstance(r, sc.SplitRetired)}
+    counts = {r.split_id: r.shares for r in records if isinstance(r, sc.SplitCreated)}
     decisions = {
-        (str(e.payload.get("split_id")), e.payload.get("share_number")): str(e.payload.get("decision"))
-        for e in events
-        if e.type == "incident.decided"
+        (r.split_id, r.share_number): r.decision for r in records if isinstance(r, sc.IncidentDecided)
     }
+    voided = isinstance(end.record, sc.CeremonyVoided)
     out: list[EnvelopeRecord] = []
-    for event in events:
-        p = event.payload
-        number, sid = p.get("share_number"), str(p.get("split_id"))
-        match event.type:
-            case "share.received":
-                how = "share card" if p.get("method") == "card" else "custodian's record"
-                void = end.type == "ceremony.voided" or sid in retired
+    for record in records:
+        match record:
+            case sc.ShareReceived() as r:
+                how = "share card" if r.method == "card" else "custodian's record"
+                void = voided or r.split_id in retired
                 out.append(
                     EnvelopeRecord(
-                        serial=str(p["envelope_serial"]),
-                        custodian=names.name(str(p.get("person_id", ""))),
-                        contents=f"{how}, share {number} of {counts.get(sid, '?')}, split {sid}",
+                        serial=r.envelope_serial,
+                        custodian=names.name(r.person_id),
+                        contents=f"{how}, share {r.share_number} of {counts.get(r.split_id, '?')}, "
+                        f"split {r.split_id}",
                         status="void: split retired, return for destruction"
                         if void
                         else "sealed and handed to the custodian",
                     )
                 )
-            case "envelope.inspected":
-                intact = bool(p.get("seal_intact_custodian") and p.get("seal_intact_witness"))
-                if p.get("serial_matches") and intact:
+            case sc.EnvelopeInspected() as r:
+                intact = r.seal_intact_custodian and r.seal_intact_witness
+                if r.serial_matches and intact:
                     status = "inspected (serial matches, seal intact) and opened for the recovery"
                 else:
                     problems = []
-                    if not p.get("serial_matches"):
-                        problems.append(f"recorded at sealing as {p.get('serial_recorded')}")
+                    if not r.serial_matches:
+                        problems.append(f"recorded at sealing as {r.serial_recorded}")
                     if not intact:
                         problems.append("seal broken")
-                    decision = decisions.get((sid, number), "awaiting a security officer")
+                    decision = decisions.get((r.split_id, r.share_number), "awaiting a security officer")
                     status = f"INCIDENT: {'; '.join(problems)}; decision: {decision}"
                 out.append(
                     EnvelopeRecord(
-                        serial=str(p.get("serial_read")),
-                        custodian=names.name(str(p.get("person_id", ""))),
-                        contents=f"share {number}, split {sid}",
+                        serial=r.serial_read,
+                        custodian=names.name(r.person_id),
+                        contents=f"share {r.share_number}, split {r.split_id}",
                         status=status,
                     )
                 )
-            case "envelope.returned":
-                seal = "seal intact" if p.get("seal_intact") else "seal BROKEN: incident recorded"
-                holder = str(p.get("recorded_holder", ""))
+            case sc.EnvelopeReturned() as r:
+                seal = "seal intact" if r.seal_intact else "seal BROKEN: incident recorded"
+                holder = r.recorded_holder
                 out.append(
                     EnvelopeRecord(
-                        serial=str(p["envelope_serial"]),
+                        serial=r.envelope_serial,
                         custodian=names.name(holder) if holder else "-",
-                        contents=f"share {number}, split {sid}",
-                        status=f"returned by {p.get('returned_by')} for "
-                        f"{p.get('disposition', 'destruction')}; {seal}",
+                        contents=f"share {r.share_number}, split {r.split_id}",
+                        status=f"returned by {r.returned_by} for {r.disposition}; {seal}",
                     )
                 )
     return out
@@ -947,14 +941,14 @@ def minutes_data_for(
     ledger: Ledger, ceremony_id: str, *, location: str = "", title: str | None = None
 ) -> MinutesData:
     """The minutes (DESIGN §4.7) of any ceremony — generation, recovery, re-share, retirement; completed
-    or voided — from the ledger events whose payload carries ``ceremony_id``: kind and purpose (from
+    or voided — from the ledger events whose record names ``ceremony_id``: kind and purpose (from
     ``ceremony.started``), participants and their roles, preflight result and exceptions relied on, every
     step with its UTC time and who performed and approved it, KCVs (never key material), envelope serials,
     incidents, outcome and the closing checkpoint (the checkpoint after ``ceremony.closed``/``voided``).
     Call once the ceremony was closed or voided."""
     events = ceremony_events(ledger, ceremony_id)
     control = _control(events)
-    started = _need(_first(events, "ceremony.started"), "the start")
+    started = _need(_first(events, sc.CeremonyStarted), "the start")
     end = _ended(events)
     cast = _cast_of(ledger, control, events)
     short = {pid: cast.short(pid) for pid in cast.everyone}
@@ -971,14 +965,15 @@ def minutes_data_for(
                 event_id=f"#{event.seq}",
             )
         )
-    preflight = _last(events, "preflight.run")
+    preflight = _last(events, sc.PreflightRun)
     names = {pid: cast.name(pid) for pid in cast.everyone}
     if end.type == "ceremony.closed":
         outcome = "Completed" + (
             " (REHEARSAL - TEST key, not for production use)" if control.rehearsal else ""
         )
     else:
-        outcome = f"Voided: {end.payload.get('reason', '')}"
+        outcome = f"Voided: {_record(end, sc.CeremonyVoided).reason}"
+    evidence = PreflightEvidence.of(_record(preflight, sc.PreflightRun)) if preflight else None
     return MinutesData(
         ceremony_id=ceremony_id,
         title=title or _title(control),
@@ -987,11 +982,11 @@ def minutes_data_for(
         started_at=_time(started),
         ended_at=_time(end),
         participants=cast.participants(control),
-        preflight_result=_preflight_result(preflight.payload) if preflight else "not run",
-        preflight_findings=_findings(preflight.payload) if preflight else (),
-        exceptions=_exceptions(preflight.payload, names) if preflight else (),
+        preflight_result=_preflight_result(evidence) if evidence else "not run",
+        preflight_findings=_findings(evidence) if evidence else (),
+        exceptions=_exceptions(evidence, names) if evidence else (),
         steps=tuple(steps),
-        kcvs=tuple(_kcvs(events, read_register(ledger.events()), control, cast)),
+        kcvs=tuple(_kcvs(events, ledger_register.read(ledger), control, cast)),
         envelopes=tuple(_envelopes(events, end, cast)),
         outcome=outcome,
         closing=ledger_reference(ledger, end.seq),
@@ -1115,3 +1110,108 @@ async def async_issue_minutes(
     return await async_issue_minutes_for(
         ledger, ceremony.ceremony_id, admin, witness, location=location, title=title, forms=forms
     )
+
+
+# --- the ledger anchor --------------------------------------------------------------------------------------
+def documents_folder(ledger: Ledger) -> Path:
+    """Where the signed papers go by default: ``ceremony-documents/`` beside the ledger file."""
+    return ledger.path.parent / "ceremony-documents"
+
+
+def write_new_file(target: Path, data: bytes) -> Path:
+    """Write ``data`` to ``target``, or to ``target-2.pdf``, ``-3``… if it exists: never overwrite a paper."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, 1000):
+        path = target if attempt == 1 else target.with_name(f"{target.stem}-{attempt}{target.suffix}")
+        try:
+            with path.open("xb") as out:  # "x": never replace a file, even one that appeared meanwhile
+                out.write(data)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{target.parent} already holds 999 copies of {target.name}")
+
+
+def anchor_names(ledger_id: str) -> tuple[str, str]:
+    """(subject, file name) of a ledger's anchor page, as the ledger and manifests name them."""
+    return f"ledger anchor of {ledger_id}", f"ledger-anchor-{ledger_id}.pdf"
+
+
+def anchor_data(ledger: Ledger) -> AnchorData:
+    """What the anchor page shows, from the genesis: organisation, production or rehearsal, ledger id,
+    creation time, founding security officer, the anchor (grouped and on one line) and the root certificate's
+    SHA-256 (grouped)."""
+    genesis = people.genesis(ledger)
+    anchor = people.anchor(ledger)
+    return AnchorData(
+        ledger_id=genesis.ledger_id,
+        rehearsal=genesis.rehearsal,
+        organisation=genesis.organisation,
+        created=datetime.strptime(genesis.created, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
+        founder=Person(genesis.name, genesis.employee_id, "Security officer"),
+        lines=tuple(anchor.grouped()),
+        text=anchor.text(),
+        root_cert_sha256=group(genesis.root_cert_sha256),
+    )
+
+
+def _anchor_prepare(ledger: Ledger, founded: Founded, forms: FormSet | None) -> tuple[bytes, str, str]:
+    """Check ``founded`` is this ledger's founding, render the page; returns (unsigned PDF, subject, name)."""
+    genesis = people.genesis(ledger)
+    if founded.founder.person_id != genesis.person_id or founded.anchor != people.anchor(ledger):
+        raise FlowError(
+            f"the anchor page of ledger {genesis.ledger_id} is signed by its founder, {genesis.name}, "
+            "right after the founding"
+        )
+    subject, file_name = anchor_names(genesis.ledger_id)
+    return render_anchor(anchor_data(ledger), forms=forms), subject, file_name
+
+
+_ANCHOR_REASON = "I founded this ledger: this is its anchor (ledger id, genesis hash, root certificate)"
+
+
+def _record_anchor(
+    ledger: Ledger, founded: Founded, signed: bytes, subject: str, file_name: str
+) -> SignedDocument:
+    # The founder alone signs: at founding nobody else is enrolled yet (the schema's rule for kind "anchor").
+    founder = Attester(founded.founder.person_id, founded.identity)
+    record = record_document_for(ledger, None, "anchor", sha256_of(signed), subject, file_name, (founder,))
+    return SignedDocument(signed, record)
+
+
+def issue_anchor(
+    ledger: Ledger, founded: Founded, *, forms: FormSet | None = None, folder: Path | None = None
+) -> tuple[SignedDocument, Path]:
+    """The ledger anchor page (DESIGN §5): render it, sign it with the founder's (still unlocked) key, record
+    its SHA-256 as ``document.issued`` kind ``"anchor"`` signed by the founder, and write it as
+    ``ledger-anchor-<ledger id>.pdf`` in ``folder`` (default :func:`documents_folder`), never over an existing
+    file. The record comes first: if the file cannot be written (``OSError``) the page is recorded but not
+    kept, and may be issued again. Not inside an event loop: see :func:`async_issue_anchor`."""
+    pdf, subject, file_name = _anchor_prepare(ledger, founded, forms)
+    signed = sign_document(
+        pdf,
+        founded.identity.private_key,
+        founded.identity.certificate,
+        field_name="SecurityOfficer",
+        reason=_ANCHOR_REASON,
+    )
+    document = _record_anchor(ledger, founded, signed, subject, file_name)
+    path = write_new_file((folder or documents_folder(ledger)) / file_name, signed)
+    return document, path
+
+
+async def async_issue_anchor(
+    ledger: Ledger, founded: Founded, *, forms: FormSet | None = None, folder: Path | None = None
+) -> tuple[SignedDocument, Path]:
+    """:func:`issue_anchor` for code running inside an event loop (Textual)."""
+    pdf, subject, file_name = _anchor_prepare(ledger, founded, forms)
+    signed = await async_sign_document(
+        pdf,
+        founded.identity.private_key,
+        founded.identity.certificate,
+        field_name="SecurityOfficer",
+        reason=_ANCHOR_REASON,
+    )
+    document = _record_anchor(ledger, founded, signed, subject, file_name)
+    path = await asyncio.to_thread(write_new_file, (folder or documents_folder(ledger)) / file_name, signed)
+    return document, path

@@ -12,8 +12,9 @@ Recording one, in the custodian's presence:
    two different people (dual control, DESIGN §1).
 3. :meth:`Reaffirmation.record` appends ``custodian.reaffirmed`` — person, officer, the SHA-256 of the
    wording shown, the components held now — signed by both; renders the reaffirmation form listing those
-   components (never a share) with the ledger checkpoint after that event; both sign the PDF (PAdES);
-   and records the PDF's SHA-256 in a ``document.issued`` event so the paper can be matched to the ledger.
+   components (never a share) with the ledger checkpoint after that event and the ledger's anchor; both sign
+   the PDF (PAdES); and records the PDF's SHA-256 in a ``document.issued`` event so the paper can be matched
+   to the ledger.
 
 :func:`overdue_custodians` is what the assignment screens ask before naming a custodian for a share, so an
 overdue custodian is flagged wherever they would be given one.
@@ -33,6 +34,7 @@ from ceremony.documents.sign import sign_document
 from ceremony.documents.templates import FormSet, default_forms_dir
 from ceremony.errors import DualControlError, FlowError, IdentityError
 from ceremony.flows.presence import PresentPerson
+from ceremony.ledger import participants as people
 from ceremony.ledger.store import Ledger
 from ceremony.reports.model import (
     DEFAULT_POLICY,
@@ -208,7 +210,12 @@ class Reaffirmation:
             period=str(now.year),
             holdings=holdings,
             issued_at=now,
-            ledger=LedgerReference(str(event.seq), checkpoint.text(), checkpoint.qr_payload()),
+            ledger=LedgerReference(
+                str(event.seq),
+                checkpoint.text(),
+                checkpoint.qr_payload(),
+                tuple(people.anchor(self.ledger).grouped()),
+            ),
             next_due=show_date(next_due),
         )
         pdf = render_reaffirmation(data, forms=self.forms)
@@ -225,9 +232,15 @@ class Reaffirmation:
         digest = hashlib.sha256(pdf).hexdigest()
         document = self.ledger.append(
             DOCUMENT_EVENT,
-            {"kind": "reaffirmation", "sha256": digest, "subject": custodian.person_id, "event": event.seq},
-            [officer.person_id],
-            [officer],
+            {
+                "kind": "reaffirmation",
+                "sha256": digest,
+                "subject": custodian.person_id,
+                "event": event.seq,
+                "signed_by": [custodian.person_id, officer.person_id],
+            },
+            [custodian.person_id, officer.person_id],
+            [custodian, officer],
         )
         return ReaffirmationRecord(event.seq, document.seq, pdf, digest, next_due)
 

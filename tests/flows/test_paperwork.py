@@ -97,6 +97,7 @@ def test_issued_acknowledgement_is_signed_by_its_custodian_and_recorded(cast) ->
         "sha256": hashlib.sha256(doc.pdf).hexdigest(),
         "subject": "share 1 of 3 - Cust1 (E0003)",
         "file_name": doc.record.file_name,
+        "signed_by": [cast.ids["cust1"]],  # the PDF carries the custodian's signature
     }
     assert set(event.attested_by) == {cast.ids["cust1"], cast.ids["walter"]}
 

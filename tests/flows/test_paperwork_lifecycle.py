@@ -99,6 +99,7 @@ def _assert_signed_and_recorded(cast, doc: paperwork.SignedDocument, ceremony_id
         "sha256": hashlib.sha256(doc.pdf).hexdigest(),
         "subject": f"minutes of ceremony {ceremony_id}",
         "file_name": f"minutes-{ceremony_id}.pdf",
+        "signed_by": [cast.ids["alice"], cast.ids["walter"]],
     }
     assert set(event.attested_by) == {cast.ids["alice"], cast.ids["walter"]}
 

@@ -124,7 +124,10 @@ def test_standing_after_a_reaffirmation_and_the_overdue_list(cast) -> None:
     # Where a share would be assigned, the overdue custodian is flagged (and only they are).
     flags = assignment_flags(cast.ledger, [cast.ids["cust1"], cast.ids["cust2"]], due)
     assert list(flags) == [cast.ids["cust1"]] and "overdue" in flags[cast.ids["cust1"]]
-    participants.deactivate(cast.ledger, cast.ids["cust1"], "left", [officer.person_id], [officer])
+    witness = cast.present("walter", "witness")
+    participants.deactivate(
+        cast.ledger, cast.ids["cust1"], "left", [officer.person_id, witness.person_id], [officer, witness]
+    )
     assert overdue_custodians(cast.ledger, due) == {}  # deactivated custodians are not chased
 
 
