@@ -17,7 +17,18 @@ from ceremony.errors import CeremonyError
 from ceremony.hardening import harden_process
 
 # name of each subcommand module in ceremony.commands; each has add_parser(subparsers) and run(args) -> int.
-COMMANDS = ("kcv", "share", "verify", "export", "preflight", "exception", "rehearse", "report", "demo")
+COMMANDS = (
+    "kcv",
+    "share",
+    "verify",
+    "export",
+    "preflight",
+    "exception",
+    "enroll",
+    "rehearse",
+    "report",
+    "demo",
+)
 
 
 def _load(name: str) -> object | None:

@@ -210,7 +210,8 @@ class CeremonyApp(App[int]):
 class LedgerApp(CeremonyApp):
     """The ceremony TUI on one ledger file. The first screen depends on what the ledger holds:
 
-    - no file, or nobody enrolled: first run (greeting, first security officer, participants);
+    - no file, or nobody enrolled: first run (greeting, founding by the first security officer, the ledger
+      anchor, participants);
     - otherwise the main menu, with an unfinished ceremony (started, never closed or voided) shown on top
       of it first, to be voided or resumed (DESIGN §4).
 
@@ -219,7 +220,9 @@ class LedgerApp(CeremonyApp):
     """
 
     SCREEN_GUIDE: ClassVar[list[tuple[str, str]]] = [
-        ("Welcome", "first run: enroll the first security officer, then the participants"),
+        ("Welcome", "first run: the first security officer founds the ledger (organisation, own identity)"),
+        ("Ledger anchor", "after founding: the anchor to print and keep with the paper checkpoints"),
+        ("Participants", "enroll people: a security officer and a second enrolled person authenticate"),
         ("Main menu", "generation, recovery, re-share, retirement, departure, keys, reports, verify"),
         ("Preflight", "air-gap checks; uncovered findings block (rehearsal: record and continue)"),
         ("Administrator & witness", "two different people authenticate; the ceremony starts"),

@@ -1,5 +1,6 @@
-"""Shared set-up for the ledger screens' tests: a real rehearsal ledger in tmp_path with people enrolled
-through the light KDF (as tests/flows/conftest.py), dummy rehearsal passphrases, preflight runners that
+"""Shared set-up for the ledger screens' tests: a real rehearsal ledger in tmp_path, founded by the roster's
+first security officer and the others enrolled under dual control (``flows.enrolment.enroll_roster``)
+through the light KDF (as tests/flows/flow_support.py), dummy rehearsal passphrases, preflight runners that
 stand for a laptop's state, and small Pilot helpers (typing, waiting for a screen)."""
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
-from ceremony.crypto.identity import ScryptParams, enroll_identity
+from ceremony.crypto.identity import ScryptParams
 from ceremony.crypto.secret import SecretBytes
-from ceremony.ledger import participants
+from ceremony.flows.enrolment import Newcomer, enroll_roster
 from ceremony.ledger.store import Ledger
 from ceremony.preflight import Finding, PreflightReport, Verdict
 
 FAST_KDF = ScryptParams(log2_n=10, r=8, p=1)
+ORGANISATION = "Example Payments Ltd"  # tests only: a real first run asks for it and has no default
 
 ROSTER: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("sophie", "Sophie Officer", ("security_officer",)),
@@ -39,17 +41,19 @@ def passphrase(name: str) -> str:
 def make_ledger(
     path: Path, roster: tuple[tuple[str, str, tuple[str, ...]], ...] = ROSTER, *, rehearsal: bool = True
 ) -> dict[str, str]:
-    """Enroll ``roster`` on a new (rehearsal by default) ledger; returns short name -> person id."""
-    ids: dict[str, str] = {}
+    """Found a new (rehearsal by default) ledger and enrol ``roster`` on it under dual control (the first
+    security officer of the roster founds it); returns short name -> person id."""
+
+    def secret_of(short: str) -> Callable[[], SecretBytes]:
+        return lambda: SecretBytes(passphrase(short).encode())
+
+    newcomers = [
+        Newcomer(name, f"E{index:04d}", roles, secret_of(short))
+        for index, (short, name, roles) in enumerate(roster)
+    ]
     with Ledger.open(path, create=True, rehearsal=rehearsal) as ledger:
-        for index, (short, name, roles) in enumerate(roster):
-            secret = SecretBytes(passphrase(short).encode())
-            cert, blob = enroll_identity(name, f"E{index:04d}", secret, kdf=FAST_KDF)
-            person = participants.enroll(
-                ledger, name=name, employee_id=f"E{index:04d}", roles=roles, certificate=cert, key_blob=blob
-            )
-            ids[short] = person.person_id
-    return ids
+        by_employee = enroll_roster(ledger, newcomers, organisation=ORGANISATION, kdf=FAST_KDF)
+    return {short: by_employee[f"E{index:04d}"] for index, (short, _, _) in enumerate(roster)}
 
 
 def report_of(now: datetime, *findings: Finding) -> PreflightReport:

@@ -315,8 +315,16 @@ async def test_three_wrong_passphrases_lock_out(ledger_file) -> None:
         await authenticate(pilot, form, None, passphrase("alice"))  # even the right one is refused now
         assert "locked out" in str(status.render()) and isinstance(app.screen, ControlAuthScreen)
         assert form.query_one(SecretInput).is_empty
-    failed = [p for t, p in events(path) if t == "auth.failed"]
-    assert [p["attempt"] for p in failed] == [1, 2, 3] and {p["person_id"] for p in failed} == {ids["alice"]}
+        # Nobody present yet could sign the failures (DESIGN §5: nothing unsigned): they wait in memory…
+        assert [t for t, _ in events(path)].count("auth.failed") == 0
+        # …and the witness who authenticates next attests them.
+        witness_form = app.screen.query_one("#witness", AuthForm)
+        await authenticate(pilot, witness_form, ids["walter"], passphrase("walter"))
+    with Ledger.open(path, read_only=True) as ledger:
+        failed = [e for e in ledger.events() if e.type == "auth.failed"]
+    assert [e.record.attempt for e in failed] == [1, 2, 3]
+    assert {e.record.person_id for e in failed} == {ids["alice"]}
+    assert {e.attested_by for e in failed} == {(ids["walter"],)}
 
 
 # --- plan ---------------------------------------------------------------------------------------

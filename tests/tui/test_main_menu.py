@@ -97,5 +97,8 @@ def test_start_screen_lists_keys_due_expired_and_to_replace(tmp_path: Path) -> N
         assert "LONG-LIVED" not in attention_text(ledger).plain
         later = datetime.now(UTC) + timedelta(days=40)
         assert "SHORT-LIVED: cryptoperiod EXPIRED" in attention_text(ledger, later).plain
-        participants.deactivate(ledger, ids["cust1"], "left the company", [ids["alice"]])
+        officer, witness = present("sophie", "security_officer"), present("walter", "witness")
+        signers = [officer, witness]
+        actors = [s.person_id for s in signers]
+        participants.deactivate(ledger, ids["cust1"], "left the company", actors, signers)
         assert "must be replaced" in attention_text(ledger).plain

@@ -27,6 +27,11 @@ class LedgerContext:
             self.ledger = Ledger.open(self.ledger_path)
         return self.ledger
 
+    def connect(self) -> Ledger:
+        """A connection of its own to the file (made, empty, if missing), for a worker thread: an SQLite
+        connection stays on the thread that opened it. The caller closes it; founding uses this."""
+        return Ledger.open(self.ledger_path, create=True, rehearsal=self.rehearsal)
+
     def people(self, role: str | None = None, *, active: bool = True) -> list[Participant]:
         ledger = self.open()
         if ledger is None:

@@ -1,40 +1,50 @@
-"""Enroll one participant: name, employee id, role, and a passphrase the person types twice themselves.
+"""Enrolment screens (DESIGN §1): the first security officer founds the ledger, every later person is
+enrolled under dual control. The person being enrolled types their own name, employee id and passphrase
+(twice); the screens only ask :mod:`ceremony.flows.enrolment` and render what it answers.
 
-The signing identity is made by ``ceremony.crypto.identity.enroll_identity`` (scrypt with production
-cost, about half a second) and recorded by ``ceremony.ledger.participants.enroll``, in a worker thread
-behind a "working" line. The new person signs their own enrollment (proving the passphrase opens the new
-key) and the security officer who is present co-signs it (DESIGN §1; the first security officer of an
-empty ledger has no one to co-sign). The screen is dismissed with the recorded :class:`Participant`.
+* :class:`FoundingScreen` — an empty ledger: the organisation's name (required, no default: it goes into the
+  genesis), the first security officer's name, employee id and passphrase. ``found_ledger`` (scrypt) and
+  ``issue_anchor`` (the signed one-page anchor PDF) run together in a worker thread on a connection of their
+  own to the new file, so the interface stays responsive; the screen is dismissed with a :class:`Founding`.
+* :class:`EnrollScreen` — an :class:`~ceremony.flows.enrolment.Enrolment` whose security officer (and second
+  person, except for the first enrolment after the genesis) are present. ``prepare`` reads the ledger on the
+  main thread (which owns its connection), ``make_identity`` (scrypt) runs in a worker, ``settle`` records
+  on the main thread. People already enrolled under the same name are listed and the officer and the second
+  person must tick that the new person is a different person. Dismissed with the recorded
+  :class:`~ceremony.ledger.participants.Participant`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
-from cryptography import x509
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
-from ceremony.crypto.identity import UnlockedIdentity, enroll_identity, unlock
-from ceremony.crypto.ids import new_id
 from ceremony.crypto.secret import SecretBytes
 from ceremony.errors import CeremonyError, InputError
-from ceremony.flows.presence import PresentPerson
-from ceremony.ledger import participants
+from ceremony.flows.enrolment import (
+    MIN_PASSPHRASE,
+    Enrolment,
+    NewIdentity,
+    check_passphrase,
+    found_ledger,
+)
+from ceremony.flows.paperwork import issue_anchor
+from ceremony.ledger.anchor import Anchor
 from ceremony.ledger.participants import Participant
-from ceremony.ledger.store import Attester, Ledger
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
 from ceremony.tui.widgets.secret_input import SecretInput
-
-MIN_PASSPHRASE = 12  # characters; the key is also protected by scrypt's cost
 
 ROLE_LABELS: dict[str, str] = {
     "security_officer": "Security officer",
@@ -43,83 +53,284 @@ ROLE_LABELS: dict[str, str] = {
     "custodian": "Key custodian",
 }
 
+ResultT = TypeVar("ResultT")
 
-def open_ledger(path: Path, rehearsal: bool = False) -> Ledger:
-    """Open (creating it on the first enrollment) the ledger the app records to."""
-    return Ledger.open(path, create=True, rehearsal=rehearsal)
+
+def sentence(error: object) -> str:
+    """An error's message as a sentence on screen: capital first letter, full stop."""
+    text = str(error).strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _row(label: str, field: Widget, *, plain: bool = False) -> Horizontal:
+    """One form line: its label on the left, the field beside it (an input: three rows, so a whole form
+    fits 80x24; ``plain``: a one-row value, not a field)."""
+    return Horizontal(
+        Label(label, classes="form-label"), field, classes="form-row plain" if plain else "form-row"
+    )
 
 
 @dataclass(frozen=True)
-class _NewIdentity:
-    name: str
-    employee_id: str
-    certificate: x509.Certificate
-    blob: bytes
-    identity: UnlockedIdentity
+class Founding:
+    """What first run shows after the genesis: the founder, the anchor, and where its signed PDF went."""
+
+    organisation: str
+    founder: Participant
+    anchor: Anchor
+    pdf: Path | None  # None when the PDF could not be written (``pdf_problem`` says why)
+    pdf_problem: str | None = None
 
 
-class EnrollScreen(CeremonyScreen[Participant | None]):
-    TITLE = "Enroll a participant"
-    HELP: ClassVar[str | None] = (
-        "The person being enrolled types their own name, employee id and passphrase (twice; at least "
-        f"{MIN_PASSPHRASE} characters). Nobody else should see the keyboard while they type it. The "
-        "passphrase protects their signing key and is never stored. Esc goes back without enrolling."
-    )
+class _PersonForm(CeremonyScreen[ResultT]):
+    """Name, employee id and a passphrase typed twice by the person being enrolled; a worker for scrypt."""
+
     ALLOW_SELECT = False
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back")]
+    WORKER = "enroll"
 
-    def __init__(
-        self,
-        context: LedgerContext,
-        officer: PresentPerson | None,
-        *,
-        roles: Sequence[str] = tuple(ROLE_LABELS),
-    ) -> None:
-        super().__init__()
+    def __init__(self, context: LedgerContext, *, steps: Sequence[str] = (), current_step: int = 0) -> None:
+        super().__init__(steps=steps, current_step=current_step)
         self.context = context
-        self.officer = officer
-        self.roles = tuple(roles)
         self._working = False
 
-    def compose_body(self) -> ComposeResult:
-        if self.officer is None:
-            intro = "The first security officer of this ledger enrolls themselves."
-        else:
-            intro = f"Enrolled by security officer {self.officer.name}. The new person types below."
-        yield Static(intro, classes="intro")
-        yield Label("Full name")
-        yield Input(placeholder="as on their ID badge", id="name", max_length=64)
-        yield Label("Employee id")
-        yield Input(placeholder="e.g. E1234", id="employee", max_length=64)
-        if len(self.roles) > 1:
-            yield Label("Role")
-            yield Select([(ROLE_LABELS[r], r) for r in self.roles], prompt="Choose the role", id="role")
-        else:
-            yield Static(Text(f"Role: {ROLE_LABELS[self.roles[0]]}", style="bold"))
-        yield Label(f"Passphrase (at least {MIN_PASSPHRASE} characters)")
-        yield SecretInput(placeholder="typed by the person being enrolled", id="passphrase")
-        yield Label("The same passphrase again")
-        yield SecretInput(placeholder="repeat it", id="repeat")
-        yield Button("Enroll", id="enroll", variant="primary")
-        yield Static("", id="status")
+    # --- the fields ------------------------------------------------------------------------------------
+    def person_fields(self) -> ComposeResult:
+        yield _row("Full name", Input(placeholder="as on their ID badge", id="name", max_length=64))
+        yield _row("Employee id", Input(placeholder="e.g. E1234", id="employee", max_length=64))
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#name", Input).focus()
+    def passphrase_fields(self) -> ComposeResult:
+        yield _row(
+            "Passphrase",
+            SecretInput(placeholder=f"typed by them, {MIN_PASSPHRASE}+ characters", id="passphrase"),
+        )
+        yield _row("Again", SecretInput(placeholder="the same passphrase again", id="repeat"))
 
     def _status(self, text: str, style: str = "bold red") -> None:
         self.query_one("#status", Static).update(Text(text, style=style))
 
+    def _value(self, field_id: str) -> str:
+        return self.query_one(f"#{field_id}", Input).value.strip()
+
     @on(Input.Submitted)
     def _next_field(self, event: Input.Submitted) -> None:
         if event.input.id == "repeat":
-            self.enroll()
+            self.submit()
         else:
             self.focus_next()
 
-    @on(Button.Pressed, "#enroll")
-    def _enroll_pressed(self) -> None:
-        self.enroll()
+    @on(Button.Pressed, "#submit")
+    def _submit_pressed(self) -> None:
+        self.submit()
+
+    def submit(self) -> None:
+        """Override: check the fields, then start the work."""
+
+    def take_passphrase(self) -> SecretBytes | None:
+        """The passphrase typed twice, checked by the flow's rule; both fields are emptied either way."""
+        first, again = self.query_one("#passphrase", SecretInput), self.query_one("#repeat", SecretInput)
+        passphrase, repeat = first.value_secret(), again.value_secret()
+        first.wipe()
+        again.wipe()
+        try:
+            check_passphrase(passphrase, repeat)
+        except InputError as error:
+            passphrase.wipe()
+            self._status(sentence(error) + " Type it twice again.")
+            first.focus()
+            return None
+        finally:
+            repeat.wipe()
+        return passphrase
+
+    def start_work(self, what: str, work: Callable[[], object]) -> None:
+        self._working = True
+        self.query_one("#submit", Button).disabled = True
+        self._status(f"Working: {what}…", "bold yellow")
+        self.run_worker(work, thread=True, exit_on_error=False, name=self.WORKER)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != self.WORKER or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+            return
+        self._working = False
+        self.query_one("#submit", Button).disabled = False
+        try:
+            if event.state is WorkerState.SUCCESS:
+                self.finish(event.worker.result)
+                return
+            error = event.worker.error
+            if not isinstance(error, CeremonyError):
+                raise error if error is not None else InputError("enrollment failed")
+            self._status(sentence(error))
+        except CeremonyError as error:
+            self._status(sentence(error))
+
+    def finish(self, result: object) -> None:
+        """Override: the worker's result, on the main thread."""
+
+    def action_back(self) -> None:
+        if not self._working:
+            self.dismiss(None)
+
+
+class FoundingScreen(_PersonForm[Founding | None]):
+    TITLE = "Found the ledger"
+    HELP: ClassVar[str | None] = (
+        "The first security officer founds this ledger: the organisation's name (it is recorded in the "
+        "ledger's first event and printed on every form), their own name, employee id and a passphrase "
+        f"(twice; at least {MIN_PASSPHRASE} characters) that only they know. The ledger's anchor is then "
+        "shown and written to a signed PDF: print it and keep it with the paper checkpoints. Esc goes back "
+        "without recording anything."
+    )
+
+    def compose_body(self) -> ComposeResult:
+        kind = "rehearsal" if self.context.rehearsal else "production"
+        yield Static(
+            f"The first security officer founds this {kind} ledger and types below.", classes="intro"
+        )
+        yield _row(
+            "Organisation",
+            Input(placeholder="whose keys this ledger records", id="organisation", max_length=200),
+        )
+        yield from self.person_fields()
+        yield _row(
+            "Role",
+            Static(Text(ROLE_LABELS["security_officer"], style="bold"), classes="form-value"),
+            plain=True,
+        )
+        yield from self.passphrase_fields()
+        yield Button("Found the ledger", id="submit", variant="primary", classes="form-submit")
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#organisation", Input).focus()
+
+    def submit(self) -> None:
+        if self._working:
+            return
+        organisation, name, employee = (
+            self._value("organisation"),
+            self._value("name"),
+            self._value("employee"),
+        )
+        problem, field = None, ""
+        if not organisation:
+            problem, field = (
+                "Type the organisation's name: it goes into the ledger's first event.",
+                "organisation",
+            )
+        elif not name:
+            problem, field = "Type your full name.", "name"
+        elif not employee:
+            problem, field = "Type your employee id.", "employee"
+        if problem:
+            self._status(problem)
+            self.query_one(f"#{field}", Input).focus()
+            return
+        passphrase = self.take_passphrase()
+        if passphrase is None:
+            return
+        # The worker opens its own connection to the file: close ours (an empty file opened earlier).
+        context = self.context
+        context.close()
+
+        def found() -> Founding:
+            # Worker thread: scrypt, the genesis, then the signed anchor PDF, all on this thread's
+            # connection (SQLite connections stay on the thread that opened them).
+            try:
+                with context.connect() as ledger:
+                    founded = found_ledger(
+                        ledger,
+                        organisation=organisation,
+                        name=name,
+                        employee_id=employee,
+                        passphrase=passphrase,
+                        kdf=context.kdf,
+                    )
+                    try:
+                        _, pdf = issue_anchor(ledger, founded)  # sync: no event loop here
+                    except (CeremonyError, OSError) as error:
+                        # The ledger is founded whatever happens to the paper: show the anchor anyway.
+                        return Founding(organisation, founded.founder, founded.anchor, None, sentence(error))
+                    finally:
+                        founded.identity.lock()
+                    return Founding(organisation, founded.founder, founded.anchor, pdf)
+            finally:
+                passphrase.wipe()
+
+        self.start_work(f"founding the ledger and making {name}'s signing key", found)
+
+    def finish(self, result: object) -> None:
+        assert isinstance(result, Founding)
+        self.dismiss(result)
+
+
+class EnrollScreen(_PersonForm[Participant | None]):
+    TITLE = "Enroll a participant"
+    HELP: ClassVar[str | None] = (
+        "The person being enrolled types their own name, employee id and passphrase (twice; at least "
+        f"{MIN_PASSPHRASE} characters). Nobody else should see the keyboard while they type it. The "
+        "passphrase protects their signing key and is never stored. Someone already enrolled under the same "
+        "name is listed: the security officer and the second person confirm, on record, that this is a "
+        "different person. Esc goes back without enrolling."
+    )
+
+    def __init__(
+        self,
+        context: LedgerContext,
+        enrolment: Enrolment,
+        *,
+        roles: Sequence[str] = tuple(ROLE_LABELS),
+    ) -> None:
+        super().__init__(context)
+        self.enrolment = enrolment
+        self.roles = tuple(roles)
+        self.namesakes: list[Participant] = []  # as listed on screen, for the tick to confirm
+        self._confirmed: tuple[str, ...] = ()
+
+    def compose_body(self) -> ComposeResult:
+        officer, second = self.enrolment.officer, self.enrolment.second
+        if second is None:
+            intro = (
+                f"Security officer {officer.name} enrolls (the first enrollment after founding needs only "
+                "the founding officer). The new person types below."
+            )
+        else:
+            intro = (
+                f"Security officer {officer.name} and {second.name} (second person) enroll. The new "
+                "person types below."
+            )
+        yield Static(intro, classes="intro")
+        yield from self.person_fields()
+        if len(self.roles) > 1:
+            yield _row("Role", Select([(ROLE_LABELS[r], r) for r in self.roles], prompt="Choose", id="role"))
+        else:
+            value = Static(Text(ROLE_LABELS[self.roles[0]], style="bold"), classes="form-value")
+            yield _row("Role", value, plain=True)
+        yield from self.passphrase_fields()
+        with Vertical(id="namesakes"):
+            yield Static("", id="namesake-list")
+            yield Checkbox(self._confirm_label(), id="different")
+        yield Button("Enroll", id="submit", variant="primary", classes="form-submit")
+        yield Static("", id="status")
+
+    def _who_confirms(self) -> str:
+        """The officer and the second person, by name: they sign the confirmation with the enrolment."""
+        who = self.enrolment.officer.name
+        if self.enrolment.second is not None:
+            who += f" and {self.enrolment.second.name}"
+        return who
+
+    def _confirm_label(self) -> str:
+        return f"{self._who_confirms()} confirm this is a different person"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#namesakes").display = False
+        self.query_one("#name", Input).focus()
 
     def _role(self) -> str | None:
         if len(self.roles) == 1:
@@ -127,103 +338,76 @@ class EnrollScreen(CeremonyScreen[Participant | None]):
         value = self.query_one("#role", Select).value
         return value if isinstance(value, str) else None
 
-    def enroll(self) -> None:
+    def _show_namesakes(self, namesakes: list[Participant]) -> None:
+        self.namesakes = namesakes
+        box = self.query_one("#namesakes")
+        box.display = bool(namesakes)
+        self.query_one("#different", Checkbox).value = False
+        lines = Text("Already enrolled under the same name:", style="bold yellow")
+        for person in namesakes:
+            state = "" if person.active else f", deactivated at event #{person.deactivated_seq}"
+            lines.append(
+                f"\n• {person.name}, employee id {person.employee_id}, enrolled at event "
+                f"#{person.enrolled_seq}{state}"
+            )
+        self.query_one("#namesake-list", Static).update(lines)
+
+    def submit(self) -> None:
         if self._working:
             return
-        name = self.query_one("#name", Input).value.strip()
-        employee = self.query_one("#employee", Input).value.strip()
-        role = self._role()
-        first = self.query_one("#passphrase", SecretInput)
-        second = self.query_one("#repeat", SecretInput)
-        problem = None
+        name, employee, role = self._value("name"), self._value("employee"), self._role()
+        problem, field = None, ""
         if not name:
-            problem = "Type the person's full name."
+            problem, field = "Type the person's full name.", "#name"
         elif not employee:
-            problem = "Type the person's employee id."
+            problem, field = "Type the person's employee id.", "#employee"
         elif role is None:
-            problem = "Choose the person's role."
-        elif len(first.value) < MIN_PASSPHRASE:
-            problem = f"The passphrase is too short: at least {MIN_PASSPHRASE} characters."
+            problem, field = "Choose the person's role.", "#role"
         if problem:
             self._status(problem)
-            return
-        passphrase, again = first.value_secret(), second.value_secret()
-        same = passphrase == again
-        again.wipe()
-        first.wipe()
-        second.wipe()
-        if not same:
-            passphrase.wipe()
-            self._status("The two passphrases differ. Type it twice again.")
-            first.focus()
+            self.query_one(field).focus()
             return
         assert role is not None
-        self._working = True
-        self.query_one("#enroll", Button).disabled = True
-        self._status(f"Working: making {name}'s signing key…", "bold yellow")
-        self.run_worker(
-            lambda: self._make_identity(name, employee, passphrase),
-            thread=True,
-            exit_on_error=False,
-            name="enroll",
+        roles = (role,)
+        try:
+            namesakes = self.enrolment.prepare(name, employee, roles)
+            confirmed: tuple[str, ...] = ()
+            if namesakes:
+                ids = {p.person_id for p in namesakes}
+                ticked = self.query_one("#different", Checkbox).value
+                if not ticked or ids != {p.person_id for p in self.namesakes}:
+                    self._show_namesakes(namesakes)
+                    self._status(
+                        f"Same name as someone enrolled. If this is a different person, "
+                        f"{self._who_confirms()} tick above, then Enroll.",
+                        "bold yellow",
+                    )
+                    self.query_one("#different", Checkbox).focus()
+                    # Keep the tick, Enroll and this line in view together (the form scrolls at 80x24).
+                    body = self.query_one("#body")
+                    self.call_after_refresh(lambda: body.scroll_end(animate=False))
+                    return
+                confirmed = tuple(sorted(ids))
+                self.enrolment.prepare(name, employee, roles, confirmed)
+            else:
+                self._show_namesakes([])
+        except CeremonyError as error:
+            self._status(sentence(error))
+            return
+        passphrase = self.take_passphrase()
+        if passphrase is None:
+            return
+        enrolment = self.enrolment
+        self._confirmed = confirmed
+        self.start_work(
+            f"making {name}'s signing key",
+            lambda: enrolment.make_identity(name, employee, roles, passphrase),  # pure crypto, wipes it
         )
 
-    def _make_identity(self, name: str, employee: str, passphrase: SecretBytes) -> _NewIdentity:
-        # Runs in a worker thread, pure crypto only (SQLite connections belong to the main thread):
-        # scrypt twice, to seal the key and to unlock it so the new person signs their own enrollment.
+    def finish(self, result: object) -> None:
+        assert isinstance(result, NewIdentity)
         try:
-            certificate, blob = enroll_identity(name, employee, passphrase, kdf=self.context.kdf)
-            identity = unlock(blob, certificate, passphrase)
+            person = self.enrolment.settle(result, self._confirmed)
         finally:
-            passphrase.wipe()
-        return _NewIdentity(name, employee, certificate, blob, identity)
-
-    def _record(self, new: _NewIdentity, role: str) -> Participant:
-        try:
-            ledger = self.context.open()
-            if ledger is None:
-                ledger = self.context.ledger = open_ledger(self.context.ledger_path, self.context.rehearsal)
-            person_id = new_id()
-            signers: list[Attester | PresentPerson] = [Attester(person_id, new.identity)]
-            actors = [person_id]
-            if self.officer is not None:
-                signers.append(self.officer)
-                actors.insert(0, self.officer.person_id)
-            return participants.enroll(
-                ledger,
-                name=new.name,
-                employee_id=new.employee_id,
-                roles=(role,),
-                certificate=new.certificate,
-                key_blob=new.blob,
-                actors=actors,
-                signers=signers,
-                person_id=person_id,
-            )
-        finally:
-            new.identity.lock()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.name != "enroll" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
-            return
-        self._working = False
-        self.query_one("#enroll", Button).disabled = False
-        try:
-            if event.state is WorkerState.SUCCESS:
-                new = event.worker.result
-                assert isinstance(new, _NewIdentity)
-                role = self._role()
-                assert role is not None
-                person = self._record(new, role)
-                self.dismiss(person)
-                return
-            error = event.worker.error
-            if not isinstance(error, CeremonyError):
-                raise error if error is not None else InputError("enrollment failed")
-            self._status(str(error))
-        except CeremonyError as error:
-            self._status(str(error))
-
-    def action_back(self) -> None:
-        if not self._working:
-            self.dismiss(None)
+            result.identity.lock()
+        self.dismiss(person)

@@ -1,6 +1,6 @@
-"""First run: an empty ledger. Greets the user and starts the first security officer's enrollment.
-
-Then the participants screen walks through enrolling the people a ceremony needs (DESIGN §6).
+"""First run: an empty ledger. Greets the user; the first security officer founds the ledger (organisation,
+their own identity: the genesis), the ledger anchor is shown (and its signed PDF written), then the
+participants screen walks through enrolling the people a ceremony needs (DESIGN §1, §5, §6).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Button, Static
 
-from ceremony.ledger.participants import Participant
+from ceremony.tui.screens.anchor import AnchorScreen
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
-from ceremony.tui.screens.enroll import EnrollScreen
+from ceremony.tui.screens.enroll import Founding, FoundingScreen
 
-FIRST_RUN_STEPS = ("Welcome", "First security officer", "Ceremony participants")
+FIRST_RUN_STEPS = ("Welcome", "Found the ledger", "Ledger anchor", "Ceremony participants")
 
 GREETING = (  # one paragraph per line: the body wraps them to its width
     """\
@@ -27,9 +27,10 @@ GREETING = (  # one paragraph per line: the body wraps them to its width
 
 This ledger is empty: nobody is enrolled yet. Let's set it up.
 
-1. The first [b]security officer[/b] enrolls: name, employee id and a passphrase only they know.
-2. They enroll the people a ceremony needs: an [b]administrator[/b], a [b]witness[/b] and the \
-[b]key custodians[/b]. Each person types their own passphrase.
+1. The first [b]security officer[/b] founds the ledger (organisation, name, employee id, \
+passphrase) and prints its [b]anchor[/b].
+2. They enroll an [b]administrator[/b], a [b]witness[/b] and the [b]key custodians[/b], with a second \
+enrolled person present. Each person types their own passphrase.
 
 Ledger: {ledger}
 """
@@ -39,8 +40,9 @@ Ledger: {ledger}
 class FirstRunScreen(CeremonyScreen[None]):
     TITLE = "Welcome"
     HELP: ClassVar[str | None] = (
-        "The ledger has no participants yet. Press Enter to enroll the first security officer, who then "
-        "enrolls the administrator, witness and custodians. q leaves (nothing is recorded)."
+        "The ledger has no participants yet. Press Enter for the first security officer to found it "
+        "(organisation, their own name, employee id and passphrase); they then enroll the administrator, "
+        "witness and custodians. q leaves (nothing is recorded)."
     )
     BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "leave", "Quit")]
 
@@ -51,7 +53,7 @@ class FirstRunScreen(CeremonyScreen[None]):
     def compose_body(self) -> ComposeResult:
         ledger = escape(str(self.context.ledger_path))
         yield Static(Text.from_markup(GREETING.format(ledger=ledger)), id="welcome")
-        yield Button("Enroll the first security officer", id="begin", variant="primary")
+        yield Button("Found the ledger (first security officer)", id="begin", variant="primary")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -59,14 +61,21 @@ class FirstRunScreen(CeremonyScreen[None]):
 
     @on(Button.Pressed, "#begin")
     def begin(self) -> None:
-        self.app.push_screen(EnrollScreen(self.context, None, roles=("security_officer",)), self._enrolled)
+        self.app.push_screen(
+            FoundingScreen(self.context, steps=FIRST_RUN_STEPS, current_step=1), self._founded
+        )
 
-    def _enrolled(self, person: Participant | None) -> None:
-        if person is None:
+    def _founded(self, founding: Founding | None) -> None:
+        if founding is None:
             return
+        self.app.push_screen(AnchorScreen(founding, steps=FIRST_RUN_STEPS, current_step=2), self._anchor_seen)
+
+    def _anchor_seen(self, _: None) -> None:
         from ceremony.tui.screens.participants import ParticipantsScreen
 
-        self.app.push_screen(ParticipantsScreen(self.context, first_run=True), self._participants_done)
+        self.app.push_screen(
+            ParticipantsScreen(self.context, steps=FIRST_RUN_STEPS, current_step=3), self._participants_done
+        )
 
     def _participants_done(self, _: None) -> None:
         # The main menu goes on top of this screen (the bottom of the stack cannot be replaced).

@@ -1,11 +1,16 @@
-"""Participants: who is enrolled, what a ceremony still needs, and enrollment by a present security officer.
+"""Participants: who is enrolled, what a ceremony still needs, and enrolment under dual control.
 
-Enrolling needs a security officer present (their passphrase unlocked their key): they co-sign every
-enrollment (DESIGN §1). On first run this screen follows the first security officer's own enrollment.
+Enrolling needs a security officer AND a second enrolled person (anyone active but the officer) present,
+each authenticated with their own passphrase: both sign every enrolment with the new person (DESIGN §1).
+The one exception is the first enrolment after founding, when the founding officer is the only person
+enrolled: the second form is not shown and the screen says why. The Enroll button is enabled only when the
+people needed are present; otherwise a line says who is missing. On first run this screen follows the
+ledger anchor.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -15,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
+from ceremony.flows.enrolment import Enrolment
 from ceremony.flows.presence import Presence, PresentPerson
 from ceremony.ledger.participants import Participant
 from ceremony.tui.screens.base import CeremonyScreen
@@ -25,6 +31,11 @@ from ceremony.tui.widgets.auth_form import AuthForm
 # What one generation ceremony needs at the least: control roles held by different people, and enough
 # custodians for a 2-of-2 split (PCI DSS 3.6.1.2: split knowledge and dual control).
 NEEDED: tuple[tuple[str, int], ...] = (("administrator", 1), ("witness", 1), ("custodian", 2))
+
+FIRST_ENROLMENT = (
+    "The first enrollment after founding needs only the founding officer: nobody else is enrolled yet. "
+    "From the next one on, a second enrolled person authenticates too."
+)
 
 
 def missing_for_a_ceremony(people: list[Participant]) -> list[str]:
@@ -45,22 +56,45 @@ def missing_for_a_ceremony(people: list[Participant]) -> list[str]:
 class ParticipantsScreen(CeremonyScreen[None]):
     TITLE = "Participants"
     HELP: ClassVar[str | None] = (
-        "Everyone enrolled on this ledger. A security officer authenticates (passphrase) to enroll more "
-        "people; each new person then types their own passphrase. Esc goes back."
+        "Everyone enrolled on this ledger. To enroll more people, a security officer and a second enrolled "
+        "person (anyone active but the officer) each authenticate with their passphrase; both sign every "
+        "enrollment, with the new person, who then types their own passphrase. Only the first enrollment "
+        "after founding needs the founding officer alone. Esc goes back."
     )
     ALLOW_SELECT = False
+    # The full width (first run's progress shows in the header): the table and two forms need it at 80x24.
+    SHOW_STEPS: ClassVar[bool] = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "done", "Back"),
         Binding("e", "enroll", "Enroll"),
     ]
 
-    def __init__(self, context: LedgerContext, *, first_run: bool = False) -> None:
-        steps = ("Welcome", "First security officer", "Ceremony participants") if first_run else ()
-        super().__init__(steps=steps, current_step=2)
+    def __init__(self, context: LedgerContext, *, steps: Sequence[str] = (), current_step: int = 0) -> None:
+        super().__init__(steps=steps, current_step=current_step)
         self.context = context
-        self.first_run = first_run
         self.officer: PresentPerson | None = None
+        self.second: PresentPerson | None = None
+        self.presence: Presence | None = None
 
+    # --- who may take part ----------------------------------------------------------------------------------
+    def _active(self) -> list[Participant]:
+        return self.context.people()
+
+    def second_needed(self) -> bool:
+        """A second person signs every enrolment but the first after founding (one person enrolled)."""
+        return len(self._active()) > 1
+
+    def _second_candidates(self) -> list[Participant]:
+        active = self._active()
+        officers = [p for p in active if "security_officer" in p.roles]
+        excluded: str | None = None
+        if self.officer is not None:
+            excluded = self.officer.person_id
+        elif len(officers) == 1:
+            excluded = officers[0].person_id  # the only one who can be the officer
+        return [p for p in active if p.person_id != excluded]
+
+    # --- layout ---------------------------------------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
         yield Static("", id="needs")
         table: DataTable[str] = DataTable(id="people", cursor_type="row", zebra_stripes=True)
@@ -69,16 +103,31 @@ class ParticipantsScreen(CeremonyScreen[None]):
         ledger = self.context.open()
         officers = self.context.people("security_officer")
         if ledger is not None and officers:
+            self.presence = Presence(ledger)  # one presence: a failure is signed by whoever is present
             yield AuthForm(
-                Presence(ledger),
+                self.presence,
                 officers,
                 "security_officer",
                 title="Security officer: authenticate to enroll people",
                 id="officer",
             )
+            if self.second_needed():
+                yield self._second_form()
+        yield Static("", id="second-why")
+        yield Static("", id="missing")
         with Horizontal(id="actions"):
             yield Button("Enroll a participant", id="enroll", variant="primary", disabled=True)
             yield Button("Done", id="done")
+
+    def _second_form(self) -> AuthForm:
+        assert self.presence is not None
+        return AuthForm(
+            self.presence,
+            self._second_candidates(),
+            None,
+            title="Second person (anyone enrolled but the officer): authenticate",
+            id="second",
+        )
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -100,30 +149,111 @@ class ParticipantsScreen(CeremonyScreen[None]):
         else:
             text = Text("✓ Enough people are enrolled for a 2-of-n ceremony.", style="bold green")
         self.query_one("#needs", Static).update(text)
+        self.refresh_enrolling()
 
-    @on(AuthForm.Authenticated)
+    def refresh_enrolling(self) -> None:
+        """Enroll is enabled only with the people needed present; otherwise say who is missing."""
+        needed = self.second_needed()
+        self.query_one("#second-why", Static).update(
+            "" if needed or self.presence is None else Text(FIRST_ENROLMENT, style="italic")
+        )
+        self.query_one("#second-why").display = not needed and self.presence is not None
+        missing = self.missing_to_enroll()
+        self.query_one("#enroll", Button).disabled = bool(missing)
+        line = self.query_one("#missing", Static)
+        line.update(Text(f"To enroll: {missing}", style="bold yellow") if missing else "")
+        line.display = bool(missing)
+
+    def missing_to_enroll(self) -> str:
+        """Who still has to authenticate before an enrolment, in words ('' when everyone is there)."""
+        if self.presence is None:
+            return "no active security officer is enrolled on this ledger; nobody can enroll people."
+        wanted = []
+        if self.officer is None:
+            wanted.append("a security officer")
+        if self.second_needed() and self.second is None:
+            other = (
+                f"other than {self.officer.name}" if self.officer is not None else "other than the officer"
+            )
+            wanted.append(f"a second enrolled person ({other})")
+        if not wanted:
+            return ""
+        return " and ".join(wanted) + (" authenticates." if len(wanted) == 1 else " authenticate.")
+
+    # --- people arriving ------------------------------------------------------------------------------------
+    @on(AuthForm.Authenticated, "#officer")
     def _officer_present(self, event: AuthForm.Authenticated) -> None:
-        self.officer = event.person
-        button = self.query_one("#enroll", Button)
-        button.disabled = False
-        button.focus()
+        event.stop()
+        person = event.person
+        if self.second is not None and self.second.person_id == person.person_id:
+            person.leave()
+            event.form.reset(
+                f"{person.name} is already present as the second person: another officer, please."
+            )
+            return
+        if self.officer is not None:
+            self.officer.leave()
+        self.officer = person
+        forms = self.query("#second")
+        if forms:
+            second_form = forms.first(AuthForm)
+            second_form.offer(self._second_candidates())
+        self.refresh_enrolling()
+        self._focus_next_step()
 
+    @on(AuthForm.Authenticated, "#second")
+    def _second_present(self, event: AuthForm.Authenticated) -> None:
+        event.stop()
+        person = event.person
+        if self.officer is not None and self.officer.person_id == person.person_id:
+            person.leave()
+            event.form.reset(f"{person.name} is the security officer: the second person is someone else.")
+            return
+        if self.second is not None:
+            self.second.leave()
+        self.second = person
+        self.refresh_enrolling()
+        self._focus_next_step()
+
+    def _focus_next_step(self) -> None:
+        if self.officer is None:
+            self.query_one("#officer", AuthForm).focus_first()
+        elif self.second_needed() and self.second is None and self.query("#second"):
+            self.query_one("#second", AuthForm).focus_first()
+        else:
+            self.query_one("#enroll", Button).focus()
+
+    # --- enrolling ------------------------------------------------------------------------------------------
     @on(Button.Pressed, "#enroll")
     def action_enroll(self) -> None:
-        if self.officer is None:
-            self.notify("A security officer authenticates first.", severity="warning")
+        missing = self.missing_to_enroll()
+        ledger = self.context.open()
+        if missing or self.officer is None or ledger is None:
+            self.notify(f"To enroll: {missing}", severity="warning")
             return
-        self.app.push_screen(EnrollScreen(self.context, self.officer), self._enrolled)
+        second = self.second if self.second_needed() else None
+        enrolment = Enrolment(ledger, self.officer, second, kdf=self.context.kdf)
+        self.app.push_screen(EnrollScreen(self.context, enrolment), self._enrolled)
 
-    def _enrolled(self, person: Participant | None) -> None:
+    async def _enrolled(self, person: Participant | None) -> None:
+        if self.second_needed() and not self.query("#second"):
+            # The first enrolment after founding is done: from now on a second person signs too.
+            await self.query_one("#body").mount(self._second_form(), after="#officer")
         self.refresh_people()
         if person is not None:
             self.notify(f"{person.name} is enrolled as {', '.join(person.roles)}.")
-        self.query_one("#enroll", Button).focus()
+        self._focus_next_step()
+
+    def _everyone_leaves(self) -> None:
+        for present in (self.officer, self.second):
+            if present is not None:
+                present.leave()  # their keys are locked again
+        self.officer = self.second = None
 
     @on(Button.Pressed, "#done")
     def action_done(self) -> None:
-        if self.officer is not None:
-            self.officer.leave()
-            self.officer = None
+        self._everyone_leaves()
         self.dismiss(None)
+
+    def on_cancel_requested(self) -> None:
+        self._everyone_leaves()

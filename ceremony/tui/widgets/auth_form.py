@@ -29,7 +29,8 @@ from ceremony.tui.widgets.secret_input import SecretInput
 
 
 class AuthForm(Vertical):
-    """One person authenticates for ``role``. Posts :class:`AuthForm.Authenticated` on success."""
+    """One person authenticates for ``role`` (``None``: any enrolled person, in the first role they hold,
+    e.g. the second person of an enrolment). Posts :class:`AuthForm.Authenticated` on success."""
 
     ALLOW_SELECT = False
 
@@ -47,7 +48,7 @@ class AuthForm(Vertical):
         self,
         presence: Presence,
         people: Sequence[Participant],
-        role: str,
+        role: str | None,
         *,
         title: str,
         id: str | None = None,
@@ -130,7 +131,7 @@ class AuthForm(Vertical):
         secret = field.value_secret()
         field.wipe()
         try:
-            candidate = self.presence.prepare(person_id, self.role)
+            candidate = self.presence.prepare(person_id, self.role or self.people[person_id].roles[0])
         except CeremonyError as error:
             secret.wipe()
             self._status(str(error), "bold red")
@@ -167,6 +168,21 @@ class AuthForm(Vertical):
             field.disabled = False
         self._status(f"✓ {person.name} is present and authenticated.", "bold green")
         self.post_message(self.Authenticated(self, person))
+
+    def offer(self, people: Sequence[Participant]) -> None:
+        """Offer ``people`` instead (e.g. everyone but the security officer who just authenticated). The
+        choice is kept when that person is still offered."""
+        if len(self.people) == 1 or not people:
+            return  # a one-person form has no list to change
+        chosen = self.person_id
+        self.people = {p.person_id: p for p in people}
+        select: Select[str] = self.query_one(Select)
+        with self.prevent(Select.Changed):  # a changed list must not move the focus by itself
+            select.set_options([(f"{p.name} ({p.employee_id})", p.person_id) for p in people])
+            if chosen in self.people:
+                select.value = chosen
+            elif len(self.people) == 1:
+                select.value = next(iter(self.people))
 
     def reset(self, message: str = "") -> None:
         """Start over (e.g. after the flow refused this person for the role)."""
