@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -62,7 +62,7 @@ from ceremony.documents.model import (
 )
 from ceremony.documents.render import render_acknowledgement, render_anchor, render_minutes, render_share_card
 from ceremony.documents.sign import async_sign_document, sha256_of, sign_document
-from ceremony.documents.templates import FormSet
+from ceremony.documents.templates import FormSet, load_forms
 from ceremony.errors import FlowError
 from ceremony.flows.enrolment import Founded
 from ceremony.flows.generation import GenerationCeremony
@@ -1164,6 +1164,9 @@ def _anchor_prepare(ledger: Ledger, founded: Founded, forms: FormSet | None) -> 
             "right after the founding"
         )
     subject, file_name = anchor_names(genesis.ledger_id)
+    # The page furniture names the organisation the genesis records, never a template's example name.
+    forms = forms or load_forms()
+    forms = replace(forms, organisation=replace(forms.organisation, name=genesis.organisation))
     return render_anchor(anchor_data(ledger), forms=forms), subject, file_name
 
 
