@@ -190,3 +190,10 @@ def stream_events(
             f"Event #{a_seq}: has an attestation row but no event (the event was removed).",
             seq=a_seq if isinstance(a_seq, int) else None,
         )
+    if memo is not None and state.last_seq < memo.seq:
+        # Events up to the memo were not checked again: that is only sound while they are still there.
+        raise _fault(
+            state.last_seq + 1,
+            f"is gone: the ledger held {memo.seq} events when this program read it and now holds "
+            f"{state.last_seq} (it was cut short while open); run verify.",
+        )

@@ -101,3 +101,18 @@ def test_the_pipeline_keeps_a_bounded_number_of_batches_in_flight() -> None:
         assert sink.first_bad_before(None) == (150, "share.verified", "P")
     finally:
         sink.close()
+
+
+def test_an_open_ledger_cut_short_and_rewritten_behind_the_program_is_a_fault(sample, tmp_path) -> None:
+    """Reads check each signature once per process; a file shortened while open must not let unchecked
+    events through (the prefix is only trusted while its last checked event is still there)."""
+    from ceremony.ledger.store import Ledger
+
+    path = tmp_path / "l.sqlite3"
+    path.write_bytes(sample.path.read_bytes())
+    with Ledger.open(path, read_only=True) as ledger:
+        assert sum(1 for _ in ledger.events()) == sample.events  # every signature checked once
+        _edit(path, "DELETE FROM attestations WHERE seq > 100")
+        _edit(path, "DELETE FROM events WHERE seq > 100")
+        with pytest.raises(LedgerIntegrityError, match="cut short while open"):
+            list(ledger.events())
