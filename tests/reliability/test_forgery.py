@@ -27,7 +27,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from forge import raw_append
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "ledger"))
+from forge import raw_append  # tests/ledger/forge.py: the attacker's raw writer
 
 from ceremony.crypto.identity import UnlockedIdentity, enroll_identity, unlock
 from ceremony.errors import LedgerIntegrityError, SigningRuleError
