@@ -17,7 +17,6 @@ a worker), :meth:`Enrolment.settle` writes the event (on the ledger's thread aga
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,15 +52,6 @@ def check_passphrase(first: SecretBytes, second: SecretBytes) -> None:
         raise InputError("the two passphrases differ; type the same passphrase twice")
     if len(bytes(first.view()).decode("utf-8", "replace")) < MIN_PASSPHRASE:
         raise InputError(f"the passphrase must have at least {MIN_PASSPHRASE} characters")
-
-
-def normalise_passphrase(raw: SecretBytes) -> SecretBytes:
-    """NFC, so "é" typed as one or two code points unlocks the same key (see crypto.identity)."""
-    text = bytes(raw.view()).decode("utf-8")
-    normal = unicodedata.normalize("NFC", text)
-    if normal == text:
-        return SecretBytes(raw.view())
-    return SecretBytes(normal.encode("utf-8"))
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,6 @@ KEY_REPLACEMENT_CLEARED: Final = "key.replacement_cleared"
 CEREMONY_STARTED: Final = "ceremony.started"
 
 LEDGER_GENESIS: Final = "ledger.genesis"
-ROLES: Final = frozenset({"administrator", "custodian", "witness", "security_officer"})
-EXPOSURE_KINDS: Final = frozenset({"assigned", "shown", "entered", "handed", "printed", "returned"})
 
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")

@@ -20,7 +20,7 @@ class Role(StrEnum):
     ADMINISTRATOR = "administrator"
     WITNESS = "witness"
     CUSTODIAN = "custodian"
-    SECURITY_OFFICER = "security_officer"  # as enrolled in the ledger (events.ROLES)
+    SECURITY_OFFICER = "security_officer"  # as enrolled in the ledger (ledger.schema.ROLES)
 
 
 def _spoken(role: str) -> str:
