@@ -55,7 +55,7 @@ KEY_REGISTERED: Final = "key.registered"
 SPLIT_CREATED: Final = "split.created"
 SPLIT_RETIRED: Final = "split.retired"
 SHARE_EXPOSED: Final = "share.exposed"
-KEY_REPLACEMENT_CLEARED: Final = "key.replacement_cleared"
+KEY_QUORUM_LOWERED: Final = "key.quorum_lowered"
 # Generic types others write; named here so counts and reports agree on spelling.
 CEREMONY_STARTED: Final = "ceremony.started"
 

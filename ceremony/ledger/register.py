@@ -175,6 +175,31 @@ class SplitInfo:
         }
 
 
+@dataclass(frozen=True)
+class QuorumDecision:
+    """``key.quorum_lowered``: a security officer and a witness let ``quorum`` people rebuild the key."""
+
+    seq: int
+    time: str
+    quorum: int
+    reason: str
+    coalition: tuple[str, ...]
+    signed_by: tuple[str, ...]
+    ceremony_id: str | None
+
+
+@dataclass(frozen=True)
+class WrapInfo:
+    """``key.wrapped``: the key under a KEK formed from its custodians' components."""
+
+    seq: int
+    kek_label: str
+    kek_kcv_hex: str
+    kek_custodians: tuple[str, ...]
+    wrapped_sha256: str
+    ceremony_id: str
+
+
 @dataclass
 class KeyInfo:
     key_id: str
@@ -194,7 +219,13 @@ class KeyInfo:
     length: int | None = None  # bytes, when recorded
     ceremony_id: str | None = None
     wiped_seq: int | None = None
-    replacement_cleared_seq: int | None = None  # the last ``key.replacement_cleared`` (PCI DSS 3.7.5)
+    # PCI DSS 3.7.5: the key this one replaces, the key that replaced it, and the retirement that cleared
+    # a departure's flag (``key.retired`` naming the replacement).
+    replaces_key_id: str | None = None
+    replaced_by_key_id: str | None = None
+    replacement_cleared_seq: int | None = None
+    quorum_lowered: list[QuorumDecision] = field(default_factory=list)
+    wraps: list[WrapInfo] = field(default_factory=list)
 
     @property
     def retired(self) -> bool:
@@ -350,6 +381,7 @@ class Register:
                 test_key=record.test_key,
                 length=record.length,
                 ceremony_id=record.ceremony_id,
+                replaces_key_id=record.replaces_key_id,
             )
         elif isinstance(record, sc.SplitCreated):
             self._take_split(event, record)
@@ -362,14 +394,40 @@ class Register:
             key = self.keys.get(record.key_id)
             if key is not None and key.retired_seq is None:
                 key.retired_seq, key.retired_reason, key.retired_time = event.seq, record.reason, event.time
+                if record.replaced_by_key_id is not None:
+                    key.replaced_by_key_id = record.replaced_by_key_id
+                    key.replacement_cleared_seq = event.seq
+        elif isinstance(record, sc.KeyQuorumLowered):
+            lowered = self.keys.get(record.key_id)
+            if lowered is not None:
+                lowered.quorum_lowered.append(
+                    QuorumDecision(
+                        event.seq,
+                        event.time,
+                        record.quorum,
+                        record.reason,
+                        tuple(record.coalition or ()),
+                        tuple(event.attested_by),
+                        record.ceremony_id,
+                    )
+                )
+        elif isinstance(record, sc.KeyWrapped):
+            wrapped = self.keys.get(record.key_id)
+            if wrapped is not None:
+                wrapped.wraps.append(
+                    WrapInfo(
+                        event.seq,
+                        record.kek_label,
+                        record.kek_kcv_hex,
+                        tuple(record.kek_custodians),
+                        record.wrapped_sha256,
+                        record.ceremony_id,
+                    )
+                )
         elif isinstance(record, sc.KeyWiped):
             wiped = self.keys.get(record.key_id)  # may name a key generated but never registered
             if wiped is not None:
                 wiped.wiped_seq = event.seq
-        elif isinstance(record, sc.KeyReplacementCleared):
-            cleared = self.keys.get(record.key_id)
-            if cleared is not None:
-                cleared.replacement_cleared_seq = event.seq
         elif isinstance(record, sc.ShareReceived):
             received = self.splits.get(record.split_id)
             if received is not None:

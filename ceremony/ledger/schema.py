@@ -37,7 +37,8 @@ ROLE_NAMES: Final = {
     "witness": "witness",
     "custodian": "key custodian",
 }
-EXPOSURE_KINDS: Final = ("assigned", "shown", "entered", "handed", "printed", "returned")
+# "demonstrated": the person typed a share that was not theirs (DESIGN §3: knowledge shown is knowledge).
+EXPOSURE_KINDS: Final = ("assigned", "shown", "entered", "handed", "printed", "returned", "demonstrated")
 SCHEMES: Final = ("shamir", "xor")
 KEY_TYPES: Final = ("AES-128", "AES-192", "AES-256", "TDES-2KEY", "TDES-3KEY", "GENERIC")
 CEREMONY_KINDS: Final = ("generation", "recovery", "reshare", "retirement")
@@ -553,6 +554,16 @@ class AuthFailed(Record):
     ceremony_id: str | None = ceremony(optional=True)
 
 
+@event("auth.lockout_lifted", OFFICER_AND_WITNESS)
+@dataclass(frozen=True, kw_only=True)
+class AuthLockoutLifted(Record):
+    """A security officer and a witness lift the lockout that recorded failures put on a person."""
+
+    person_id: str = person()
+    failures: int = number(1, 1000)  # recorded failures the lockout counted
+    reason: str = text()
+
+
 # --- ceremonies --------------------------------------------------------------------------------------------
 @event("ceremony.started")
 @dataclass(frozen=True, kw_only=True)
@@ -567,6 +578,8 @@ class CeremonyStarted(Record):
     output: str | None = text(64, optional=True)
     check_commitments: bool | None = flag(optional=True)
     kek_label: str | None = text(200, optional=True)
+    kek_custodians: tuple[str, ...] | None = people(optional=True)  # planned, checked in a dry run
+    kek_kcv_hex: str | None = hexa(optional=True)  # the KEK's KCV the custodians bring, when known
     custodians: tuple[str, ...] | None = people(optional=True)
     component_custodians: tuple[str, ...] | None = people(optional=True)
     reason: str | None = text(optional=True)
@@ -667,6 +680,7 @@ class KeyRegistered(Record):
     cryptoperiod_days: int = number(1, 36_500)
     test_key: bool = flag()
     length: int | None = number(1, 1024, optional=True)
+    replaces_key_id: str | None = key(optional=True)  # new key material replacing this key (PCI DSS 3.7.5)
 
     def validate(self) -> None:
         _kcv_length(self.kcv_hex, self.kcv_method)
@@ -756,8 +770,23 @@ class KeyWrapped(Record):
     kek_kcv_hex: str = hexa()
     kek_kcv_method: str = kcv_how()
     kek_custodians: tuple[str, ...] = people()
+    kek_component_kcvs: tuple[str, ...] = field(
+        _list(_hex(None), non_empty=True)
+    )  # each custodian's component KCV, in the same order
+    kek_component_method: str = kcv_how()
     wrapped_length: int = number(1, 1 << 20)
     wrapped_sha256: str = hexa(64)
+
+    def validate(self) -> None:
+        if self.kek_source != "components":
+            raise EventFormError("a KEK is formed from components its custodians type, never supplied whole")
+        if len(self.kek_custodians) < 2 or len(set(self.kek_custodians)) != len(self.kek_custodians):
+            raise EventFormError("a KEK needs at least two components from different custodians")
+        if len(self.kek_component_kcvs) != len(self.kek_custodians):
+            raise EventFormError("field 'kek_component_kcvs' must give one KCV per KEK custodian")
+        for kcv in self.kek_component_kcvs:
+            _kcv_length(kcv, self.kek_component_method)
+        _kcv_length(self.kek_kcv_hex, self.kek_kcv_method)
 
 
 @event("kek.component_entered", CUSTODIAN_AND_WITNESS)
@@ -779,15 +808,21 @@ class KeyRetired(Record):
     label: str = text()
     kcv_hex: str = hexa()
     reason: str = text()
+    # The key registered to replace it: retiring it then clears a departure's flag (PCI DSS 3.7.5).
+    replaced_by_key_id: str | None = key(optional=True)
 
 
-@event("key.replacement_cleared")
+@event("key.quorum_lowered", OFFICER_AND_WITNESS)
 @dataclass(frozen=True, kw_only=True)
-class KeyReplacementCleared(Record):
+class KeyQuorumLowered(Record):
+    """A security officer and a witness decide that ``quorum`` people (at least 2) may rebuild the key —
+    fewer than its quorum until now (DESIGN §3). Shown in the custody and keys reports and the minutes."""
+
     ceremony_id: str | None = ceremony(optional=True)
     key_id: str = key()
-    new_split_id: str | None = split(optional=True)
-    reason: str | None = text(optional=True)
+    quorum: int = number(2, 255)
+    reason: str = text(2000)
+    coalition: tuple[str, ...] | None = people(optional=True)  # who will then be able to rebuild it
 
 
 # --- shares, envelopes, incidents --------------------------------------------------------------------------
@@ -816,7 +851,9 @@ class ShareExposed(CustodianShareEvent):
     printer: str | None = text(200, optional=True)
 
     def rule(self) -> SigningRule:
-        return CONTROL if self.kind == "returned" else CUSTODIAN_AND_WITNESS
+        # A returned envelope may come from someone who has left; demonstrated knowledge is recorded
+        # whether or not the person who typed it agrees: the administrator and the witness sign both.
+        return CONTROL if self.kind in ("returned", "demonstrated") else CUSTODIAN_AND_WITNESS
 
 
 @event("share.received", CUSTODIAN_AND_WITNESS)
@@ -850,9 +887,16 @@ class ShareCardFailed(ShareEvent):
 @event("share.card_wiped", CUSTODIAN_ON_CARD)
 @dataclass(frozen=True, kw_only=True)
 class ShareCardWiped(Record):
+    """A share card's file in the RAM folder was overwritten and removed. ``leftover``: found at start, left
+    by an interrupted run; recorded when the administrator and the witness resume or void its ceremony."""
+
     ceremony_id: str = ceremony()
     split_id: str = split()
     file: str = text(500)
+    leftover: bool | None = flag(optional=True)
+
+    def rule(self) -> SigningRule:
+        return CONTROL if self.leftover else CUSTODIAN_ON_CARD
 
 
 @event("envelope.inspected", CUSTODIAN_AND_WITNESS)

@@ -50,7 +50,7 @@ from ceremony.errors import (
 from ceremony.ledger import events as ev
 from ceremony.ledger import schema as sc
 from ceremony.ledger.canonical import JSONObject
-from ceremony.policy.custody import CustodyHistory, Exposure, SplitRecord
+from ceremony.policy.custody import CustodyHistory, Exposure, SplitRecord, transport_key_id
 
 _SIGNATURE = ec.ECDSA(hashes.SHA256())
 
@@ -217,6 +217,8 @@ class LedgerState:
                     )
                     + "; test and production keys never share a ledger (PCI DSS 3.6.1.1)."
                 )
+            if record.replaces_key_id is not None:
+                self.custody.check_replacement(record.key_id, record.replaces_key_id, seq)
         elif isinstance(record, sc.CeremonyStarted):
             if self.rehearsal is not None and record.rehearsal != self.rehearsal:
                 raise RehearsalMixError(
@@ -236,9 +238,18 @@ class LedgerState:
             )
             if record.kind != "returned":
                 self.active(record.person_id, seq, "Custodian")
-            self.custody.check(exposure)
+            if record.kind != "demonstrated":  # knowledge shown is a fact: recorded, never refused
+                self.custody.check(exposure)
         elif isinstance(record, sc.SplitRetired):
             self.custody.split(record.split_id)  # raises if unknown
+        elif isinstance(record, sc.SplitCreated):
+            self.custody.check_split(_split_record(record, seq))
+        elif isinstance(record, sc.KeyQuorumLowered):
+            self.custody.check_lower_quorum(record.key_id, record.quorum, seq)
+        elif isinstance(record, sc.KeyWrapped):
+            self.custody.check_wrap(record.key_id, _transport(record), _kek_components(record), seq)
+        elif isinstance(record, sc.KeyRetired):
+            self.custody.check_retire_key(record.key_id, record.replaced_by_key_id, seq)
 
         self._check_rule(seq, record, attestations, actors, new_person)
         if isinstance(check_signatures, SignatureSink):
@@ -439,25 +450,45 @@ class LedgerState:
             self.people[record.person_id].roles = frozenset(record.roles)
         elif isinstance(record, sc.KeyRegistered):
             self.keys.add(record.key_id)
+            if record.replaces_key_id is not None:
+                self.custody.register_replacement(record.key_id, record.replaces_key_id, seq)
         elif isinstance(record, sc.SplitCreated):
-            scheme: Literal["shamir", "xor"] = "xor" if record.scheme == "xor" else "shamir"
-            self.custody.add_split(
-                SplitRecord(
-                    key_id=record.key_id,
-                    split_id=record.split_id,
-                    scheme=scheme,
-                    threshold=record.threshold,
-                    shares=record.shares,
-                    seq=seq,
-                )
-            )
+            self.custody.add_split(_split_record(record, seq))
             self.splits += 1
         elif isinstance(record, sc.SplitRetired):
             self.custody.retire_split(record.split_id, seq)
         elif exposure is not None:
             self.custody.record(exposure)
-        elif isinstance(record, sc.KeyReplacementCleared):
-            self.custody.clear_replacement_flag(record.key_id, seq)
+        elif isinstance(record, sc.KeyQuorumLowered):
+            self.custody.lower_quorum(record.key_id, record.quorum, seq)
+        elif isinstance(record, sc.KeyWrapped):
+            self.custody.add_wrap(record.key_id, _transport(record), _kek_components(record), seq)
+        elif isinstance(record, sc.KeyRetired):
+            self.custody.retire_key(record.key_id, seq, record.replaced_by_key_id)
         elif isinstance(record, sc.CeremonyStarted):
             self.ceremony_ids.add(record.ceremony_id)
             self.ceremonies += 1
+
+
+def _split_record(record: sc.SplitCreated, seq: int) -> SplitRecord:
+    scheme: Literal["shamir", "xor"] = "xor" if record.scheme == "xor" else "shamir"
+    return SplitRecord(
+        key_id=record.key_id,
+        split_id=record.split_id,
+        scheme=scheme,
+        threshold=record.threshold,
+        shares=record.shares,
+        seq=seq,
+    )
+
+
+def _transport(record: sc.KeyWrapped) -> str:
+    return transport_key_id("kek", record.kek_kcv_method, record.kek_kcv_hex)
+
+
+def _kek_components(record: sc.KeyWrapped) -> tuple[tuple[str, str], ...]:
+    method = record.kek_component_method
+    return tuple(
+        (person, f"{method}:{kcv.lower()}")
+        for person, kcv in zip(record.kek_custodians, record.kek_component_kcvs, strict=True)
+    )

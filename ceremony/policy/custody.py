@@ -1,7 +1,8 @@
 """The custody rule (PCI DSS 3.7.6, DESIGN §3): nobody may ever know enough of a key to rebuild it.
 
 Pure: no I/O, no clock. :class:`CustodyHistory` is fed from ledger events in sequence order (``add_split``,
-``retire_split``, ``record``, ``deactivate``, ``clear_replacement_flag``) and answers, before any new exposure
+``retire_split``, ``record``, ``record_fact``, ``add_wrap``, ``lower_quorum``, ``deactivate``,
+``register_replacement``, ``retire_key``) and answers, before any new exposure
 is written, whether it is allowed (``check``).
 
 The rule, as enforced here:
@@ -30,6 +31,27 @@ they ever knew. Two different ids for one human cannot be detected here.
 
 A key whose only way to be rebuilt is a single person (threshold 1, "clear key knowledge") can never enter
 the history: ``add_split`` refuses a threshold below 2.
+
+**Every route to the clear key counts** (DESIGN §3). Besides its splits, a key can be rebuilt from a file
+wrapped under a transport key (a KEK, or a TR-31 KBPK) by whoever knows that transport key. A transport key is
+identified by its KCV (method and value); its components are identified by their own KCVs, so a component
+entered in two ceremonies is one piece of knowledge. Each time its components are entered is a
+*componentisation* (an XOR n-of-n of the transport key); the transport key's smallest coalition is the
+smallest over its componentisations, each counted with everything the people ever knew of it. The wrapped
+file itself is assumed to be available to anyone (it is written to a file and travels): a transport key's
+coalition is the coalition of every key ever wrapped under it.
+
+**The key's quorum.** A key's first split fixes its quorum (its threshold). No later split — a re-share,
+fresh XOR components for an HSM — and no wrap may give the key a smallest coalition below the quorum (and
+never below 2), unless a security officer and a witness record ``key.quorum_lowered`` (``lower_quorum``).
+
+**Demonstrated knowledge** (a person typed a share that was not theirs) is recorded as a fact
+(``record_fact``): it is never refused, since it already happened; the coalition it leaves is what
+``broken`` reports, and the flows stop that split.
+
+**PCI DSS 3.7.5.** ``deactivate`` flags every key the person ever knew by any route. Only new key material
+clears the flag: ``retire_key`` of a flagged key whose replacement (a later key registered as replacing it)
+exists. A re-share never clears it.
 """
 
 from __future__ import annotations
@@ -41,9 +63,11 @@ from typing import Literal
 
 from ceremony.errors import CustodyRecordError, CustodyViolationError
 
-ExposureKind = Literal["assigned", "shown", "entered", "handed", "printed", "returned"]
+ExposureKind = Literal["assigned", "shown", "entered", "handed", "printed", "returned", "demonstrated"]
 
-EXPOSURE_KINDS: frozenset[str] = frozenset({"assigned", "shown", "entered", "handed", "printed", "returned"})
+EXPOSURE_KINDS: frozenset[str] = frozenset(
+    {"assigned", "shown", "entered", "handed", "printed", "returned", "demonstrated"}
+)
 # The kinds after which the person holds the share (card, envelope or component) until it moves again.
 HOLDING_KINDS: frozenset[str] = frozenset({"assigned", "handed"})
 MAX_SHARES = 255  # Shamir over GF(256): x-coordinates 1..255 (DESIGN §2)
@@ -55,6 +79,7 @@ _ACTION: dict[str, str] = {
     "handed": "be handed",
     "printed": "have printed",
     "returned": "return",
+    "demonstrated": "type",
 }
 
 
@@ -86,7 +111,56 @@ class Coalition:
     key_id: str
     size: int | None  # None: nobody (not even all together) can rebuild it
     members: tuple[str, ...]
-    split_id: str | None
+    split_id: str | None  # the split whose shares they know, or None for a transport route
+    transport_id: str | None = None  # the transport key (KEK/KBPK) whose components they know
+
+    def route(self) -> str:
+        """How this coalition rebuilds the key, in words (for refusals and reports)."""
+        if self.transport_id is not None:
+            return f"the wrapped file and the components of transport key {self.transport_id}"
+        if self.split_id is not None:
+            return f"shares of split {self.split_id}"
+        return "no route"
+
+
+@dataclass(frozen=True)
+class QuorumLowered:
+    key_id: str
+    seq: int
+    quorum: int  # the new smallest coalition allowed
+    previous: int
+
+
+def transport_key_id(kind: str, kcv_method: str, kcv_hex: str) -> str:
+    """The identity of a transport key (``kind`` "kek" or "kbpk") by its KCV."""
+    return f"{kind}:{kcv_method}:{kcv_hex.lower()}"
+
+
+@dataclass
+class _Transport:
+    """A transport key: who knows which of its components, and the componentisations used."""
+
+    # component id (its KCV) -> person -> seq of the first event where they entered it
+    knowers: dict[str, dict[str, int]] = field(default_factory=dict)
+    componentisations: list[tuple[str, ...]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # keys wrapped under it, in order
+
+    def coalition(self, extra: tuple[tuple[str, str], ...] = ()) -> tuple[str, ...] | None:
+        """Smallest set of people who together know every component of one componentisation; ``extra``:
+        (person, component) pairs to count as known too (a dry run)."""
+        knowers = {c: set(people) for c, people in self.knowers.items()}
+        for person, component in extra:
+            knowers.setdefault(component, set()).add(person)
+        best: tuple[str, ...] | None = None
+        for parts in self.componentisations:
+            masks: dict[str, set[int]] = {}
+            for index, component in enumerate(parts, start=1):
+                for person in knowers.get(component, ()):
+                    masks.setdefault(person, set()).add(index)
+            members = smallest_coalition_of_split(masks, len(parts))
+            if members is not None and (best is None or len(members) < len(best)):
+                best = members
+        return best
 
 
 def smallest_coalition_of_split(
@@ -200,6 +274,13 @@ class CustodyHistory:
         self._keys_of_person: dict[str, set[str]] = {}
         self._deactivated: dict[str, int] = {}
         self._flagged: dict[str, int] = {}
+        self._quorum: dict[str, int] = {}
+        self._lowered: dict[str, list[QuorumLowered]] = {}
+        self._transports: dict[str, _Transport] = {}
+        self._routes: dict[str, list[str]] = {}  # key id -> transport ids it was wrapped under
+        self._replaces: dict[str, str] = {}  # new key id -> the key it replaces
+        self._retired_keys: dict[str, int] = {}
+        self._cleared: dict[str, tuple[int, str]] = {}  # key id -> (seq, replacement key id)
 
     # --- feeding from the ledger ---------------------------------------------------------------------------
     def add_split(self, split: SplitRecord) -> None:
@@ -230,8 +311,69 @@ class CustodyHistory:
                 f"Event #{split.seq}: XOR split {split.split_id} is {split.threshold}-of-{split.shares}; "
                 "XOR components are always all needed (threshold = shares)."
             )
+        self.check_split(split)
         self._splits[split.split_id] = _SplitState(split)
         self._splits_of_key.setdefault(split.key_id, []).append(split.split_id)
+        self._quorum.setdefault(split.key_id, split.threshold)
+
+    def check_split(self, split: SplitRecord) -> None:
+        """A later split of a key may not need fewer people than the key's quorum (DESIGN §3): a 3-of-5 key
+        re-shared 2-of-3, or recovered into two XOR components, would be rebuilt by two people."""
+        quorum = self._quorum.get(split.key_id)
+        if quorum is not None and split.threshold < quorum:
+            raise CustodyViolationError(
+                f"Split {split.split_id} of key {split.key_id} would be rebuilt by {split.threshold} people, "
+                f"fewer than the key's quorum of {quorum}{self._quorum_origin(split.key_id)} "
+                "(PCI DSS 3.7.6); "
+                "a security officer and a witness must first record key.quorum_lowered with a reason.",
+                forbidding_seq=self._quorum_seq(split.key_id),
+            )
+
+    def _quorum_seq(self, key_id: str) -> int | None:
+        lowered = self._lowered.get(key_id)
+        if lowered:
+            return lowered[-1].seq
+        first = self._splits_of_key.get(key_id)
+        return self._splits[first[0]].record.seq if first else None
+
+    def _quorum_origin(self, key_id: str) -> str:
+        seq = self._quorum_seq(key_id)
+        if seq is None:
+            return ""
+        how = "lowered at" if self._lowered.get(key_id) else "set by its first split,"
+        return f" ({how} event #{seq})"
+
+    def quorum(self, key_id: str) -> int | None:
+        """The fewest people who may be able to rebuild the key: its first split's threshold, or the value a
+        recorded ``key.quorum_lowered`` set; None for a key with no split."""
+        return self._quorum.get(key_id)
+
+    def quorum_lowerings(self, key_id: str) -> list[QuorumLowered]:
+        return list(self._lowered.get(key_id, ()))
+
+    def lower_quorum(self, key_id: str, quorum: int, seq: int) -> None:
+        """A security officer and a witness decided, on record, that the key may be rebuilt by ``quorum``
+        people (at least 2)."""
+        self.check_lower_quorum(key_id, quorum, seq)
+        current = self._quorum[key_id]
+        self._lowered.setdefault(key_id, []).append(QuorumLowered(key_id, seq, quorum, current))
+        self._quorum[key_id] = quorum
+
+    def check_lower_quorum(self, key_id: str, quorum: int, seq: int) -> None:
+        current = self._quorum.get(key_id)
+        if current is None:
+            raise CustodyRecordError(f"Event #{seq}: key {key_id} has no split, so no quorum to lower.")
+        if quorum < 2:
+            raise CustodyViolationError(
+                f"Event #{seq}: a quorum of {quorum} would let one person rebuild key {key_id}; "
+                "the quorum is never below 2 (PCI DSS 3.7.6).",
+                forbidding_seq=seq,
+            )
+        if quorum >= current:
+            raise CustodyRecordError(
+                f"Event #{seq}: key {key_id} already has a quorum of {current}; lowering it to {quorum} "
+                "is not a lowering."
+            )
 
     def retire_split(self, split_id: str, seq: int) -> None:
         """The split is retired (re-share or retirement). Knowledge of its shares still counts, forever."""
@@ -292,8 +434,27 @@ class CustodyHistory:
             )
 
     def record(self, exposure: Exposure) -> None:
-        """Check ``exposure``, then remember it."""
+        """Check ``exposure``, then remember it. Demonstrated knowledge is a fact: never refused."""
+        if exposure.kind == "demonstrated":
+            self.record_fact(exposure)
+            return
         self.check(exposure)
+        self._remember(exposure)
+
+    def record_fact(self, exposure: Exposure) -> None:
+        """Remember knowledge that already happened (a person typed a share that was not theirs), whatever
+        it does to the coalition; ``broken`` then says whether the key's rule still holds."""
+        state = self._split(exposure.split_id, exposure.seq)
+        if not 1 <= exposure.share_number <= state.record.shares:
+            raise CustodyRecordError(
+                f"Event #{exposure.seq}: split {exposure.split_id} has shares 1..{state.record.shares}, "
+                f"not share {exposure.share_number}."
+            )
+        if not exposure.person_id:
+            raise CustodyRecordError(f"Event #{exposure.seq}: an exposure needs a person id.")
+        self._remember(exposure)
+
+    def _remember(self, exposure: Exposure) -> None:
         state = self._splits[exposure.split_id]
         mine = state.known.setdefault(exposure.person_id, {})
         mine.setdefault(exposure.share_number, exposure.seq)
@@ -302,19 +463,151 @@ class CustodyHistory:
         self._keys_of_person.setdefault(exposure.person_id, set()).add(state.record.key_id)
 
     def deactivate(self, person_id: str, seq: int) -> list[str]:
-        """The person left or changed role (PCI DSS 3.7.5): every key they ever had knowledge of, sorted, is
-        flagged "must be replaced" (a key already flagged keeps its earlier flag)."""
-        keys = sorted(self._keys_of_person.get(person_id, ()))
+        """The person left or changed role (PCI DSS 3.7.5): every key they ever had knowledge of by any
+        route, sorted, is flagged "must be replaced" (a key already flagged keeps its earlier flag)."""
+        keys = self.keys_known_by(person_id)
         self._deactivated.setdefault(person_id, seq)
         for key_id in keys:
-            self._flagged.setdefault(key_id, seq)
+            if key_id not in self._retired_keys:
+                self._flagged.setdefault(key_id, seq)
         return keys
 
-    def clear_replacement_flag(self, key_id: str, seq: int) -> None:
-        """A replacement (re-key) ceremony dealt with the flag. Clearing an unflagged key does nothing: keys
-        are also replaced at the end of their cryptoperiod. Only a ceremony that produces new key material
-        should clear it: a re-share keeps the key, and the person who left still knows a share of it."""
-        self._flagged.pop(key_id, None)
+    def keys_known_by(self, person_id: str) -> list[str]:
+        """Every key the person ever had knowledge of: a share of one of its splits, or a component of a
+        transport key it was wrapped under."""
+        keys = set(self._keys_of_person.get(person_id, ()))
+        for transport in self._transports.values():
+            if any(person_id in people for people in transport.knowers.values()):
+                keys.update(transport.keys)
+        return sorted(keys)
+
+    def register_replacement(self, key_id: str, replaces: str, seq: int) -> None:
+        """Key ``key_id`` is new key material registered to replace ``replaces`` (PCI DSS 3.7.5)."""
+        self.check_replacement(key_id, replaces, seq)
+        self._replaces[key_id] = replaces
+
+    def check_replacement(self, key_id: str, replaces: str, seq: int) -> None:
+        if replaces == key_id:
+            raise CustodyRecordError(f"Event #{seq}: key {key_id} cannot replace itself.")
+        if replaces in self._retired_keys:
+            raise CustodyRecordError(
+                f"Event #{seq}: key {replaces} was retired at event #{self._retired_keys[replaces]}; "
+                "a replacement names a key still in use."
+            )
+
+    def replacements_of(self, key_id: str) -> list[str]:
+        return [new for new, old in self._replaces.items() if old == key_id]
+
+    def check_retire_key(self, key_id: str, replaced_by: str | None, seq: int) -> None:
+        if key_id in self._retired_keys:
+            raise CustodyRecordError(
+                f"Event #{seq}: key {key_id} was already retired at event #{self._retired_keys[key_id]}."
+            )
+        if replaced_by is not None and self._replaces.get(replaced_by) != key_id:
+            raise CustodyRecordError(
+                f"Event #{seq}: key {replaced_by} was not registered as the replacement of key {key_id}."
+            )
+
+    def retire_key(self, key_id: str, seq: int, replaced_by: str | None = None) -> None:
+        """The key is retired. With ``replaced_by`` (a key registered as its replacement) a departure's
+        "must be replaced" flag is cleared (PCI DSS 3.7.5): only new key material clears it."""
+        self.check_retire_key(key_id, replaced_by, seq)
+        self._retired_keys[key_id] = seq
+        if replaced_by is not None and key_id in self._flagged:
+            self._flagged.pop(key_id)
+            self._cleared[key_id] = (seq, replaced_by)
+
+    def cleared(self) -> dict[str, tuple[int, str]]:
+        """Key id -> (seq of the retirement that cleared its flag, the replacement key)."""
+        return dict(self._cleared)
+
+    # --- transport keys (KEK, KBPK): the wrapped-file routes ------------------------------------------------
+    def check_wrap(
+        self, key_id: str, transport_id: str, components: tuple[tuple[str, str], ...], seq: int
+    ) -> None:
+        """Raise if wrapping ``key_id`` under ``transport_id`` whose components (person, component id) were
+        entered would let fewer people than a quorum rebuild any key wrapped under it."""
+        if key_id not in self._splits_of_key:
+            raise CustodyRecordError(f"Event #{seq}: key {key_id} has no split in the custody record.")
+        if len(components) < 2:
+            raise CustodyViolationError(
+                f"Event #{seq}: a transport key from {len(components)} component would be known to one "
+                "person; it needs at least two components from different people (PCI DSS 3.7.6).",
+                forbidding_seq=None,
+            )
+        trial = self._trial_transport(transport_id, key_id, components)
+        members = trial.coalition()
+        if members is None:
+            return
+        for affected in trial.keys:
+            needed = max(self._quorum.get(affected, 2), 2)
+            if len(members) < needed:
+                raise CustodyViolationError(
+                    f"After event #{seq}, {len(members)} people ({', '.join(members)}) would rebuild key "
+                    f"{affected} from the wrapped file and the components of transport key {transport_id}, "
+                    f"fewer than the key's quorum of {needed}{self._quorum_origin(affected)} "
+                    "(PCI DSS 3.7.6); a security officer and a witness must first record key.quorum_lowered.",
+                    forbidding_seq=self._quorum_seq(affected),
+                )
+
+    def _trial_transport(
+        self, transport_id: str, key_id: str, components: tuple[tuple[str, str], ...]
+    ) -> _Transport:
+        current = self._transports.get(transport_id, _Transport())
+        trial = _Transport(
+            {c: dict(people) for c, people in current.knowers.items()},
+            list(current.componentisations),
+            list(current.keys),
+        )
+        for person, component in components:
+            trial.knowers.setdefault(component, {}).setdefault(person, 0)
+        parts = tuple(component for _, component in components)
+        if parts not in trial.componentisations:
+            trial.componentisations.append(parts)
+        if key_id not in trial.keys:
+            trial.keys.append(key_id)
+        return trial
+
+    def add_wrap(
+        self, key_id: str, transport_id: str, components: tuple[tuple[str, str], ...], seq: int
+    ) -> None:
+        """Check, then remember: the key was wrapped under the transport key, whose components the people
+        named entered (each (person, component id))."""
+        self.check_wrap(key_id, transport_id, components, seq)
+        transport = self._transports.setdefault(transport_id, _Transport())
+        for person, component in components:
+            transport.knowers.setdefault(component, {}).setdefault(person, seq)
+        parts = tuple(component for _, component in components)
+        if parts not in transport.componentisations:
+            transport.componentisations.append(parts)
+        if key_id not in transport.keys:
+            transport.keys.append(key_id)
+        routes = self._routes.setdefault(key_id, [])
+        if transport_id not in routes:
+            routes.append(transport_id)
+        # Someone who has left already knows a component of this transport key (from an earlier ceremony):
+        # the key wrapped under it is known in part to them, so it must be replaced too (PCI DSS 3.7.5).
+        knowers = {person for people in transport.knowers.values() for person in people}
+        if knowers & self._deactivated.keys() and key_id not in self._retired_keys:
+            self._flagged.setdefault(key_id, seq)
+
+    def transports(self, key_id: str) -> list[str]:
+        """The transport keys the key was ever wrapped under."""
+        return list(self._routes.get(key_id, ()))
+
+    def transport_knowers(self, transport_id: str) -> dict[str, dict[str, int]]:
+        """Component id -> person -> seq of first knowledge."""
+        transport = self._transports.get(transport_id)
+        return {} if transport is None else {c: dict(p) for c, p in transport.knowers.items()}
+
+    def broken(self, key_id: str) -> Coalition | None:
+        """The key's smallest coalition when it is below the key's quorum (or 2): the rule no longer holds,
+        e.g. after demonstrated knowledge. None while it holds."""
+        coalition = self.smallest_coalition(key_id)
+        quorum = max(self._quorum.get(key_id, 2), 2)
+        if coalition.size is not None and coalition.size < quorum:
+            return coalition
+        return None
 
     # --- questions -----------------------------------------------------------------------------------------
     def flagged_keys(self) -> dict[str, int]:
@@ -357,8 +650,13 @@ class CustodyHistory:
         return {person: dict(numbers) for person, numbers in known.items()}
 
     def people_who_knew(self, key_id: str) -> frozenset[str]:
-        """Everyone who ever knew any share of any split of the key (for dual control, DESIGN §1)."""
-        return frozenset(self.knowledge(key_id))
+        """Everyone who ever knew any share of any split of the key, or a component of a transport key it
+        was wrapped under (for dual control, DESIGN §1, and PCI DSS 3.7.5)."""
+        people = set(self.knowledge(key_id))
+        for transport_id in self._routes.get(key_id, ()):
+            for knowers in self._transports[transport_id].knowers.values():
+                people.update(knowers)
+        return frozenset(people)
 
     def holders(self, split_id: str) -> dict[int, str]:
         """Share number -> current holder (the last 'assigned' or 'handed' exposure of that share)."""
@@ -377,6 +675,10 @@ class CustodyHistory:
             members = smallest_coalition_of_split(state.known, state.record.threshold)
             if members is not None and (best.size is None or len(members) < best.size):
                 best = Coalition(key_id=key_id, size=len(members), members=members, split_id=split_id)
+        for transport_id in self._routes.get(key_id, ()):
+            members = self._transports[transport_id].coalition()
+            if members is not None and (best.size is None or len(members) < best.size):
+                best = Coalition(key_id, len(members), members, None, transport_id)
         return best
 
     # --- internals -----------------------------------------------------------------------------------------

@@ -134,6 +134,7 @@ def test_xor_components_carry_their_kcvs(cast, people):
 def test_retirement_and_returned_envelopes(cast, people):
     zmk = generate(people, ("cust1", "cust2", "cust3"), 2, label="ZMK")
     retirement = RetirementCeremony.start(cast.ledger, people.admin, people.witness, "end of life")
+    retirement.record_preflight({"taken_at": "2026-11-23T00:00:00Z"}, uncovered=[])
     retirement.retire_key(zmk.key_id, RetirementReason.END_OF_CRYPTOPERIOD)
     returned = retirement.return_envelope(zmk.serials[2], "cust2 in person", True)
     retirement.close()

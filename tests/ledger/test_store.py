@@ -24,6 +24,7 @@ from ledger_support import (
 )
 
 from ceremony.errors import (
+    CustodyRecordError,
     CustodyViolationError,
     EventFormError,
     EventReferenceError,
@@ -314,9 +315,29 @@ def test_deactivated_person_cannot_sign_or_receive_shares(ledger: Ledger) -> Non
     # ...but the envelope they hand back on leaving is still recorded (administrator and witness sign).
     ledger.append(ev.SHARE_EXPOSED, exposure(carl.person_id, "SPL0000001", 1, "returned"), ids, control)
     assert ledger.custody().flagged_keys() == {"KEY0000001": left.seq}
-    ledger.append(ev.KEY_REPLACEMENT_CLEARED, {"key_id": "KEY0000001"}, ids, control)
-    assert verify_ledger(ledger.path).events == 11
+    # Only new key material clears the flag: a key registered as its replacement, then the old one retired.
+    retire = {
+        "ceremony_id": "CER0000001",
+        "key_id": "KEY0000001",
+        "label": "old",
+        "kcv_hex": "d77f007724",
+        "reason": "replaced",
+    }
+    with pytest.raises(CustodyRecordError, match="not registered as the replacement"):
+        ledger.append("key.retired", {**retire, "replaced_by_key_id": "KEY0000001"}, ids, control)
+    ledger.append(
+        ev.KEY_REGISTERED, {**key_payload("KEY0000002"), "replaces_key_id": "KEY0000001"}, ids, control
+    )
+    assert ledger.custody().flagged_keys() == {"KEY0000001": left.seq}
+    retired = ledger.append(
+        "key.retired",
+        {**retire, "replaced_by_key_id": "KEY0000002"},
+        ids,
+        control,
+    )
+    assert verify_ledger(ledger.path).events == 12
     assert ledger.custody().flagged_keys() == {}
+    assert ledger.custody().cleared() == {"KEY0000001": (retired.seq, "KEY0000002")}
     assert verify_ledger(ledger.path).flagged_keys == ()
 
 

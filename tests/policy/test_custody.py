@@ -271,13 +271,33 @@ def test_deactivation_flags_every_key_ever_known():
     assert history.deactivate("alice", 8) == ["KEY1", "KEY2"]
     assert history.flagged_keys() == {"KEY1": 8, "KEY2": 8}
     assert history.deactivated() == {"alice": 8}
-    history.clear_replacement_flag("KEY1", 9)
-    history.clear_replacement_flag("KEY3", 10)  # not flagged: nothing to clear
+    # Only new key material clears a flag: a key registered as KEY1's replacement, then KEY1 retired.
+    history.register_replacement("KEY4", "KEY1", 9)
+    history.retire_key("KEY3", 10)  # not flagged: nothing to clear
+    history.retire_key("KEY1", 11, replaced_by="KEY4")
     assert history.flagged_keys() == {"KEY2": 8}
-    # a second deactivation flags KEY1 again but keeps KEY2's first flag
-    assert history.deactivate("alice", 11) == ["KEY1", "KEY2"]
-    assert history.flagged_keys() == {"KEY1": 11, "KEY2": 8}
-    assert history.deactivate("nobody", 12) == []
+    assert history.cleared() == {"KEY1": (11, "KEY4")}
+    # a second deactivation keeps KEY2's first flag; the retired KEY1 is not flagged again
+    assert history.deactivate("alice", 12) == ["KEY1", "KEY2"]
+    assert history.flagged_keys() == {"KEY2": 8}
+    assert history.deactivate("nobody", 13) == []
+
+
+def test_retirement_clears_only_with_a_registered_replacement():
+    history = CustodyHistory()
+    history.add_split(shamir("A1", 2, 3, seq=1, key_id="KEY1"))
+    history.record(exposure(2, "alice", "A1", 1))
+    history.deactivate("alice", 3)
+    with pytest.raises(CustodyRecordError, match="not registered as the replacement"):
+        history.retire_key("KEY1", 4, replaced_by="KEY9")
+    with pytest.raises(CustodyRecordError, match="cannot replace itself"):
+        history.register_replacement("KEY1", "KEY1", 4)
+    history.retire_key("KEY1", 5)  # retired without a replacement: the flag is not "cleared"
+    assert history.cleared() == {}
+    with pytest.raises(CustodyRecordError, match="already retired"):
+        history.retire_key("KEY1", 6)
+    with pytest.raises(CustodyRecordError, match="still in use"):
+        history.register_replacement("KEY2", "KEY1", 7)
 
 
 def test_holders_follow_assignment_and_hand_over_only():

@@ -1,8 +1,10 @@
 """Random custody histories (hypothesis stateful testing) against a brute-force oracle (issue 3 item 4).
 
 Each history mixes new keys, re-shares (new split of the same key, old split retired), assignments,
-showings, hand-overs of a held share to someone else, verification-round re-entries, deactivations and
-replacement-flag clearings. After every step:
+showings, hand-overs of a held share to someone else, verification-round re-entries and deactivations
+(replacements, transport-key routes, quorum decisions, demonstrated knowledge:
+test_custody_routes_stateful).
+After every step:
 
 (a) no group of people smaller than a split's threshold can rebuild its key, over every split ever made;
 (b) a refused exposure really breaks the rule as documented (a second share of one split for one person, or
@@ -101,8 +103,9 @@ class CustodyHistories(RuleBasedStateMachine):
 
     def new_split(self, key_id: str, data: st.DataObject) -> None:
         scheme = data.draw(st.sampled_from(["shamir", "xor"]))
-        shares = data.draw(st.integers(2, 5))
-        threshold = shares if scheme == "xor" else data.draw(st.integers(2, shares))
+        quorum = self.history.quorum(key_id) or 2  # a later split never goes below the key's quorum
+        shares = data.draw(st.integers(quorum, 5))
+        threshold = shares if scheme == "xor" else data.draw(st.integers(quorum, shares))
         split = SplitRecord(key_id, f"S{len(self.splits) + 1}", scheme, threshold, shares, self.next_seq())
         self.history.add_split(split)
         self.splits.append(split)
@@ -205,12 +208,6 @@ class CustodyHistories(RuleBasedStateMachine):
         assert self.history.deactivate(person, seq) == ever
         for key_id in ever:
             self.flags.setdefault(key_id, seq)
-
-    @rule(key_id=st.sampled_from(KEYS))
-    def replace_key(self, key_id: str) -> None:
-        COUNTS["steps"] += 1
-        self.history.clear_replacement_flag(key_id, self.next_seq())
-        self.flags.pop(key_id, None)
 
     # --- invariants ---------------------------------------------------------------------------------------
     @invariant()

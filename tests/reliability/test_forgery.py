@@ -303,17 +303,24 @@ def test_an_unsigned_departure_then_an_unsigned_flag_clearing(victim) -> None:
     )
 
 
-def test_an_unsigned_replacement_flag_clearing(victim) -> None:
-    _, key = victim.first("key.registered")
-    assert isinstance(key, schema.KeyRegistered)
-    seq = forge_event(victim.path, "key.replacement_cleared", {"key_id": key.key_id, "reason": "forged"})
-    verify_refuses(
-        victim,
-        "unsigned key.replacement_cleared",
-        seq,
-        "key.replacement_cleared",
-        "ceremony administrator and a witness",
+def test_an_unsigned_quorum_lowering(victim) -> None:
+    """Lowering a key's quorum takes a security officer and a witness: a forged decision, which would let a
+    later wrap or split below the quorum verify, is refused."""
+    splits = [r for _, r in victim.records["split.created"] if isinstance(r, schema.SplitCreated)]
+    three = next(s for s in splits if s.threshold >= 3 and s.scheme == "shamir")  # the 3-of-5 PEK
+    seq = forge_event(
+        victim.path, "key.quorum_lowered", {"key_id": three.key_id, "quorum": 2, "reason": "forged"}
     )
+    verify_refuses(victim, "unsigned key.quorum_lowered", seq, "key.quorum_lowered", "security officer")
+
+
+def test_an_unsigned_lockout_lift(victim) -> None:
+    seq = forge_event(
+        victim.path,
+        "auth.lockout_lifted",
+        {"person_id": victim.ids["E2001"], "failures": 3, "reason": "forged"},
+    )
+    verify_refuses(victim, "unsigned auth.lockout_lifted", seq, "auth.lockout_lifted", "security officer")
 
 
 def test_an_unsigned_document_record_for_a_pdf_signed_by_a_fake_key(victim, tmp_path) -> None:
@@ -647,6 +654,8 @@ EXTRA_SAMPLES: dict[str, Callable[[Victim], dict[str, Any]]] = {
         "component_kcv_hex": "abcdef",
         "kcv_method": "AES-CMAC-X9.24",
     },
+    "key.quorum_lowered": lambda v: {"key_id": _kid(v), "quorum": 2, "reason": "r"},
+    "auth.lockout_lifted": lambda v: {"person_id": v.ids["E2001"], "failures": 3, "reason": "r"},
     "key.retired": lambda v: {
         "ceremony_id": _cid(v),
         "key_id": _kid(v),
@@ -742,7 +751,6 @@ def test_every_type_of_the_schema_is_covered() -> None:
             "envelope.inspected",
             "key.recovered",
             "key.registered",
-            "key.replacement_cleared",
             "key.wiped",
             "key.wrapped",
             "participant.deactivated",
