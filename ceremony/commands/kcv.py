@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 from ceremony.crypto.kcv import aes_kcv, generic_kcv, tdes_kcv
 from ceremony.crypto.keys import GENERIC_MAX_LENGTH, GENERIC_MIN_LENGTH
-from ceremony.crypto.secret import SecretBytes
+from ceremony.crypto.secret import SecretBytes, SecretTooLongError, read_bounded, wipe_buffer
 from ceremony.errors import InputError, KeyMaterialError
 
 # Longest input we accept: a 64-byte generic secret in hex, typed with generous spacing.
@@ -43,26 +43,18 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _read_stdin(stream: BinaryIO) -> SecretBytes:
-    """Read everything from ``stream`` into a wipeable buffer (bounded)."""
-    data = SecretBytes(0)
-    chunk = bytearray(256)
+def _read_stdin(stream: BinaryIO | int, *, scratch: bytearray | None = None) -> SecretBytes:
+    """Read everything from ``stream`` into one preallocated buffer of ``MAX_INPUT + 1`` bytes (never
+    grown, so no stale copy is left behind), wiped on every path; longer input is refused."""
     try:
-        while True:
-            count = stream.readinto(chunk)  # type: ignore[attr-defined]
-            if not count:
-                return data
-            if len(data) + count > MAX_INPUT:
-                data.wipe()
-                raise InputError(f"more than {MAX_INPUT} characters on standard input: that is not one key")
-            data.buffer().extend(chunk[:count])
-    finally:
-        for i in range(len(chunk)):
-            chunk[i] = 0
+        return read_bounded(stream, MAX_INPUT, scratch=scratch)
+    except SecretTooLongError:
+        raise InputError(f"more than {MAX_INPUT} characters on standard input: that is not one key") from None
 
 
 def _read_terminal() -> SecretBytes:
     """Read one line from the terminal with echo off, so the key is not left on screen."""
+    import os
     import termios
 
     fd = sys.stdin.fileno()
@@ -70,51 +62,55 @@ def _read_terminal() -> SecretBytes:
     new = termios.tcgetattr(fd)
     new[3] &= ~termios.ECHO
     termios.tcsetattr(fd, termios.TCSADRAIN, new)
+    buf = bytearray(MAX_INPUT)  # fixed size: never grown, wiped below
+    view = memoryview(buf)
+    filled = 0
     try:
         # Prompt only once echo is off, so nothing typed after the prompt can appear on screen.
         print("key (hex, not shown): ", end="", file=sys.stderr, flush=True)
-        import os
-
-        data = SecretBytes(0)
         while True:
-            byte = os.read(fd, 1)
-            if not byte or byte == b"\n":
-                return data
-            if len(data) >= MAX_INPUT:
-                data.wipe()
+            if filled >= MAX_INPUT:
                 raise InputError(f"more than {MAX_INPUT} characters typed: that is not one key")
-            data.buffer().extend(byte)
+            # One byte at a time, so reading stops at the end of the line.
+            if os.readv(fd, [view[filled : filled + 1]]) == 0 or buf[filled] == 0x0A:
+                return SecretBytes(view[:filled])
+            filled += 1
     finally:
+        view.release()
+        wipe_buffer(buf)
         termios.tcsetattr(fd, termios.TCSADRAIN, old)
         print(file=sys.stderr)
 
 
 def parse_hex_key(text: SecretBytes) -> SecretBytes:
-    """Hex digits (whitespace ignored) → key bytes, without ever making a ``str`` of the key."""
+    """Hex digits (whitespace ignored) → key bytes, without ever making a ``str`` of the key.
+
+    The input is checked first, then the key is written into a buffer of its exact size (never grown)."""
     view = text.view()
-    out = bytearray()
-    high = -1
     digits = 0
     for position, char in enumerate(view, start=1):
         if char in _WHITESPACE:
             continue
         if char not in _HEX_DIGITS:
-            for i in range(len(out)):
-                out[i] = 0
             raise InputError(
                 f"character {position} is not a hexadecimal digit (0-9, A-F): the key must be in hex"
             )
-        value = _nibble(char)
         digits += 1
+    if digits % 2:
+        raise InputError(f"{digits} hex digits is an odd number: each byte of a key takes two")
+    out = bytearray(digits // 2)
+    high = -1
+    index = 0
+    for char in view:
+        if char in _WHITESPACE:
+            continue
+        value = _nibble(char)
         if high < 0:
             high = value
         else:
-            out.append((high << 4) | value)
+            out[index] = (high << 4) | value
+            index += 1
             high = -1
-    if high >= 0:
-        for i in range(len(out)):
-            out[i] = 0
-        raise InputError(f"{digits} hex digits is an odd number: each byte of a key takes two")
     return SecretBytes.adopt(out)
 
 

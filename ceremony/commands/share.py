@@ -12,6 +12,7 @@ import sys
 
 from ceremony.crypto.codec import ShareHeader, decode_share, vault_hex
 from ceremony.crypto.ids import is_id
+from ceremony.crypto.secret import SecretBytes, SecretTooLongError, read_bounded
 from ceremony.errors import InputError
 
 _MAX_INPUT = 4096  # a 65-byte share is about 150 characters; anything far longer is not a share
@@ -37,11 +38,19 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     inspect.set_defaults(handler=run)
 
 
-def _read_share() -> bytearray:
+def _read_bounded() -> SecretBytes:
+    """Standard input into one preallocated, wiped buffer (never a ``bytes`` copy); too long is refused."""
+    try:
+        return read_bounded(sys.stdin.buffer, _MAX_INPUT)
+    except SecretTooLongError:
+        raise InputError(f"more than {_MAX_INPUT} characters on stdin; give one share") from None
+
+
+def _read_share() -> SecretBytes:
     """One share from stdin. At a terminal, echo is off while it is typed: a share must not stay on screen
     or in the terminal's scrollback (DESIGN §2)."""
     if not sys.stdin.isatty():
-        return bytearray(sys.stdin.buffer.read(_MAX_INPUT + 1))
+        return _read_bounded()
     import termios
 
     fd = sys.stdin.fileno()
@@ -56,7 +65,7 @@ def _read_share() -> bytearray:
             file=sys.stderr,
             flush=True,
         )
-        return bytearray(sys.stdin.buffer.read(_MAX_INPUT + 1))
+        return _read_bounded()
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
@@ -65,13 +74,8 @@ def run(args: argparse.Namespace) -> int:
     expected = args.expect_split.strip().upper() if args.expect_split else None
     if expected is not None and not is_id(expected):
         raise InputError("--expect-split takes a split id of 10 characters from the share alphabet")
-    text = _read_share()
-    try:
-        if len(text) > _MAX_INPUT:
-            raise InputError(f"more than {_MAX_INPUT} characters on stdin; give one share")
-        share = decode_share(text, expected_split_id=expected)
-    finally:
-        text[:] = bytes(len(text))
+    with _read_share() as text:
+        share = decode_share(text.buffer(), expected_split_id=expected)
     with share.data:
         summary = {
             **ShareHeader.of(share).as_dict(),

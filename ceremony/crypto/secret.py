@@ -7,9 +7,11 @@ wiped), never in a repr, log line or exception message (DESIGN §2).
 from __future__ import annotations
 
 import hmac
+import io
+import os
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Self
+from typing import BinaryIO, Self
 
 
 class SecretBytes:
@@ -107,3 +109,56 @@ class SecretBytes:
             self.wipe()
         except Exception:  # noqa: S110 - never raise from a finalizer
             pass
+
+
+class SecretTooLongError(ValueError):
+    """More than the allowed number of bytes was offered; what was read has been wiped."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} bytes")
+        self.limit = limit
+
+
+def wipe_buffer(buf: bytearray) -> None:
+    """Zero ``buf`` in place (its length and address unchanged)."""
+    for i in range(len(buf)):
+        buf[i] = 0
+
+
+def read_bounded(source: BinaryIO | int, limit: int, *, scratch: bytearray | None = None) -> SecretBytes:
+    """Read ``source`` to its end into one buffer allocated up front, never grown (growing a bytearray can
+    move it and leave the old copy behind unwiped), and return the bytes read as :class:`SecretBytes`.
+
+    ``source`` is a file descriptor or a binary stream; a stream with a file descriptor is read with
+    ``os.readv`` straight into the buffer, bypassing its buffered layer (which would keep a copy). The
+    buffer has ``limit + 1`` bytes so "exactly full" and "too long" differ: more than ``limit`` bytes
+    raises :class:`SecretTooLongError` (the reading stops there). ``scratch`` (``limit + 1`` bytes) is
+    used as that buffer when given; it is wiped on every path, success included — the result is a copy
+    of exactly the bytes read.
+    """
+    buf = bytearray(limit + 1) if scratch is None else scratch
+    if len(buf) != limit + 1:
+        raise ValueError("the scratch buffer must hold limit + 1 bytes")
+    fd: int | None = source if isinstance(source, int) else None
+    if fd is None:
+        try:
+            fd = source.fileno()  # type: ignore[union-attr]
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            fd = None
+    view = memoryview(buf)
+    filled = 0
+    try:
+        while filled < len(buf):
+            if fd is not None:
+                count = os.readv(fd, [view[filled:]])
+            else:
+                count = source.readinto(view[filled:]) or 0  # type: ignore[union-attr]
+            if count <= 0:
+                break
+            filled += count
+        if filled > limit:
+            raise SecretTooLongError(limit)
+        return SecretBytes(view[:filled])
+    finally:
+        view.release()
+        wipe_buffer(buf)

@@ -1,19 +1,20 @@
-"""Shamir m-of-n splitting over ``pyshamir``, with the checks pyshamir leaves to us (DESIGN §2).
+"""Shamir m-of-n splitting in HashiCorp Vault's share format, with the checks a bare library leaves to us
+(DESIGN §2).
 
-Share bytes are pyshamir's, i.e. the HashiCorp Vault format: the y-bytes followed by one x byte (1..255).
-``pyshamir.combine`` never learns the threshold and silently returns a wrong secret for too few, foreign or
-mistyped shares, so this layer:
+Share bytes are Vault's (and pyshamir's): the y-bytes followed by one x byte (1..255). The arithmetic is
+:mod:`ceremony.crypto.gf256` (the AES field, x^8 + x^4 + x^3 + x + 1, as Vault and pyshamir), done in-project
+over wipeable bytearrays: pyshamir kept each key byte and its coefficients in buffers it never wiped. It
+stays the test oracle (tests/crypto/test_gf256.py), so shares stay interchangeable with it and with Vault.
+A combine never learns the threshold and silently returns a wrong secret for too few, foreign or mistyped
+shares, so this layer:
 
 * refuses bad split parameters and bad share sets before combining, each with its own error;
 * at split time verifies that every m-subset reconstructs the secret before any share is released;
-* combines exactly m shares (pyshamir's cost grows with the number passed) and checks the registered KCV;
+* combines exactly m shares and checks the registered KCV;
 * with more than m shares offered, names the share(s) that do not fit;
 * computes per-share commitments the ledger keeps, so one share can be checked on its own.
 
-The subset checks use our own table-driven GF(2^8) arithmetic (the AES field, x^8 + x^4 + x^3 + x + 1,
-the same field pyshamir uses): an independent implementation cross-checks pyshamir, and it is fast enough
-to try all C(9,5) = 126 subsets of a 5-of-9 split in milliseconds (pyshamir itself takes ~45 ms per
-5-share combine of a 32-byte key, pure Python with ctypes).
+Checking all C(9,5) = 126 subsets of a 5-of-9 split of a 32-byte key takes ~30 ms.
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-import pyshamir
-
+from ceremony.crypto import gf256
 from ceremony.crypto.ids import is_id
 from ceremony.crypto.kcv import KeyCheckValue, kcv_by_method
 from ceremony.crypto.secret import SecretBytes
@@ -47,61 +47,20 @@ MAX_SHARES = 255  # x is one byte and x = 0 would be the secret itself
 # gives the secret and every other share lies on the polynomial that subset defines (a polynomial of
 # degree < m is fixed by any m of its points, so then every m-subset yields the same intercept).
 MAX_ENUMERATED_SUBSETS = 2000
-# pyshamir's own combine is also run on one m-subset at split time, up to this threshold (its cost grows with
-# the square of the shares passed: ~45 ms at m = 5, tens of seconds at m = 128); the table check above
-# already proves every subset, this only exercises the library's recovery path as well.
-MAX_PYSHAMIR_CHECK_THRESHOLD = 16
 # How many m-subsets to try when looking for the bad share(s) among more than m offered.
 MAX_SEARCHED_SUBSETS = 20000
 
 COMMITMENT_TAG = b"ceremony/share-commitment/v1"
 
 
-# --- GF(2^8), AES field: log/antilog tables with generator 3 ---------------------------------------------
-def _build_tables() -> tuple[list[int], list[int]]:
-    exp = [0] * 510
-    log = [0] * 256
-    value = 1
-    for power in range(255):
-        exp[power] = value
-        log[value] = power
-        # multiply by 3 = x + 1: value*2 (reduced by 0x11B) xor value
-        doubled = value << 1
-        if doubled & 0x100:
-            doubled ^= 0x11B
-        value = doubled ^ value
-    for power in range(255, 510):
-        exp[power] = exp[power - 255]
-    return exp, log
-
-
-_EXP, _LOG = _build_tables()
-
-
-def gf_mul(a: int, b: int) -> int:
-    if a == 0 or b == 0:
-        return 0
-    return _EXP[_LOG[a] + _LOG[b]]
-
-
-def gf_div(a: int, b: int) -> int:
-    if b == 0:
-        raise ZeroDivisionError("division by zero in GF(256)")
-    if a == 0:
-        return 0
-    return _EXP[_LOG[a] + 255 - _LOG[b]]
+# --- GF(2^8): ceremony.crypto.gf256 (branch-free, table-free multiply) -----------------------------------
+gf_mul = gf256.mul
+gf_div = gf256.div
 
 
 def _lagrange_coefficients(xs: Sequence[int], at: int) -> list[int]:
     """Coefficients c_i with P(at) = sum c_i * y_i for the polynomial through (xs[i], y_i)."""
-    coefficients = []
-    for i, xi in enumerate(xs):
-        c = 1
-        for j, xj in enumerate(xs):
-            if i != j:
-                c = gf_mul(c, gf_div(at ^ xj, xi ^ xj))
-        coefficients.append(c)
-    return coefficients
+    return gf256.lagrange_coefficients(xs, at)
 
 
 def _differs(points: Sequence[memoryview], coefficients: Sequence[int], target: memoryview) -> bool:
@@ -109,26 +68,12 @@ def _differs(points: Sequence[memoryview], coefficients: Sequence[int], target: 
 
     Accumulates the difference instead of building the interpolated secret, so no copy of it is made.
     """
-    diff = 0
-    for index in range(len(target)):
-        acc = 0
-        for c, point in zip(coefficients, points, strict=True):
-            y = point[index]
-            if y and c:
-                acc ^= _EXP[_LOG[y] + _LOG[c]]
-        diff |= acc ^ target[index]
-    return diff != 0
+    return gf256.differs(points, coefficients, target)
 
 
 def _interpolate(points: Sequence[memoryview], coefficients: Sequence[int], length: int) -> bytearray:
     out = bytearray(length)
-    for index in range(length):
-        acc = 0
-        for c, point in zip(coefficients, points, strict=True):
-            y = point[index]
-            if y and c:
-                acc ^= _EXP[_LOG[y] + _LOG[c]]
-        out[index] = acc
+    gf256.interpolate_into(out, points, coefficients)
     return out
 
 
@@ -140,11 +85,6 @@ def _x(share: Share) -> int:
 def _y(share: Share) -> memoryview:
     view = share.data.view()
     return view[: len(view) - 1]
-
-
-def _wipe(buf: bytearray) -> None:
-    for i in range(len(buf)):
-        buf[i] = 0
 
 
 # --- splitting ------------------------------------------------------------------------------------------
@@ -170,13 +110,14 @@ def _check_ids(key_id: str, split_id: str) -> None:
 def split_secret(key: SecretBytes, key_id: str, split_id: str, m: int, n: int) -> list[Share]:
     """Split ``key`` into ``n`` Shamir shares, any ``m`` of which reconstruct it.
 
-    Shares are numbered 1..n (their x-coordinates are pyshamir's random choice, unrelated to the number).
+    Shares are numbered 1..n (their x-coordinates are a random choice of distinct values in 1..255, as
+    Vault and pyshamir make it, unrelated to the number).
     Before returning, every m-subset is verified to reconstruct ``key`` (DESIGN §2: before any share is
     shown); if that ever fails, all shares are wiped and :class:`SplitError` is raised.
     """
     check_split_parameters(m, n, len(key))
     _check_ids(key_id, split_id)
-    parts: list[bytearray] = pyshamir.split(key.buffer(), n, m)
+    parts = gf256.split(key.view(), n, m)
     shares = [
         Share(key_id, split_id, Scheme.SHAMIR, m, n, number, SecretBytes.adopt(part))
         for number, part in enumerate(parts, start=1)
@@ -197,14 +138,13 @@ def verify_split(shares: Sequence[Share], key: SecretBytes) -> None:
     target = key.view()
     if any(len(share.data) != len(target) + 1 for share in shares):
         raise SplitError("the split did not verify (share length); no share was released")
-    if m <= MAX_PYSHAMIR_CHECK_THRESHOLD:
-        # pyshamir's own combine on one m-subset: the recovery path itself is exercised before release.
-        recovered: bytearray = pyshamir.combine([share.data.buffer() for share in shares[:m]])
-        try:
-            if not hmac.compare_digest(recovered, target):
-                raise SplitError("the split did not verify (pyshamir combine); no share was released")
-        finally:
-            _wipe(recovered)
+    # The recovery path itself (gf256.combine, as combine_shares uses it) on one m-subset before release.
+    recovered = gf256.combine([share.data.view() for share in shares[:m]])
+    try:
+        if not hmac.compare_digest(recovered, target):
+            raise SplitError("the split did not verify (combine); no share was released")
+    finally:
+        gf256.wipe(recovered)
     xs = [_x(share) for share in shares]
     ys = [_y(share) for share in shares]
     if math.comb(len(shares), m) <= MAX_ENUMERATED_SUBSETS:
@@ -291,7 +231,7 @@ def combine_shares(
     """Reconstruct the key from at least m shares and check it against the registered KCV.
 
     ``commitments`` (share number → commitment from the ledger), when given, are checked first so a bad
-    share is named before anything is combined. Exactly m shares are passed to pyshamir. If the result
+    share is named before anything is combined. Exactly m shares are combined. If the result
     fails the KCV and more than m shares were offered, the share(s) that do not fit are named
     (:class:`BadShareError`); with exactly m, :class:`KCVMismatchError`. Extra shares beyond m are also
     checked against the recovered key, so a bad extra share is never silently accepted.
@@ -302,7 +242,7 @@ def combine_shares(
     ordered = sorted(shares, key=lambda s: s.number)
     m = ordered[0].threshold
     chosen, extra = ordered[:m], ordered[m:]
-    secret = SecretBytes.adopt(pyshamir.combine([share.data.buffer() for share in chosen]))
+    secret = SecretBytes.adopt(gf256.combine([share.data.view() for share in chosen]))
     if kcv_by_method(expected_kcv.method, secret).matches(expected_kcv):
         misfits = _misfits(chosen, extra)
         if misfits:

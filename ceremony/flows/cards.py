@@ -4,14 +4,18 @@ The card is rendered in memory and goes straight to a printer, or to a RAM-backe
 printed and then wiped; the ledger records each card printed (an exposure of kind ``printed``, with the
 envelope serial, the destination and the copies) *before* the card leaves the process, and a failure
 after that is recorded too. A destination on persistent disk is refused unless explicitly allowed, and
-then its warning is recorded. The tool keeps nothing.
+then its warning is recorded. The tool keeps nothing: a card file in a folder is registered with
+:mod:`ceremony.flows.card_files` until it is wiped, so Ctrl+C, SIGTERM or an exit wipes it too (and a run
+that could not, e.g. a power cut, is caught at the next start).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ceremony.documents.printing import Delivery, deliver_card, wipe_after_print
 from ceremony.errors import CeremonyError, DocumentError
-from ceremony.flows import paperwork
+from ceremony.flows import card_files, paperwork
 from ceremony.flows.common import Present, normalise_serial
 from ceremony.flows.generation import GenerationCeremony
 from ceremony.ledger.store import Ledger
@@ -51,7 +55,7 @@ def print_share_card(
             delivery = deliver_card(
                 pdf,
                 printer,
-                f"share-card-{ceremony.split_id}-{number}.pdf",
+                card_files.card_file_name(str(ceremony.split_id), number),
                 allow_persistent_disk=allow_persistent_disk,
             )
         except CeremonyError as error:
@@ -61,18 +65,27 @@ def print_share_card(
                 (custodian, ceremony.witness),
             )
             raise
-        ceremony.record(
-            "share.card_delivered",
-            {
-                "split_id": ceremony.split_id,
-                "share_number": number,
-                "destination": delivery.destination,
-                "copies": delivery.copies,
-                "ram_backed": delivery.ram_backed,
-                **({"warning": delivery.warning} if delivery.warning else {}),
-            },
-            (custodian, ceremony.witness),
-        )
+        if delivery.path is not None:
+            card_files.register(delivery.path, _wipe_recorder(ceremony, delivery, custodian))
+        try:
+            ceremony.record(
+                "share.card_delivered",
+                {
+                    "split_id": ceremony.split_id,
+                    "share_number": number,
+                    "destination": delivery.destination,
+                    "copies": delivery.copies,
+                    "ram_backed": delivery.ram_backed,
+                    **({"warning": delivery.warning} if delivery.warning else {}),
+                },
+                (custodian, ceremony.witness),
+            )
+        except BaseException:
+            # Not recorded as delivered: the file must not stay behind (nothing would ever find it).
+            if delivery.path is not None:
+                card_files.forget(delivery.path)
+                card_files.overwrite_and_remove(delivery.path)
+            raise
         return delivery
     finally:
         pdf.wipe()
@@ -86,8 +99,21 @@ def card_printed(ceremony: GenerationCeremony, delivery: Delivery, custodian: Pr
         wipe_after_print(delivery.path)
     except OSError as error:
         raise DocumentError(f"the card file {delivery.path} could not be wiped: {error.strerror}") from None
-    ceremony.record(
-        "share.card_wiped",
-        {"split_id": ceremony.split_id, "file": str(delivery.path)},
-        (custodian, ceremony.witness),
-    )
+    card_files.forget(delivery.path)
+    _wipe_recorder(ceremony, delivery, custodian)()
+
+
+def _wipe_recorder(
+    ceremony: GenerationCeremony, delivery: Delivery, custodian: Present
+) -> Callable[[], None]:
+    """Records ``share.card_wiped`` for this card (custodian and witness): after printing, or when Ctrl+C /
+    SIGTERM wiped the file while both were still present."""
+
+    def record() -> None:
+        ceremony.record(
+            "share.card_wiped",
+            {"split_id": ceremony.split_id, "file": str(delivery.path)},
+            (custodian, ceremony.witness),
+        )
+
+    return record

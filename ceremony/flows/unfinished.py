@@ -6,6 +6,10 @@ A ceremony is unfinished when the ledger has its ``ceremony.started`` and neithe
 lived in memory only and is gone, so from there the ceremony can only be voided. Voiding retires every
 split the ceremony created, so none of its shares is accepted by any later flow, and records the reason;
 both need the administrator and the witness present and signing.
+
+A share card file the interrupted run left in the RAM folder is overwritten and removed as soon as the app
+starts (:func:`ceremony.flows.card_files.wipe_leftovers`, nobody authenticated yet); voiding or resuming then
+records that wipe (``share.card_wiped`` with ``leftover: true``, administrator and witness sign).
 """
 
 from __future__ import annotations
@@ -15,11 +19,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from ceremony.errors import FlowError, InputError
+from ceremony.flows.card_files import CardFile, is_card_file, open_card_files, overwrite_and_remove
 from ceremony.flows.common import Present, Recorder, distinct
 from ceremony.ledger.events import Event
 from ceremony.ledger.register import KEY_MATERIAL_EVENTS, Register
 
-__all__ = ["KEY_MATERIAL_EVENTS", "Unfinished", "check_resumable", "unfinished_ceremonies", "void_unfinished"]
+__all__ = [
+    "KEY_MATERIAL_EVENTS",
+    "Unfinished",
+    "check_resumable",
+    "leftover_cards",
+    "record_leftover_cards",
+    "unfinished_ceremonies",
+    "void_unfinished",
+]
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,7 @@ def void_unfinished(
     still_open = {u.ceremony_id for u in unfinished_ceremonies(ledger.events())}
     if item.ceremony_id not in still_open:
         raise FlowError(f"ceremony {item.ceremony_id} is not unfinished (already closed or voided)")
+    record_leftover_cards(ledger, item, administrator, witness)
     record = Recorder(ledger, item.ceremony_id)
     for split_id in item.splits_created:
         if split_id not in item.splits_retired:
@@ -93,3 +107,34 @@ def check_resumable(item: Unfinished, administrator: Present, witness: Present) 
             "the key existed only in memory and is gone: this ceremony can only be voided, and its shares "
             "are then refused by every later flow"
         )
+
+
+def leftover_cards(events: Iterable[Event], ceremony_id: str) -> list[CardFile]:
+    """The ceremony's share card files that were written to a folder and never recorded as wiped."""
+    return [card for card in open_card_files(events) if card.ceremony_id == ceremony_id]
+
+
+def record_leftover_cards(
+    ledger: Any, item: Unfinished, administrator: Present, witness: Present
+) -> list[CardFile]:
+    """Record ``share.card_wiped`` (``leftover: true``; administrator and witness) for each card file of the
+    interrupted ceremony that was never recorded as wiped. The start of the app already overwrote and removed
+    them; one still there (e.g. the folder was unreachable then) is overwritten and removed now, first."""
+    distinct(administrator, witness)
+    cards = leftover_cards(ledger.events(), item.ceremony_id)
+    record = Recorder(ledger, item.ceremony_id)
+    for card in cards:
+        if is_card_file(card):
+            try:
+                overwrite_and_remove(card.path)
+            except OSError as error:
+                raise FlowError(
+                    f"the share card file {card.path} could not be wiped ({error.strerror}): remove it by "
+                    "hand (overwrite, then delete), then try again"
+                ) from None
+        record(
+            "share.card_wiped",
+            {"split_id": card.split_id, "file": str(card.path), "leftover": True},
+            (administrator, witness),
+        )
+    return cards

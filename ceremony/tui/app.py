@@ -31,6 +31,7 @@ from textual.screen import Screen
 
 from ceremony.crypto.identity import DEFAULT_KDF, ScryptParams
 from ceremony.errors import ScreenCaptureRefusedError
+from ceremony.flows import card_files
 from ceremony.flows.unfinished import unfinished_ceremonies
 from ceremony.preflight import run_preflight
 from ceremony.tui.leaks import neutralise_textual_switches, safe_traceback
@@ -147,6 +148,8 @@ class CeremonyApp(App[int]):
         if self._cancelling:
             return
         self._cancelling = True
+        # Share card files in the RAM folder go first, recorded while custodian and witness are present.
+        card_files.wipe_all(record=True)
         await self.on_cancel_requested()
         self.exit(EXIT_CANCELLED, return_code=EXIT_CANCELLED)
 
@@ -169,8 +172,10 @@ class CeremonyApp(App[int]):
                 loop.remove_signal_handler(signum)
         except (NotImplementedError, RuntimeError, ValueError):
             return
+        card_files.install(_CANCEL_SIGNALS)  # the loop gave the signals back: card files still get wiped
 
     def _cancel_from_signal(self) -> None:
+        card_files.wipe_all(record=True)  # at once, before anything else runs
         self.call_later(self.action_cancel)
 
     async def action_quit(self) -> None:
@@ -259,6 +264,14 @@ class LedgerApp(CeremonyApp):
         ledger = self.context.open()
         if ledger is None:
             return
+        for card in card_files.wipe_leftovers(ledger.events()):
+            self.notify(
+                f"Ceremony {card.ceremony_id}: the share card file {card.path}, left by an interrupted run, "
+                "was overwritten and removed. Voiding or resuming that ceremony records it.",
+                title="Share card file wiped",
+                severity="warning",
+                timeout=60,
+            )
         for item in reversed(unfinished_ceremonies(ledger.events())):
             self.push_screen(UnfinishedScreen(self.context, item))
 
@@ -278,4 +291,5 @@ def run_tui(ledger: str | None = None) -> int:
     """Entry point used by ``ceremony`` with no subcommand; returns the process exit code."""
     from ceremony.commands import resolve_ledger
 
+    card_files.install()  # Ctrl+C / SIGTERM / exit: share card files in the RAM folder are wiped
     return run_app(LedgerApp(resolve_ledger(ledger)))

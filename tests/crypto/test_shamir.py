@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ceremony.crypto import shamir
+from ceremony.crypto import gf256, shamir
 from ceremony.crypto.ids import new_id
 from ceremony.crypto.kcv import KeyCheckValue, kcv_for
 from ceremony.crypto.keys import Key, KeyType, generate_key
@@ -221,16 +221,16 @@ def test_foreign_split_key_and_parameters() -> None:
 
 
 # --- combine: results ------------------------------------------------------------------------------------
-def test_combine_passes_exactly_m_shares_to_pyshamir(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_combine_passes_exactly_m_shares_to_gf256(monkeypatch: pytest.MonkeyPatch) -> None:
     material, kcv, shares = _split(3, 7)
     sizes: list[int] = []
-    real = pyshamir.combine
+    real = gf256.combine
 
     def recording(parts: list[bytearray]) -> bytearray:
         sizes.append(len(parts))
         return real(parts)
 
-    monkeypatch.setattr(pyshamir, "combine", recording)
+    monkeypatch.setattr(gf256, "combine", recording)
     assert combine_shares(shares, kcv) == material
     assert sizes == [3]
 

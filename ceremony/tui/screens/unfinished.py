@@ -19,7 +19,7 @@ from textual.widgets import Button, Input, Label, Static
 from ceremony.errors import CeremonyError
 from ceremony.flows.generation import GenerationCeremony
 from ceremony.flows.presence import Presence, PresentPerson
-from ceremony.flows.unfinished import Unfinished, void_unfinished
+from ceremony.flows.unfinished import Unfinished, leftover_cards, record_leftover_cards, void_unfinished
 from ceremony.ledger.participants import participants
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
@@ -58,9 +58,15 @@ class UnfinishedScreen(CeremonyScreen[None]):
                 "resumed: it can only be voided. Any share already handed out is retired.",
                 style="bold",
             )
-        yield Static(text, id="unfinished")
         ledger = self.context.open()
         assert ledger is not None
+        for card in leftover_cards(ledger.events(), item.ceremony_id):
+            text.append(
+                f"\nShare card file {card.path} (share {card.share_number}) was left by the interrupted run: "
+                "it was overwritten and removed at start; voiding or resuming records that.",
+                style="bold yellow",
+            )
+        yield Static(text, id="unfinished")
         self.presence = Presence(ledger, item.ceremony_id)
         people = [p for p in participants(ledger) if p.active]
         yield from control_forms(self.presence, people)
@@ -114,6 +120,7 @@ class UnfinishedScreen(CeremonyScreen[None]):
         ledger = self.context.open()
         assert ledger is not None and self.administrator is not None and self.witness is not None
         try:
+            record_leftover_cards(ledger, self.item, self.administrator, self.witness)
             ceremony = GenerationCeremony.resume(ledger, self.item, self.administrator, self.witness)
         except CeremonyError as error:
             self._status(error_text(error))
