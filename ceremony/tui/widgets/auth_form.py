@@ -4,8 +4,10 @@ The unlock (scrypt: about half a second with production parameters) runs in a wo
 "working" line is on screen, so the interface stays responsive: ``Presence.prepare`` (ledger reads) and
 ``Presence.settle`` (records a failure) run on the main thread, which owns the ledger's SQLite connection,
 and only the pure ``Candidate.unlock`` moves to the worker. A wrong passphrase is shown with
-the tries left; the third locks the person out of this ceremony and the form says so plainly (the flow
-records every failure in the ledger). The passphrase leaves the field as ``SecretBytes`` and the field is
+the tries left; the third locks the person out and the form says so plainly (the flow records every
+failure in the ledger, and the lockout is read back from it: it survives a restart). Choosing a person
+locked out on record shows it at once, with the event that locked them out and who can lift it (a
+security officer and a witness). The passphrase leaves the field as ``SecretBytes`` and the field is
 emptied at once.
 """
 
@@ -23,9 +25,11 @@ from textual.widgets import Button, Input, Select, Static
 from ceremony.crypto.identity import UnlockedIdentity
 from ceremony.crypto.secret import SecretBytes
 from ceremony.errors import CeremonyError, WrongPassphraseError
-from ceremony.flows.presence import MAX_ATTEMPTS, Candidate, Presence, PresentPerson
+from ceremony.flows.presence import Attempts, Candidate, LockedOutError, Presence, PresentPerson
 from ceremony.ledger.participants import Participant
 from ceremony.tui.widgets.secret_input import SecretInput
+
+WHERE_TO_LIFT = " (main menu: Lift a lockout)"
 
 
 class AuthForm(Vertical):
@@ -72,6 +76,10 @@ class AuthForm(Vertical):
             yield SecretInput(placeholder="passphrase, Enter", classes="auth-passphrase")
         yield Static("", classes="auth-status")
 
+    def on_mount(self) -> None:
+        if len(self.people) == 1:
+            self.show_lockout()  # the one person offered may be locked out on record
+
     @property
     def person_id(self) -> str | None:
         if len(self.people) == 1:
@@ -88,22 +96,33 @@ class AuthForm(Vertical):
     def _status(self, text: str, style: str = "") -> None:
         self.query_one(".auth-status", Static).update(Text(text, style=style))
 
-    def locked_out(self, person_id: str) -> bool:
-        return self.presence.failures.get(person_id, 0) >= MAX_ATTEMPTS
+    def locked_out(self, person_id: str) -> Attempts | None:
+        """``person_id``'s wrong passphrases when they are locked out (on record or pending), else None."""
+        return self.presence.locked_out(person_id)
 
     @on(Select.Changed)
     def _picked(self, event: Select.Changed) -> None:
         event.stop()
         person_id = self.person_id
-        if person_id and self.locked_out(person_id):
-            self._status(self._lockout_text(person_id), "bold red")
+        attempts = self.locked_out(person_id) if person_id else None
+        if person_id and attempts is not None:
+            self._status(self._lockout_text(person_id, attempts), "bold red")
         else:
             self._status("")
             self.query_one(SecretInput).focus()
 
-    def _lockout_text(self, person_id: str) -> str:
-        name = self.people[person_id].name
-        return f"LOCKED OUT: {name} typed a wrong passphrase {MAX_ATTEMPTS} times. Choose someone else."
+    def _lockout_text(self, person_id: str, attempts: Attempts) -> str:
+        why = attempts.describe(self.people[person_id].name)
+        return f"LOCKED OUT: {why}{WHERE_TO_LIFT}. Choose someone else."
+
+    def show_lockout(self) -> bool:
+        """Show the chosen person's lockout, if they are locked out (e.g. when the form is first shown)."""
+        person_id = self.person_id
+        attempts = self.locked_out(person_id) if person_id else None
+        if person_id is None or attempts is None:
+            return False
+        self._status(self._lockout_text(person_id, attempts), "bold red")
+        return True
 
     @on(Input.Submitted, ".auth-passphrase")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -132,6 +151,11 @@ class AuthForm(Vertical):
         field.wipe()
         try:
             candidate = self.presence.prepare(person_id, self.role or self.people[person_id].roles[0])
+        except LockedOutError as error:
+            secret.wipe()
+            self._status(f"LOCKED OUT: {error}{WHERE_TO_LIFT}. Choose someone else.", "bold red")
+            field.focus()
+            return
         except CeremonyError as error:
             secret.wipe()
             self._status(str(error), "bold red")
@@ -153,8 +177,11 @@ class AuthForm(Vertical):
         try:
             person = self.presence.settle(candidate, outcome)
         except WrongPassphraseError as error:
-            if self.locked_out(person_id):
-                self._status(f"{error}. {self._lockout_text(person_id)}", "bold red")
+            attempts = self.locked_out(person_id)
+            if attempts is not None:
+                lockout = self._lockout_text(person_id, attempts)
+                name = candidate.person.name
+                self._status(f"The passphrase did not unlock {name}'s key. {lockout}", "bold red")
             else:
                 self._status(str(error), "bold red")
             field.focus()
