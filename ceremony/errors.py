@@ -182,6 +182,26 @@ class CustodyRecordError(PolicyError):
     below 2, share number out of range)."""
 
 
+class DemonstratedKnowledgeError(PolicyError):
+    """A person typed a valid share that was not theirs (DESIGN §3: knowledge shown is knowledge). The
+    exposure (kind "demonstrated") and an incident are recorded; the ceremony waits for a security
+    officer's decision on incident ``incident_seq``. ``broken``: the custody rule no longer holds for the
+    key (``coalition`` could rebuild it), so the ceremony cannot continue on that split."""
+
+    def __init__(
+        self,
+        message: str,
+        incident_seq: int | None = None,
+        *,
+        broken: bool = False,
+        coalition: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.incident_seq = incident_seq
+        self.broken = broken
+        self.coalition = coalition
+
+
 class DualControlError(PolicyError):
     """A step lacks two different authenticated people, or one person fills two control roles."""
 

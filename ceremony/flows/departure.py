@@ -3,8 +3,9 @@
 A security officer and a witness record the deactivation (``participant.deactivated``). Nothing is erased:
 the ledger's custody history keeps everything the person ever knew, and its replay
 (``CustodyHistory.deactivate``) flags every key they ever had knowledge of — any split, retired or not —
-as "must be replaced". The flag stays until a replacement ceremony records ``key.replacement_cleared``
-(a re-share to a new custodian set for reason "departure", :mod:`ceremony.flows.reshare`).
+as "must be replaced". The flag stays until new key material replaces it: a generation that names the key
+as replaced (``key.registered`` with ``replaces_key_id``), then the old key retired naming its replacement
+(``key.retired`` with ``replaced_by_key_id``). A re-share keeps the same key and never clears it.
 
 :func:`keys_to_replace` is the list the key inventory and the start screen show.
 """

@@ -28,6 +28,7 @@ from ceremony.crypto.keys import Key, KeyType
 from ceremony.crypto.secret import SecretBytes
 from ceremony.errors import DualControlError, FlowError, InputError, RehearsalMixError
 from ceremony.flows.common import (
+    DemonstratedIncident,
     Distribution,
     LedgerWriter,
     Present,
@@ -38,6 +39,8 @@ from ceremony.flows.common import (
     check_split_plan,
     distinct,
     dry_run_split,
+    read_register,
+    record_preflight_run,
     split_created_payload,
     split_for_plan,
 )
@@ -56,6 +59,7 @@ class KeySpec:
     usage: str
     cryptoperiod_days: int
     length: int | None = None  # GENERIC keys only
+    replaces: str | None = None  # the key this one replaces (PCI DSS 3.7.5: only new key material clears)
 
     def __post_init__(self) -> None:
         if not self.label.strip():
@@ -159,36 +163,14 @@ class GenerationCeremony:
         and the ceremony is marked ``rehearsal-not-air-gapped`` instead of blocked. Refused on a production
         ceremony, where an uncovered finding always blocks (PCI DSS 1.2.6)."""
         self._require(Stage.STARTED, Stage.PREFLIGHT_DONE)
-        if record_only and not self.rehearsal:
-            raise RehearsalMixError(
-                "preflight findings can be recorded without blocking only in a rehearsal; "
-                "a production ceremony is blocked until each finding is fixed or excepted (PCI DSS 1.2.6)"
-            )
-        if record_only:
-            self._record(
-                "preflight.run",
-                {
-                    **summary,
-                    "uncovered": list(uncovered),
-                    "blocked": False,
-                    "record_only": True,
-                    "air_gap": "rehearsal-not-air-gapped" if uncovered else "clear",
-                },
-                signers=(self.administrator, self.witness),
-            )
-            self.stage = Stage.PREFLIGHT_DONE
-            return
-        self._record(
-            "preflight.run",
-            {**summary, "uncovered": list(uncovered), "blocked": bool(uncovered)},
-            signers=(self.administrator, self.witness),
+        record_preflight_run(
+            Recorder(self.ledger, self.ceremony_id),
+            (self.administrator, self.witness),
+            summary,
+            uncovered,
+            rehearsal=self.rehearsal,
+            record_only=record_only,
         )
-        if uncovered:
-            raise FlowError(
-                "preflight found insecure conditions without an active exception: "
-                + ", ".join(uncovered)
-                + " — fix them, or a security officer records a justified exception (PCI DSS 1.2.6)"
-            )
         self.stage = Stage.PREFLIGHT_DONE
 
     # -- plan ----------------------------------------------------------------------------------------------
@@ -199,6 +181,17 @@ class GenerationCeremony:
         check_split_plan(
             plan, {self.administrator.person_id: "administrator", self.witness.person_id: "witness"}
         )
+        if spec.replaces is not None:
+            old = read_register(self.ledger.events()).keys.get(spec.replaces)
+            if old is None:
+                raise InputError(f"no key {spec.replaces[:20]} is registered: name the key this one replaces")
+            if old.retired:
+                raise InputError(
+                    f"key {old.key_id} ({old.label}) was retired at event #{old.retired_seq}; "
+                    "a replacement names a key still in use"
+                )
+            if old.test_key != self.rehearsal:
+                raise RehearsalMixError("a TEST key and a production key never replace each other")
         # Dry run of the custody rule over the whole history with the planned split added.
         key_id, split_id = new_id(), new_id()
         dry_run_split(self.ledger.custody(), key_id, split_id, plan)
@@ -236,7 +229,12 @@ class GenerationCeremony:
             raise
         self._key, self.kcv = key, kcv
         self._shares = ShareDistribution(
-            Recorder(self.ledger, self.ceremony_id), self.witness, self.split_id, self.plan.custodians, split
+            Recorder(self.ledger, self.ceremony_id),
+            self.witness,
+            self.split_id,
+            self.plan.custodians,
+            split,
+            administrator=self.administrator,
         )
         signers = (self.administrator, self.witness)
         self._record(
@@ -251,6 +249,7 @@ class GenerationCeremony:
                 "kcv_method": kcv.method,
                 "cryptoperiod_days": self.key_spec.cryptoperiod_days,
                 "test_key": self.rehearsal,
+                **({"replaces_key_id": self.key_spec.replaces} if self.key_spec.replaces else {}),
             },
             signers,
         )
@@ -292,8 +291,22 @@ class GenerationCeremony:
 
     def verify_share(self, number: int, custodian: Present, typed: bytes | bytearray | str) -> bool:
         """Verification round: the custodian re-enters the share from what they recorded or the card; it
-        must equal what was issued. A mismatch is recorded and can be retried (or the share re-issued)."""
+        must equal what was issued. A mismatch is recorded and can be retried (or the share re-issued).
+
+        A valid share of this split that is not theirs is demonstrated knowledge (DESIGN §3): recorded with
+        an incident, :class:`~ceremony.errors.DemonstratedKnowledgeError` raised, and the ceremony waits for
+        :meth:`decide_incident`; when the custody rule broke the generation can only be voided."""
         return self._distributing().verify_share(number, custodian, typed)
+
+    @property
+    def blocking_incident(self) -> DemonstratedIncident | None:
+        """The demonstrated-knowledge incident that stops the distribution, if any."""
+        return None if self._shares is None else self._shares.blocking_incident
+
+    def decide_incident(self, security_officer: Present, decision: str, reason: str) -> None:
+        """A security officer (with the witness) decides a demonstrated-knowledge incident: "continue"
+        (only while the custody rule holds) or "void" (then :meth:`void`)."""
+        self._distributing().decide_incident(security_officer, decision, reason)
 
     # -- wipe and close ------------------------------------------------------------------------------------
     def wipe(self) -> None:

@@ -412,8 +412,9 @@ def acknowledgement_data_for(
 ) -> AcknowledgementData:
     """The acknowledgement of share ``number`` of ``split_id`` (a split this ceremony created: a generation,
     a re-share's new split, a recovery's fresh components) by its custodian (PCI DSS 3.7.8). It names the
-    receipt (``share.received``) and the checkpoint at that event; a recovery's component, which has no
-    sealed receipt, names the event that showed it to its custodian."""
+    receipt (``share.received``, a recovery's fresh components signed for too) and the checkpoint at that
+    event; a component recorded without a receipt (ledgers from before receipts were signed for them)
+    names the event that showed it to its custodian."""
     events = ceremony_events(ledger, ceremony_id)
     control = _control(events)
     receipt = (
@@ -705,9 +706,17 @@ def _describe(event: Event, names: Mapping[str, str]) -> str:
         case sc.KeyWiped():
             return "Clear key wiped from memory"
         case sc.KeyRetired() as r:
-            return f"Key {r.label} ({r.key_id}) retired: {r.reason}"
-        case sc.KeyReplacementCleared() as r:
-            return f"Replacement flag cleared: {r.reason}"
+            replaced = (
+                f"; replaced by key {r.replaced_by_key_id}, so the PCI DSS 3.7.5 replacement flag is cleared"
+                if r.replaced_by_key_id
+                else ""
+            )
+            return f"Key {r.label} ({r.key_id}) retired: {r.reason}{replaced}"
+        case sc.KeyQuorumLowered() as r:
+            return (
+                f"QUORUM LOWERED: key {r.key_id} may now be rebuilt by {r.quorum} people, decided by a "
+                f"security officer and a witness: {r.reason}"
+            )
         case sc.EnvelopeReturned() as r:
             seal = "seal intact" if r.seal_intact else "seal BROKEN"
             return (
@@ -945,10 +954,13 @@ def minutes_data_for(
     ``ceremony.started``), participants and their roles, preflight result and exceptions relied on, every
     step with its UTC time and who performed and approved it, KCVs (never key material), envelope serials,
     incidents, outcome and the closing checkpoint (the checkpoint after ``ceremony.closed``/``voided``).
-    Call once the ceremony was closed or voided."""
+    ``location``: where the ceremony took place; by default the one recorded at its start (recovery,
+    re-share and retirement record it in ``ceremony.started``). Call once the ceremony was closed or
+    voided."""
     events = ceremony_events(ledger, ceremony_id)
     control = _control(events)
     started = _need(_first(events, sc.CeremonyStarted), "the start")
+    location = location.strip() or (_record(started, sc.CeremonyStarted).location or "")
     end = _ended(events)
     cast = _cast_of(ledger, control, events)
     short = {pid: cast.short(pid) for pid in cast.everyone}

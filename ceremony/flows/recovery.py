@@ -5,7 +5,9 @@ now and by whom, writes the ledger and returns what the view (or a rehearsal scr
 
 1. ``start`` — administrator and witness (neither ever knew the key, DESIGN §1) name the key and the output,
    chosen in advance and recorded: fresh XOR components for an HSM, a file wrapped under a KEK (RFC 5649),
-   or a hand-over to a re-share (:mod:`ceremony.flows.reshare`).
+   or a hand-over to a re-share (:mod:`ceremony.flows.reshare`); and where the ceremony takes place.
+   ``record_preflight`` — the air-gap preflight, as in generation: an uncovered finding blocks (record-only
+   in a rehearsal); nothing below happens before it.
 2. ``inspect_envelope`` — before an envelope is opened its serial is read back and compared with the one
    recorded at sealing, and custodian and witness each state whether the seal is intact. A mismatch or a
    broken seal is an incident (PCI PIN 9-2/9-4); that share is refused unless a security officer records a
@@ -14,7 +16,8 @@ now and by whom, writes the ledger and returns what the view (or a rehearsal scr
    retired split, not a duplicate, and match its commitment; the entry is an exposure in the ledger.
 4. ``rebuild`` — once ``m`` are in, combine and check the registered KCV. A failure resets progress; with
    more than ``m`` offered the bad share is named.
-5. The output step (``make_components`` + ``reveal_component``, or ``wrap``), then ``finish`` wipes the key.
+5. The output step (``make_components`` + ``reveal_component`` + ``confirm_component_receipt`` for each
+   component, or ``wrap``), then ``finish`` wipes the key.
 
 The clear key exists only in this object's memory, in wipeable buffers, between ``rebuild`` and
 ``finish``/``void``.
@@ -22,7 +25,7 @@ The clear key exists only in this object's memory, in wipeable buffers, between 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -30,7 +33,7 @@ from typing import Any
 from ceremony.crypto import recipes
 from ceremony.crypto.codec import decode_share, vault_hex
 from ceremony.crypto.ids import new_id
-from ceremony.crypto.kcv import KeyCheckValue, aes_kcv
+from ceremony.crypto.kcv import KCVMethod, KeyCheckValue, aes_kcv
 from ceremony.crypto.keys import Key, KeyType
 from ceremony.crypto.secret import SecretBytes
 from ceremony.crypto.shamir import check_commitment
@@ -41,6 +44,7 @@ from ceremony.errors import (
     BadShareError,
     BelowThresholdError,
     CeremonyError,
+    CustodyViolationError,
     DualControlError,
     DuplicateShareError,
     EnvelopeIncidentError,
@@ -55,22 +59,29 @@ from ceremony.errors import (
     ShareError,
 )
 from ceremony.flows.common import (
+    DemonstratedIncident,
     Present,
     Recorder,
     ShareDistribution,
     SplitPlan,
+    ceremony_location,
     check_ledger_kind,
     check_split_plan,
+    decide_demonstrated,
+    demonstrated_error,
     distinct,
     dry_run_split,
     normalise_serial,
     read_register,
+    record_demonstrated,
+    record_preflight_run,
     split_created_payload,
     split_for_plan,
 )
 from ceremony.ledger.participants import participant
 from ceremony.ledger.register import KeyInfo, Register, SplitInfo
 from ceremony.ledger.store import Ledger
+from ceremony.policy.custody import CustodyHistory, transport_key_id
 
 # --- the output, chosen before any share is entered -----------------------------------------------------
 
@@ -91,9 +102,16 @@ class ComponentsOutput:
 
 @dataclass(frozen=True)
 class WrappedOutput:
-    """Wrapped under a KEK named ``kek_label`` (e.g. "HSM-2 key transport KEK")."""
+    """Wrapped under a KEK named ``kek_label`` (e.g. "HSM-2 key transport KEK"), formed from the components
+    its custodians type: ``kek_custodians`` (at least two, distinct, neither the administrator nor the
+    witness) are planned in advance, in component order, and checked in a dry run of the custody rule before
+    any envelope is opened: whoever knows the KEK rebuilds the key from the file (DESIGN §3).
+    ``kek_kcv_hex``: the KEK's KCV when the custodians know it (an existing KEK): the dry run then counts
+    everything already known of that KEK, and the KEK formed is checked against it."""
 
     kek_label: str
+    kek_custodians: tuple[str, ...] = ()
+    kek_kcv_hex: str | None = None
     kind: OutputKind = OutputKind.WRAPPED
 
 
@@ -110,6 +128,7 @@ RecoveryOutput = ComponentsOutput | WrappedOutput | ReshareOutput
 
 
 class Stage(StrEnum):
+    STARTED = "started"  # started; the air-gap preflight is recorded before any envelope is inspected
     COLLECTING = "collecting"  # envelopes inspected, shares entered
     REBUILT = "rebuilt"  # key rebuilt and checked against the registered KCV
     OUTPUT = "output"  # output made (components split created, or key wrapped)
@@ -202,6 +221,92 @@ def _hex_secret(text: bytes | bytearray | str) -> SecretBytes:
         digits[:] = bytes(len(digits))
 
 
+# --- the wrapped output's KEK: planned custodians, checked in a dry run ---------------------------------
+
+KEK_KCV_METHOD = KCVMethod.AES_CMAC.value  # a KEK is an AES key (RFC 5649)
+
+
+def _planned_kek_kcv(output: WrappedOutput) -> KeyCheckValue | None:
+    if output.kek_kcv_hex is None or not output.kek_kcv_hex.strip():
+        return None
+    return KeyCheckValue.from_hex(KEK_KCV_METHOD, output.kek_kcv_hex)
+
+
+def _check_kek_plan(output: WrappedOutput, control: dict[str, str]) -> None:
+    """At least two KEK custodians, distinct, none of them the administrator or the witness (DESIGN §1)."""
+    custodians = output.kek_custodians
+    if len(custodians) < 2:
+        raise InputError(
+            "name the KEK custodians in advance: at least two, each bringing one component (no single "
+            "person may know the KEK, PCI DSS 3.7.6)"
+        )
+    for number, person in enumerate(custodians, start=1):
+        if person in control:
+            raise DualControlError(
+                f"the {control[person]} cannot also be KEK custodian {number} "
+                "(DESIGN §1: control roles and custody are held by different people)"
+            )
+    if len(set(custodians)) != len(custodians):
+        raise DualControlError("each KEK custodian brings one component: a person is named twice")
+
+
+def dry_run_output(history: CustodyHistory, key_id: str, output: RecoveryOutput) -> None:
+    """The custody dry run of a planned output on ``history`` (a copy: ``ledger.custody()``), before any
+    envelope is opened: fresh XOR components are a new split of the key, a wrapped file plus the KEK's
+    components a new route to it; either refused (:class:`CustodyViolationError`, naming who could rebuild
+    the key) when fewer people than the key's quorum could rebuild it. A view may call it while the output
+    is being chosen; :meth:`RecoveryCeremony.start` calls it again."""
+    if isinstance(output, ComponentsOutput):
+        plan = SplitPlan(Scheme.XOR, len(output.custodians), output.custodians)
+        dry_run_split(history, key_id, new_id(), plan)
+    elif isinstance(output, WrappedOutput):
+        if len(output.kek_custodians) < 2:
+            raise InputError("name at least two KEK custodians, each bringing one component")
+        _dry_run_wrap(history, key_id, output.kek_custodians, _planned_kek_kcv(output))
+
+
+def planned_holders(output: RecoveryOutput) -> tuple[str, ...]:
+    """Who the planned output hands the key to: the component custodians, or the KEK custodians."""
+    if isinstance(output, ComponentsOutput):
+        return output.custodians
+    if isinstance(output, WrappedOutput):
+        return output.kek_custodians
+    return ()
+
+
+def _component_id(kcv: KeyCheckValue) -> str:
+    """A KEK component's identity in the custody record: its own KCV (method and value)."""
+    return f"{kcv.method}:{kcv.value.hex()}"
+
+
+def _dry_run_wrap(
+    history: CustodyHistory,
+    key_id: str,
+    custodians: Sequence[str],
+    kek_kcv: KeyCheckValue | None,
+    components: Sequence[str] | None = None,
+) -> None:
+    """The custody rule with the planned wrap added (on the caller's copy of the history): whoever knows the
+    KEK's components rebuilds the key from the file, so they may not number fewer than the key's quorum.
+    Placeholder component ids (and transport id, when the KEK's KCV is not known yet) before the components
+    are typed; with ``kek_kcv`` what was already known of that KEK counts too."""
+    tag = new_id()
+    transport = (
+        transport_key_id("kek", kek_kcv.method, kek_kcv.value.hex())
+        if kek_kcv is not None
+        else f"kek:planned:{tag}"
+    )
+    parts = components or [f"planned:{tag}:{n}" for n in range(1, len(custodians) + 1)]
+    try:
+        history.check_wrap(key_id, transport, tuple(zip(custodians, parts, strict=True)), seq=0)
+    except CustodyViolationError as exc:
+        what = "the KEK planned" if kek_kcv is None else f"KEK {kek_kcv.hex}"
+        text = str(exc).replace("After event #0, ", "").replace(f"transport key {transport}", what)
+        raise CustodyViolationError(
+            f"The wrapped output is refused: {text[:1].lower()}{text[1:]}", forbidding_seq=exc.forbidding_seq
+        ) from None
+
+
 @dataclass
 class RecoveryCeremony:
     ledger: Ledger
@@ -214,7 +319,7 @@ class RecoveryCeremony:
     check_commitments: bool = True
     rehearsal: bool = False
     ceremony_id: str = field(default_factory=new_id)
-    stage: Stage = Stage.COLLECTING
+    stage: Stage = Stage.STARTED
     envelopes: dict[int, EnvelopeCheck] = field(default_factory=dict)
     kcv_failures: int = 0
     wrapped: WrappedKey | None = None
@@ -223,6 +328,8 @@ class RecoveryCeremony:
     _key: Key | None = None
     _components: ShareDistribution | None = None
     _kek_parts: list[tuple[str, SecretBytes]] = field(default_factory=list)
+    _kek_kcvs: dict[str, KeyCheckValue] = field(default_factory=dict)  # KEK custodian -> component KCV
+    demonstrated: list[DemonstratedIncident] = field(default_factory=list)
 
     # -- start ---------------------------------------------------------------------------------------------
     @classmethod
@@ -238,8 +345,11 @@ class RecoveryCeremony:
         split_id: str | None = None,
         check_commitments: bool = True,
         rehearsal: bool = False,
+        location: str | None = None,
     ) -> RecoveryCeremony:
-        """Open a recovery of ``key_id`` with its output fixed in advance (recorded in ``ceremony.started``).
+        """Open a recovery of ``key_id`` with its output fixed in advance (recorded in ``ceremony.started``,
+        with ``location``, where the ceremony takes place, printed in the minutes). The next step is
+        :meth:`record_preflight`: no envelope is inspected before it.
 
         ``check_commitments=False`` skips the per-share commitment check at entry (shares are then only
         judged by the KCV after combining); it is recorded, for rehearsing the KCV path.
@@ -255,6 +365,7 @@ class RecoveryCeremony:
             split_id=split_id,
             check_commitments=check_commitments,
             rehearsal=rehearsal,
+            location=location,
         )
 
     @classmethod
@@ -272,10 +383,12 @@ class RecoveryCeremony:
         check_commitments: bool,
         rehearsal: bool,
         extra: dict[str, Any] | None = None,
+        location: str | None = None,
     ) -> RecoveryCeremony:
         distinct(administrator, witness)
         if not purpose.strip():
             raise InputError("state the ceremony's purpose; it is printed in the minutes")
+        where = ceremony_location(location)
         register = read_register(ledger.events())
         try:
             key = register.key(key_id)
@@ -308,12 +421,17 @@ class RecoveryCeremony:
         if isinstance(output, ComponentsOutput):
             plan = SplitPlan(Scheme.XOR, len(output.custodians), output.custodians)
             check_split_plan(plan, control)
-            dry_run_split(history, key_id, new_id(), plan)
+            dry_run_output(history, key_id, output)
             planned = {"component_custodians": list(output.custodians)}
         elif isinstance(output, WrappedOutput):
             if not output.kek_label.strip():
                 raise InputError("name the key-encryption key (as the receiving system knows it)")
-            planned = {"kek_label": output.kek_label.strip()}
+            kek_kcv = _planned_kek_kcv(output)
+            _check_kek_plan(output, control)
+            dry_run_output(history, key_id, output)
+            planned = {"kek_label": output.kek_label.strip(), "kek_custodians": list(output.kek_custodians)}
+            if kek_kcv is not None:
+                planned["kek_kcv_hex"] = kek_kcv.value.hex()
         ceremony = cls(
             ledger,
             administrator,
@@ -331,6 +449,7 @@ class RecoveryCeremony:
                 "kind": kind,
                 "purpose": ceremony.purpose,
                 "rehearsal": rehearsal,
+                **where,
                 "key_id": key_id,
                 "split_id": split.split_id,
                 "output": output.kind.value,
@@ -386,6 +505,11 @@ class RecoveryCeremony:
 
     def _require(self, *stages: Stage) -> None:
         if self.stage not in stages:
+            if self.stage is Stage.STARTED:
+                raise FlowError(
+                    "run the air-gap preflight first: no envelope is inspected and no share entered before "
+                    "a clear preflight is recorded (DESIGN §4.1, PCI DSS 1.2.6)"
+                )
             wanted = " or ".join(s.value for s in stages)
             raise FlowError(f"this step needs the ceremony to be {wanted}; it is {self.stage.value}")
 
@@ -408,6 +532,29 @@ class RecoveryCeremony:
     @property
     def progress(self) -> Progress:
         return Progress(tuple(sorted(self._entered)), self.split.threshold, self.split.count)
+
+    # -- preflight -----------------------------------------------------------------------------------------
+    def record_preflight(
+        self, summary: Mapping[str, Any], uncovered: Sequence[str], *, record_only: bool = False
+    ) -> None:
+        """Record the air-gap preflight, as generation does (:func:`~ceremony.flows.common.
+        record_preflight_run`): a finding no active exception covers blocks the ceremony (recorded, then
+        :class:`FlowError`); ``record_only`` records the findings without blocking, in a rehearsal only.
+        Required before any envelope is inspected or share entered; it may be run again (after fixing a
+        finding) until the first envelope is inspected."""
+        if self.stage is Stage.COLLECTING and (self.envelopes or self._entered):
+            raise FlowError("the preflight is recorded before the first envelope is inspected, not after")
+        self._require(Stage.STARTED, Stage.COLLECTING)
+        self.stage = Stage.STARTED
+        record_preflight_run(
+            Recorder(self.ledger, self.ceremony_id),
+            (self.administrator, self.witness),
+            summary,
+            uncovered,
+            rehearsal=self.rehearsal,
+            record_only=record_only,
+        )
+        self.stage = Stage.COLLECTING
 
     # -- envelopes -----------------------------------------------------------------------------------------
     def inspect_envelope(
@@ -502,8 +649,20 @@ class RecoveryCeremony:
     # -- share entry ---------------------------------------------------------------------------------------
     def enter_share(self, custodian: Present, typed: bytes | bytearray | str) -> Progress:
         """A custodian enters their share (typed form or QR payload text). Checked at once; recorded as an
-        exposure (``entered``); returns the progress ("k of m")."""
+        exposure (``entered``); returns the progress ("k of m").
+
+        A valid share of this key typed by someone who never knew it — a share of this split held by
+        another custodian, or a share of another split of the key (checked against that split's
+        commitments) — is demonstrated knowledge (DESIGN §3): the exposure (kind "demonstrated") and an
+        incident are recorded, :class:`DemonstratedKnowledgeError` is raised, and every further entry is
+        refused until a security officer decides (:meth:`decide_demonstrated`) — for good if the custody
+        rule broke."""
         self._require(Stage.COLLECTING)
+        blocking = self.blocking_incident
+        if blocking is not None:
+            refusal = blocking.refusal()
+            self._refused(custodian, None, refusal)
+            raise refusal
         try:
             share = decode_share(typed)
         except CeremonyError as exc:
@@ -531,8 +690,62 @@ class RecoveryCeremony:
         self._entered[share.number] = (share, custodian.person_id)
         return self.progress
 
+    @property
+    def blocking_incident(self) -> DemonstratedIncident | None:
+        """The demonstrated-knowledge incident that stops this recovery (undecided, decided "void", or the
+        custody rule broke), if any."""
+        return next((i for i in self.demonstrated if i.blocks), None)
+
+    def decide_demonstrated(self, security_officer: Present, decision: str, reason: str) -> None:
+        """A security officer (enrolled as such, not the person who typed) and the witness decide the open
+        demonstrated-knowledge incident: "continue" (only while the key's custody rule holds) or "void"."""
+        self._require(Stage.COLLECTING)
+        incident = next((i for i in self.demonstrated if i.decision is None), None)
+        if incident is None:
+            raise FlowError("there is no open demonstrated-knowledge incident to decide")
+        record = Recorder(self.ledger, self.ceremony_id)
+        decide_demonstrated(record, incident, security_officer, self.witness, decision, reason)
+
+    def _check_demonstrated(self, share: Share, custodian: Present, register: Register) -> None:
+        """Record demonstrated knowledge and raise if ``share`` is a genuine share of this key (it matches
+        its split's recorded commitment) that ``custodian`` neither holds nor ever knew."""
+        if share.key_id != self.key_id:
+            return
+        split = register.splits.get(share.split_id)
+        if split is None or split.key_id != self.key_id:
+            return
+        if (share.scheme, share.threshold, share.count) != (split.scheme, split.threshold, split.count):
+            return
+        commitment = split.commitments.get(share.number)
+        if commitment is None:
+            return
+        try:
+            check_commitment(share, commitment)
+        except ShareError:
+            return  # not the share issued under that number: a typo or a forgery, not knowledge
+        custody = self.ledger.custody()
+        holders = {split.custodians.get(share.number), custody.holders(split.split_id).get(share.number)}
+        if share.split_id == self.split_id and custodian.person_id in holders:
+            return  # their own share: the usual checks follow
+        if share.number in custody.first_exposures(split.split_id).get(custodian.person_id, {}):
+            return  # they knew it already (an old card of theirs): nothing new is learnt
+        holder = ", ".join(sorted(p for p in holders if p)) or "nobody on record"
+        incident = record_demonstrated(
+            Recorder(self.ledger, self.ceremony_id),
+            self.administrator,
+            self.witness,
+            custodian.person_id,
+            self.key_id,
+            split.split_id,
+            share.number,
+            f"in recovery ceremony {self.ceremony_id} of {self.split.label} (held by {holder})",
+        )
+        self.demonstrated.append(incident)
+        raise demonstrated_error(incident)
+
     def _admit(self, share: Share, custodian: Present) -> None:
         register = read_register(self.ledger.events())  # retirements since start count too
+        self._check_demonstrated(share, custodian, register)
         own = register.splits.get(share.split_id)
         if own is not None and own.retired:
             raise RetiredShareError(
@@ -623,6 +836,9 @@ class RecoveryCeremony:
         bad share(s) are named in :class:`BadShareError`. Both outcomes are recorded.
         """
         self._require(Stage.COLLECTING)
+        blocking = self.blocking_incident
+        if blocking is not None:
+            raise blocking.refusal()
         progress = self.progress
         if not progress.ready:
             raise BelowThresholdError(
@@ -715,15 +931,18 @@ class RecoveryCeremony:
     def enter_kek_component(
         self, custodian: Present, hex_text: bytes | bytearray | str, expected_kcv_hex: str | None = None
     ) -> KeyCheckValue:
-        """A KEK custodian types their KEK component in hex; only its KCV is recorded, never the component."""
+        """A planned KEK custodian (named at the start, checked in the dry run) types their KEK component in
+        hex, once; only its KCV is recorded, never the component."""
         self._require(Stage.REBUILT)
-        if not isinstance(self.output, WrappedOutput):
-            raise FlowError(
-                f"this recovery's output was chosen as {self.output.kind.value}, not a wrapped key"
-            )
+        output = self._wrapped_output()
         distinct(custodian, self.administrator)
         distinct(custodian, self.witness)
-        if any(person == custodian.person_id for person, _ in self._kek_parts):
+        if custodian.person_id not in output.kek_custodians:
+            raise DualControlError(
+                f"{custodian.person_id} is not one of the KEK custodians named at the start "
+                f"({', '.join(output.kek_custodians)}); only they type its components"
+            )
+        if custodian.person_id in self._kek_kcvs:
             raise DualControlError(f"{custodian.person_id} already entered a KEK component")
         part = _hex_secret(hex_text)
         try:
@@ -743,57 +962,84 @@ class RecoveryCeremony:
             {
                 "key_id": self.key_id,
                 "person_id": custodian.person_id,
-                "component_number": len(self._kek_parts) + 1,
+                "component_number": output.kek_custodians.index(custodian.person_id) + 1,
                 "component_kcv_hex": kcv.value.hex(),
                 "kcv_method": kcv.method,
             },
             (custodian, self.witness),
         )
         self._kek_parts.append((custodian.person_id, part))
+        self._kek_kcvs[custodian.person_id] = kcv
         return kcv
 
-    def wrap(self, kek: Key | None = None, expected_kek_kcv_hex: str | None = None) -> WrappedKey:
-        """Wrap the rebuilt key under the KEK (supplied, or the XOR of the components entered) with RFC 5649.
-        Records the KEK's KCV and the blob's SHA-256 — never the KEK. The caller writes ``blob`` to a file."""
-        self._require(Stage.REBUILT)
+    def _wrapped_output(self) -> WrappedOutput:
         if not isinstance(self.output, WrappedOutput):
             raise FlowError(
                 f"this recovery's output was chosen as {self.output.kind.value}, not a wrapped key"
             )
+        return self.output
+
+    @property
+    def kek_missing(self) -> tuple[str, ...]:
+        """The planned KEK custodians whose component is still to be typed."""
+        if not isinstance(self.output, WrappedOutput):
+            return ()
+        return tuple(p for p in self.output.kek_custodians if p not in self._kek_kcvs)
+
+    def wrap(self, *, expected_kek_kcv_hex: str | None = None) -> WrappedKey:
+        """Wrap the rebuilt key (RFC 5649) under the KEK formed by XOR of every planned custodian's component
+        — there is no single supplied KEK. The custody rule is checked again with the real component KCVs
+        (the ledger refuses a wrap below the key's quorum) before anything is returned to be written. Records
+        the KEK's KCV, each component's KCV and the blob's SHA-256 — never the KEK. The caller writes
+        ``blob`` to a file."""
+        self._require(Stage.REBUILT)
+        output = self._wrapped_output()
         assert self._key is not None
         distinct(self.administrator, self.witness)
-        built: Key | None = None
-        if kek is None:
-            if len(self._kek_parts) < 2:
-                raise BelowThresholdError(
-                    f"{len(self._kek_parts)} KEK component(s) entered; at least 2, from different custodians"
-                )
-            parts = [part for _, part in self._kek_parts]
-            built = xor_components(parts, KeyType.for_aes_length(len(parts[0])))
-            kek = built
+        missing = self.kek_missing
+        if missing:
+            raise BelowThresholdError(
+                f"{len(self._kek_kcvs)} of {len(output.kek_custodians)} KEK components entered; still to "
+                f"enter: {', '.join(missing)}"
+            )
+        by_person = dict(self._kek_parts)
+        parts = [by_person[person] for person in output.kek_custodians]
+        kek = xor_components(parts, KeyType.for_aes_length(len(parts[0])))
         try:
             wrapped = wrap_key(kek, self._key)
-            if expected_kek_kcv_hex is not None and not wrapped.kek_kcv.matches(
-                KeyCheckValue.from_hex(wrapped.kek_kcv.method, expected_kek_kcv_hex)
-            ):
-                raise KCVMismatchError(
-                    f"the key-encryption key has KCV {wrapped.kek_kcv.hex}, not the "
-                    f"{expected_kek_kcv_hex.strip().upper()[:10]} expected: nothing was wrapped"
-                )
         finally:
-            if built is not None:
-                built.wipe()
-        assert isinstance(self.output, WrappedOutput)
+            kek.wipe()
+        expected = expected_kek_kcv_hex or output.kek_kcv_hex
+        if expected is not None and not wrapped.kek_kcv.matches(
+            KeyCheckValue.from_hex(wrapped.kek_kcv.method, expected)
+        ):
+            raise KCVMismatchError(
+                f"the key-encryption key has KCV {wrapped.kek_kcv.hex}, not the "
+                f"{expected.strip().upper()[:10]} expected: nothing was wrapped"
+            )
+        kcvs = [self._kek_kcvs[person] for person in output.kek_custodians]
+        methods = {kcv.method for kcv in kcvs}
+        assert len(methods) == 1
+        # Again, on the ledger as it is now, with the real KEK and components: refused before any file.
+        _dry_run_wrap(
+            self.ledger.custody(),
+            self.key_id,
+            output.kek_custodians,
+            wrapped.kek_kcv,
+            [_component_id(kcv) for kcv in kcvs],
+        )
         self._record(
             "key.wrapped",
             {
                 "key_id": self.key_id,
                 "algorithm": wrapped.algorithm,
-                "kek_label": self.output.kek_label,
+                "kek_label": output.kek_label,
                 "kek_kcv_hex": wrapped.kek_kcv.value.hex(),
                 "kek_kcv_method": wrapped.kek_kcv.method,
-                "kek_source": "supplied" if built is None else "components",
-                "kek_custodians": [person for person, _ in self._kek_parts],
+                "kek_source": "components",
+                "kek_custodians": list(output.kek_custodians),
+                "kek_component_kcvs": [kcv.value.hex() for kcv in kcvs],
+                "kek_component_method": methods.pop(),
                 "key_kcv_hex": wrapped.key_kcv.value.hex(),
                 "wrapped_sha256": wrapped.sha256,
                 "wrapped_length": len(wrapped.blob),
@@ -812,9 +1058,30 @@ class RecoveryCeremony:
             raise FlowError("this recovery's output is not a re-share")
         return self._key
 
+    # -- the components' receipts --------------------------------------------------------------------------
+    def confirm_component_receipt(
+        self, number: int, custodian: Present, envelope_serial: str, method: str = "recorded"
+    ) -> None:
+        """Component ``number``'s custodian, after it was shown to them, signs its receipt with the witness:
+        their record of it (``recorded``) or its card (``card``) sealed in a tamper-evident envelope whose
+        serial is recorded (``share.received``, as for a generated share). The register then names them as
+        its holder (the custody report's "Held now by") and its envelope is inspected at the next recovery."""
+        self._require(Stage.OUTPUT)
+        if self._components is None:
+            raise FlowError("this recovery's output is not XOR components")
+        self._components.confirm_receipt(number, custodian, envelope_serial, method)
+
+    @property
+    def component_receipts(self) -> dict[int, str | None]:
+        """Per fresh component: the envelope serial its custodian signed for (None while unsigned)."""
+        if self._components is None:
+            return {}
+        return {n: d.envelope_serial for n, d in self._components.state.items()}
+
     # -- finish --------------------------------------------------------------------------------------------
     def finish(self, checkpoint_text: str | None = None) -> None:
-        """Wipe the clear key (and every component) once the output is complete; close the ceremony."""
+        """Wipe the clear key (and every component) once the output is complete — for components: each
+        shown to its custodian and its receipt signed — and close the ceremony."""
         if isinstance(self.output, ComponentsOutput):
             self._require(Stage.OUTPUT)
             assert self._components is not None
@@ -823,6 +1090,12 @@ class RecoveryCeremony:
                 raise FlowError(
                     "the key is kept until every component was shown to its custodian; still to show: "
                     + ", ".join(map(str, unseen))
+                )
+            unsigned = [n for n, serial in self.component_receipts.items() if serial is None]
+            if unsigned:
+                raise FlowError(
+                    "the key is kept until every component's custodian has signed its receipt (envelope "
+                    "serial recorded); still to sign: " + ", ".join(map(str, unsigned))
                 )
         elif isinstance(self.output, WrappedOutput):
             self._require(Stage.OUTPUT)

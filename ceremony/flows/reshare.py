@@ -3,22 +3,27 @@
 The key itself does not change — its KCV before and after is the same, and is returned to prove it — only
 who holds it. Steps:
 
-1. ``start`` — administrator and witness, the new split plan and the reason. The custody rule is dry-run
-   over the whole history, the old split included, before anything is rebuilt (PCI DSS 3.7.6).
+1. ``start`` — administrator and witness, the new split plan, the reason and where the ceremony takes
+   place. The custody rule is dry-run over the whole history, the old split included, before anything is
+   rebuilt (PCI DSS 3.7.6). ``record_preflight`` — the air-gap preflight, as in generation (an uncovered
+   finding blocks; record-only in a rehearsal), before any envelope is inspected.
 2. The recovery part, exactly as :mod:`ceremony.flows.recovery` (envelopes inspected, shares entered, KCV
    checked): ``inspect_envelope``, ``decide_incident``, ``enter_share``, ``rebuild``.
 3. ``reshare`` — the new split (``split.created`` with its custodians), every m-subset verified.
 4. Private distribution and the verification round, as in generation: ``reveal``, ``confirm_receipt``,
-   ``verify_share``.
-5. ``finish`` — only once every new share was verified: the old split is retired (``split.retired``), a
-   departure's "must be replaced" flag is cleared (``key.replacement_cleared``, PCI DSS 3.7.5), the key is
-   wiped and the ceremony closed.
+   ``verify_share``; each new custodian then signs an acknowledgement form
+   (:func:`ceremony.flows.paperwork.issue_acknowledgement_for` with ``new_split_id``).
+5. ``finish`` — only once every new share was verified: the old split is retired (``split.retired``), the
+   key is wiped and the ceremony closed. A departure's "must be replaced" flag stays (PCI DSS 3.7.5): the
+   person who left still knows a share of the old split of the same key; only a new key clears it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from ceremony.crypto.ids import new_id
 from ceremony.crypto.kcv import KeyCheckValue
@@ -60,7 +65,7 @@ class ReshareResult:
     old_split_id: str
     new_split_id: str
     kcv: KeyCheckValue  # the registered KCV, matched by the key before and after: the key did not change
-    flag_cleared: bool
+    must_still_be_replaced: bool  # a departure's flag: a re-share never clears it (PCI DSS 3.7.5)
 
 
 @dataclass
@@ -86,8 +91,11 @@ class ReshareCeremony:
         split_id: str | None = None,
         check_commitments: bool = True,
         rehearsal: bool = False,
+        location: str | None = None,
     ) -> ReshareCeremony:
-        """Check the new plan (dual control, custody rule over the whole history) and open the recovery."""
+        """Check the new plan (dual control, custody rule over the whole history) and open the recovery
+        (``location``, where the ceremony takes place, recorded for the minutes). The next step is
+        :meth:`record_preflight`."""
         control = {administrator.person_id: "administrator", witness.person_id: "witness"}
         check_split_plan(plan, control)
         people = {p.person_id: p for p in participants(ledger)}
@@ -115,6 +123,7 @@ class ReshareCeremony:
             split_id=split_id,
             check_commitments=check_commitments,
             rehearsal=rehearsal,
+            location=location,
             extra={
                 "reason": reason.value,
                 "scheme": plan.scheme.value,
@@ -141,6 +150,13 @@ class ReshareCeremony:
     @property
     def progress(self) -> Progress:
         return self.recovery.progress
+
+    def record_preflight(
+        self, summary: Mapping[str, Any], uncovered: Sequence[str], *, record_only: bool = False
+    ) -> None:
+        """The air-gap preflight, recorded as generation records it; an uncovered finding blocks (PCI DSS
+        1.2.6), ``record_only`` in a rehearsal only. Required before any envelope is inspected."""
+        self.recovery.record_preflight(summary, uncovered, record_only=record_only)
 
     def inspect_envelope(
         self,
@@ -186,7 +202,12 @@ class ReshareCeremony:
             split.wipe()
             raise
         self.distribution = ShareDistribution(
-            Recorder(rec.ledger, rec.ceremony_id), rec.witness, self.new_split_id, self.plan.custodians, split
+            Recorder(rec.ledger, rec.ceremony_id),
+            rec.witness,
+            self.new_split_id,
+            self.plan.custodians,
+            split,
+            administrator=rec.administrator,
         )
         rec.stage = RecoveryStage.OUTPUT
         self.stage = Stage.DISTRIBUTING
@@ -227,21 +248,12 @@ class ReshareCeremony:
             },
             signers,
         )
-        cleared = False
-        if self.reason is ReshareReason.DEPARTURE and self.key_id in rec.ledger.custody().flagged_keys():
-            rec._record(
-                "key.replacement_cleared",
-                {
-                    "key_id": self.key_id,
-                    "reason": "custodian replaced: key re-shared to a new custodian set, old split retired",
-                    "new_split_id": self.new_split_id,
-                },
-                signers,
-            )
-            cleared = True
+        # A re-share keeps the key: whoever left still knows a share of the retired split, so a departure's
+        # "must be replaced" flag stays until a new key replaces this one (PCI DSS 3.7.5, DESIGN §3).
+        still_flagged = self.key_id in rec.ledger.custody().flagged_keys()
         rec.finish(checkpoint_text)
         self.stage = Stage.CLOSED
-        return ReshareResult(self.key_id, self.old_split_id, self.new_split_id, rec.key.kcv, cleared)
+        return ReshareResult(self.key_id, self.old_split_id, self.new_split_id, rec.key.kcv, still_flagged)
 
     def void(self, reason: str) -> None:
         """Abort: wipe everything; a new split whose shares went out is retired, the old one stays."""

@@ -1,6 +1,9 @@
 """Retirement and destruction of a key or a split, witnessed (DESIGN §4.6; PCI DSS 3.6.1, 3.7.5).
 
-Administrator and witness record, with the reason (end of cryptoperiod, compromise suspected, replaced):
+Administrator and witness open the ceremony (``start``, with where it takes place) and record the air-gap
+preflight (``record_preflight``, as generation does: an uncovered finding blocks; record-only in a
+rehearsal) before anything is retired. Then, with the reason (end of cryptoperiod, compromise suspected,
+replaced):
 
 * ``retire_key`` — ``key.retired`` and ``split.retired`` for each of its active splits: from then on every
   flow refuses the key and its shares (:mod:`ceremony.flows.recovery` checks both at start and per share);
@@ -13,7 +16,7 @@ Retirement touches no key material, so it needs no share and no clear key: two p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -23,10 +26,12 @@ from ceremony.errors import FlowError, InputError, LedgerError, RetiredKeyError
 from ceremony.flows.common import (
     Present,
     Recorder,
+    ceremony_location,
     check_ledger_kind,
     distinct,
     normalise_serial,
     read_register,
+    record_preflight_run,
 )
 from ceremony.ledger.register import Register
 from ceremony.ledger.store import Ledger
@@ -39,6 +44,7 @@ class RetirementReason(StrEnum):
 
 
 class Stage(StrEnum):
+    STARTED = "started"  # the preflight is recorded before anything is retired
     OPEN = "open"
     CLOSED = "closed"
 
@@ -58,32 +64,70 @@ class RetirementCeremony:
     administrator: Present
     witness: Present
     purpose: str
+    rehearsal: bool = False
     ceremony_id: str = field(default_factory=new_id)
-    stage: Stage = Stage.OPEN
+    stage: Stage = Stage.STARTED
     retired_keys: list[str] = field(default_factory=list)
     retired_splits: list[str] = field(default_factory=list)
     returned: dict[str, ReturnedEnvelope] = field(default_factory=dict)
 
     @classmethod
     def start(
-        cls, ledger: Ledger, administrator: Present, witness: Present, purpose: str, rehearsal: bool = False
+        cls,
+        ledger: Ledger,
+        administrator: Present,
+        witness: Present,
+        purpose: str,
+        rehearsal: bool = False,
+        *,
+        location: str | None = None,
     ) -> RetirementCeremony:
+        """Open a retirement (``location``, where it takes place, recorded for the minutes); the next step
+        is :meth:`record_preflight`: nothing is retired before it."""
         distinct(administrator, witness)
         check_ledger_kind(ledger, rehearsal)
         if not purpose.strip():
             raise InputError("state the ceremony's purpose; it is printed in the minutes")
-        ceremony = cls(ledger, administrator, witness, purpose.strip())
+        where = ceremony_location(location)
+        ceremony = cls(ledger, administrator, witness, purpose.strip(), rehearsal)
         ceremony._record(
             "ceremony.started",
-            {"kind": "retirement", "purpose": ceremony.purpose, "rehearsal": rehearsal},
+            {"kind": "retirement", "purpose": ceremony.purpose, "rehearsal": rehearsal, **where},
             (administrator, witness),
         )
         return ceremony
+
+    def record_preflight(
+        self, summary: Mapping[str, Any], uncovered: Sequence[str], *, record_only: bool = False
+    ) -> None:
+        """Record the air-gap preflight as generation does (:func:`~ceremony.flows.common.
+        record_preflight_run`): an uncovered finding blocks the ceremony (recorded, then :class:`FlowError`;
+        run it again once fixed or excepted); ``record_only`` in a rehearsal only. Required before anything
+        is retired or an envelope recorded."""
+        if self.stage is Stage.CLOSED:
+            raise FlowError("this retirement ceremony is closed")
+        if self.stage is Stage.OPEN and (self.retired_keys or self.retired_splits or self.returned):
+            raise FlowError("the preflight is recorded before anything is retired, not after")
+        self.stage = Stage.STARTED
+        record_preflight_run(
+            Recorder(self.ledger, self.ceremony_id),
+            (self.administrator, self.witness),
+            summary,
+            uncovered,
+            rehearsal=self.rehearsal,
+            record_only=record_only,
+        )
+        self.stage = Stage.OPEN
 
     def _record(self, event_type: str, payload: dict[str, Any], signers: Sequence[Present]) -> Any:
         return Recorder(self.ledger, self.ceremony_id)(event_type, payload, signers)
 
     def _signers(self) -> tuple[Present, Present]:
+        if self.stage is Stage.STARTED:
+            raise FlowError(
+                "run the air-gap preflight first: nothing is retired before a clear preflight is recorded "
+                "(DESIGN §4.1, PCI DSS 1.2.6)"
+            )
         if self.stage is not Stage.OPEN:
             raise FlowError("this retirement ceremony is closed")
         return (self.administrator, self.witness)
@@ -100,8 +144,14 @@ class RetirementCeremony:
             raise InputError(f"the reason is one of: {allowed}") from None
         return chosen.value + (f": {note.strip()}" if note.strip() else "")
 
-    def retire_key(self, key_id: str, reason: RetirementReason | str, note: str = "") -> list[str]:
-        """Retire the key and every active split of it; returns the split ids retired now."""
+    def retire_key(
+        self, key_id: str, reason: RetirementReason | str, note: str = "", *, replaced_by: str | None = None
+    ) -> list[str]:
+        """Retire the key and every active split of it; returns the split ids retired now.
+
+        ``replaced_by``: the key generated to replace it (registered naming this key). Retiring a key whose
+        replacement exists clears a departure's "must be replaced" flag, recorded with the link (PCI DSS
+        3.7.5); when a replacement exists it is linked even if not given."""
         signers = self._signers()
         text = self._reason(reason, note)
         register = self._register()
@@ -111,9 +161,24 @@ class RetirementCeremony:
             raise InputError(f"no key {key_id[:20]} is registered in this ledger") from None
         if key.retired:
             raise RetiredKeyError(f"key {key_id} was already retired at event #{key.retired_seq}")
+        replacements = [
+            k.key_id for k in register.keys.values() if k.replaces_key_id == key_id and not k.retired
+        ]
+        if replaced_by is not None and replaced_by not in replacements:
+            raise InputError(
+                f"key {replaced_by[:20]} was not generated as the replacement of key {key_id}"
+                + (f"; its replacement is {', '.join(replacements)}" if replacements else "")
+            )
+        link = replaced_by or (replacements[-1] if replacements else None)
         self._record(
             "key.retired",
-            {"key_id": key_id, "reason": text, "label": key.label, "kcv_hex": key.kcv_hex},
+            {
+                "key_id": key_id,
+                "reason": text,
+                "label": key.label,
+                "kcv_hex": key.kcv_hex,
+                **({"replaced_by_key_id": link} if link else {}),
+            },
             signers,
         )
         retired = []
@@ -194,8 +259,9 @@ class RetirementCeremony:
         return returned
 
     def void(self, reason: str) -> None:
-        """Stop before close-out and record why; whatever was retired stays retired (never undone)."""
-        if self.stage is not Stage.OPEN:
+        """Stop before close-out and record why (a blocked preflight too); whatever was retired stays
+        retired (never undone)."""
+        if self.stage is Stage.CLOSED:
             return
         self._record("ceremony.voided", {"reason": reason or "voided"}, (self.administrator, self.witness))
         self.stage = Stage.CLOSED

@@ -12,7 +12,18 @@ import json
 import re
 
 import pytest
-from lifecycle_support import Generated, People, distribute, generate, new_kek, open_and_enter, start_wrapped
+from lifecycle_support import (
+    Generated,
+    People,
+    distribute,
+    generate,
+    open_and_enter,
+    start_components,
+    start_reshare,
+    start_retirement,
+    start_wrapped,
+    wrap_components,
+)
 from pypdf import PdfReader
 
 from ceremony.crypto.codec import decode_share, vault_hex
@@ -21,7 +32,6 @@ from ceremony.documents.sign import async_validate_document, validate_document
 from ceremony.errors import FlowError
 from ceremony.flows import paperwork
 from ceremony.flows.common import SplitPlan
-from ceremony.flows.recovery import ComponentsOutput, RecoveryCeremony
 from ceremony.flows.rehearsal import (
     example_script,
     parse_lifecycle_script,
@@ -29,8 +39,7 @@ from ceremony.flows.rehearsal import (
     run_lifecycle,
     run_rehearsal,
 )
-from ceremony.flows.reshare import ReshareCeremony, ReshareReason
-from ceremony.flows.retirement import RetirementCeremony, RetirementReason
+from ceremony.flows.retirement import RetirementReason
 from ceremony.ledger import participants as enrolled
 from ceremony.ledger.checkpoint import Checkpoint
 from ceremony.ledger.store import Ledger
@@ -119,17 +128,17 @@ def _assert_steps_and_checkpoint(cast, pdf: bytes, ceremony_id: str) -> None:
 
 
 def test_recovery_minutes_hold_the_whole_ceremony_and_no_share(cast, people, zmk) -> None:
-    kek = new_kek()
-    ceremony = start_wrapped(people, zmk)
+    ceremony = start_wrapped(people, zmk, location="Vault room")  # its preflight recorded, clear
     open_and_enter(ceremony, people, zmk, (1, 3, 4))
     ceremony.rebuild()
-    wrapped = ceremony.wrap(kek)
+    wrapped, kek = wrap_components(ceremony, people)
     ceremony.finish(paperwork.closing_checkpoint(cast.ledger))
     kek_material = bytes(kek.material.view()).hex()
     kek.wipe()
-    data = paperwork.minutes_data_for(cast.ledger, ceremony.ceremony_id, location="Vault room")
+    data = paperwork.minutes_data_for(cast.ledger, ceremony.ceremony_id)
     assert data.title == "Key recovery ceremony" and data.purpose == "test recovery"
-    assert [(p.person.name, p.signature_field) for p in data.participants] == [
+    assert data.location == "Vault room"  # as recorded when the ceremony started
+    assert [(p.person.name, p.signature_field) for p in data.participants][:5] == [
         ("Alice", "Administrator"),
         ("Walter", "Witness"),
         ("Cust1", ""),
@@ -140,17 +149,17 @@ def test_recovery_minutes_hold_the_whole_ceremony_and_no_share(cast, people, zmk
     assert [e.serial for e in data.envelopes] == [zmk.serials[n] for n in (1, 3, 4)]
     assert all("serial matches, seal intact" in e.status for e in data.envelopes)
     assert data.kcvs[0].kcv == zmk.kcv.hex and "rebuilt" in data.kcvs[0].subject
-    assert data.kcvs[1].kcv == wrapped.kek_kcv.hex  # the KEK's KCV, never the KEK
-    assert data.outcome == "Completed" and data.preflight_result == "not run"
+    assert wrapped.kek_kcv.hex in [k.kcv for k in data.kcvs]  # the KEK's KCV, never the KEK
+    assert data.outcome == "Completed" and data.preflight_result == "cleared: no insecure finding"
 
-    doc = paperwork.issue_minutes_for(
-        cast.ledger, ceremony.ceremony_id, people.admin, people.witness, location="Vault room"
-    )
+    doc = paperwork.issue_minutes_for(cast.ledger, ceremony.ceremony_id, people.admin, people.witness)
     _assert_signed_and_recorded(cast, doc, ceremony.ceremony_id)
     _assert_steps_and_checkpoint(cast, doc.pdf, ceremony.ceremony_id)
     text = _text(doc.pdf)
     flat = _flat(text)
-    assert "Key recovery ceremony" in text and "test recovery" in text
+    assert "Key recovery ceremony" in text and "test recovery" in text and "Vault room" in text
+    assert _flat("Result: cleared: no insecure finding") in flat and "notrun" not in flat
+    assert _flat("Air-gap preflight recorded: cleared") in flat  # the step, before any envelope
     for name in ("Alice", "Walter", "Cust1", "Cust3", "Cust4"):
         assert name in text
     assert "Cust2" not in text and "Cust5" not in text  # not present, not listed
@@ -179,16 +188,8 @@ def test_a_voided_recovery_gets_minutes_saying_so(cast, people, zmk) -> None:
 
 
 def test_reshare_minutes_and_acknowledgements_of_the_new_shares(cast, people, zmk) -> None:
-    plan = SplitPlan(Scheme.SHAMIR, 2, tuple(people.id(n) for n in NEW))
-    ceremony = ReshareCeremony.start(
-        cast.ledger,
-        people.admin,
-        people.witness,
-        zmk.key_id,
-        plan,
-        ReshareReason.CUSTODIAN_CHANGE,
-        "custodian rotation",
-    )
+    plan = SplitPlan(Scheme.SHAMIR, 3, tuple(people.id(n) for n in NEW))  # the key's quorum of 3 kept
+    ceremony = start_reshare(people, zmk.key_id, plan, location="Vault room B")
     open_and_enter(ceremony, people, zmk, (1, 2, 5))
     ceremony.rebuild()
     ceremony.reshare()
@@ -208,12 +209,15 @@ def test_reshare_minutes_and_acknowledgements_of_the_new_shares(cast, people, zm
         assert event.payload["kind"] == "acknowledgement"
         assert event.payload["sha256"] == hashlib.sha256(ack.pdf).hexdigest()
         assert event.payload["subject"].startswith(f"share {number} of 3 - {name.title()}")
-        flat = _flat(_text(ack.pdf))
-        assert new.split_id in flat and zmk.kcv.hex in flat and _flat("Shamir 2-of-3") in flat
+        text = _text(ack.pdf)
+        flat = _flat(text)
+        assert new.split_id in flat and zmk.kcv.hex in flat and _flat("Shamir 3-of-3") in flat
+        assert name.title() in text and "ZMK" in text and _flat(f"Share number {number} of 3") in flat
     ceremony.finish(paperwork.closing_checkpoint(cast.ledger))
 
     data = paperwork.minutes_data_for(cast.ledger, ceremony.ceremony_id)
     assert data.title == "Key re-share ceremony" and data.purpose == "custodian rotation"
+    assert data.location == "Vault room B" and data.preflight_result == "cleared: no insecure finding"
     roles = {p.person.name: p.person.role for p in data.participants}
     assert roles["Cust6"] == f"Key custodian (share 1 of 3, new split {new.split_id})"
     assert roles["Cust5"] == "Key custodian (presented share 5)"
@@ -239,13 +243,14 @@ def test_reshare_minutes_and_acknowledgements_of_the_new_shares(cast, people, zm
 
 
 def test_retirement_minutes_list_the_returned_envelopes(cast, people, zmk) -> None:
-    ceremony = RetirementCeremony.start(cast.ledger, people.admin, people.witness, "end of cryptoperiod")
+    ceremony = start_retirement(people, "end of cryptoperiod", location="Archive room")
     ceremony.retire_key(zmk.key_id, RetirementReason.END_OF_CRYPTOPERIOD, "2026 rotation")
     ceremony.return_envelope(zmk.serials[1], "Cust1 (E0003)", True)
     ceremony.return_envelope(zmk.serials[2], "Cust2 (E0004)", False)
     ceremony.close(paperwork.closing_checkpoint(cast.ledger))
     data = paperwork.minutes_data_for(cast.ledger, ceremony.ceremony_id)
     assert data.title == "Key retirement ceremony" and data.outcome == "Completed"
+    assert data.location == "Archive room" and data.preflight_result == "cleared: no insecure finding"
     assert [e.serial for e in data.envelopes] == [zmk.serials[1], zmk.serials[2]]
     assert data.envelopes[0].custodian == "Cust1 (E0003)"
     assert data.envelopes[1].status.endswith("seal BROKEN: incident recorded")
@@ -255,44 +260,70 @@ def test_retirement_minutes_list_the_returned_envelopes(cast, people, zmk) -> No
     _assert_steps_and_checkpoint(cast, doc.pdf, ceremony.ceremony_id)
     text = _text(doc.pdf)
     flat = _flat(text)
-    assert "end of cryptoperiod" in text and "Key retirement ceremony" in text
+    assert "end of cryptoperiod" in text and "Key retirement ceremony" in text and "Archive room" in text
+    assert _flat("Result: cleared: no insecure finding") in flat
     assert _flat(zmk.serials[1]) in flat and _flat(zmk.serials[2]) in flat
     assert "INCIDENT" in text and zmk.kcv.hex in flat and "Completed" in text
     _assert_no_share_material(doc.pdf, zmk.texts)
 
 
-def test_recovery_components_get_acknowledgements_naming_the_showing(cast, people, zmk) -> None:
-    ceremony = RecoveryCeremony.start(
-        cast.ledger,
-        people.admin,
-        people.witness,
-        zmk.key_id,
-        ComponentsOutput((people.id("cust6"), people.id("cust7"))),
-        "HSM load",
-    )
+def test_recovery_components_get_acknowledgements_naming_their_receipt(cast, people, zmk) -> None:
+    """Each fresh component's custodian signs its receipt (envelope serial), then an acknowledgement form
+    naming that receipt; the PDFs are read back: holder, key label, component number, split."""
+    holders = ("cust6", "cust7", "cust8")  # three components: the key's quorum of 3 is kept
+    ceremony = start_components(people, zmk, holders, location="HSM room")
     open_and_enter(ceremony, people, zmk, (1, 2, 3))
     ceremony.rebuild()
     ceremony.make_components()
-    for number, name in ((1, "cust6"), (2, "cust7")):
-        ceremony.reveal_component(number, people(name)).wipe()
     split_id = ceremony.component_split_id
     assert split_id is not None
-    ack = paperwork.issue_acknowledgement_for(
-        cast.ledger, ceremony.ceremony_id, split_id, 2, people("cust7"), people.witness
-    )
-    shown = [
-        e
-        for e in _events(cast, ceremony.ceremony_id)
-        if e.type == "share.exposed" and e.payload.get("split_id") == split_id
-    ][-1]
-    flat = _flat(_text(ack.pdf))
-    assert f"#{shown.seq}" in flat and _flat("XOR 2 components") in flat
-    assert ack.record.subject.startswith("component 2 of 2 - Cust7")
-    ceremony.finish()
+    ceremony.reveal_component(1, people("cust6")).wipe()
+    with pytest.raises(FlowError, match="receipt of share 2"):
+        paperwork.issue_acknowledgement_for(
+            cast.ledger, ceremony.ceremony_id, split_id, 2, people("cust7"), people.witness
+        )
+    for number, name in enumerate(holders, start=1):
+        if number > 1:
+            ceremony.reveal_component(number, people(name)).wipe()
+        ceremony.confirm_component_receipt(number, people(name), f"TE-HSM-{number:03d}")
+    with pytest.raises(FlowError, match="signed by its custodian"):
+        paperwork.issue_acknowledgement_for(
+            cast.ledger, ceremony.ceremony_id, split_id, 2, people("cust6"), people.witness
+        )
+    for number, name in enumerate(holders, start=1):
+        ack = paperwork.issue_acknowledgement_for(
+            cast.ledger, ceremony.ceremony_id, split_id, number, people(name), people.witness
+        )
+        (status,) = validate_document(ack.pdf, [_cert(cast, name)])
+        assert status.ok and status.field_name == "Custodian" and status.signer == name.title()
+        received = [
+            e
+            for e in _events(cast, ceremony.ceremony_id)
+            if e.type == "share.received" and e.payload.get("split_id") == split_id
+        ][number - 1]
+        assert received.payload["person_id"] == people.id(name)
+        text = _text(ack.pdf)
+        flat = _flat(text)
+        assert name.title() in text and "ZMK" in text and zmk.kcv.hex in flat
+        assert _flat(f"Share number {number} of 3") in flat and _flat("XOR 3 components") in flat
+        assert split_id in flat and f"#{received.seq}" in flat  # the receipt it acknowledges
+        assert ack.record.subject.startswith(f"component {number} of 3 - {name.title()}")
+        assert ack.record.file_name.endswith(".pdf") and ack.record.kind == "acknowledgement"
+    ceremony.finish(paperwork.closing_checkpoint(cast.ledger))
     data = paperwork.minutes_data_for(cast.ledger, ceremony.ceremony_id)
     split = [e for e in _events(cast, ceremony.ceremony_id) if e.type == "split.created"][-1]
     component_kcvs = [k.kcv for k in data.kcvs if k.subject.startswith("component")]
-    assert component_kcvs == [str(split.payload["share_kcvs"][n]).upper() for n in "12"]
+    assert component_kcvs == [str(split.payload["share_kcvs"][n]).upper() for n in "123"]
+    assert data.location == "HSM room"
+    sealed = [e for e in data.envelopes if e.status == "sealed and handed to the custodian"]
+    assert [(e.serial, e.custodian.split(" (")[0]) for e in sealed] == [
+        (f"TE-HSM-{n:03d}", name.title()) for n, name in enumerate(holders, start=1)
+    ]
+    assert _flat("Issued acknowledgement") in _flat(
+        _text(
+            paperwork.issue_minutes_for(cast.ledger, ceremony.ceremony_id, people.admin, people.witness).pdf
+        )
+    )
 
 
 def test_minutes_are_refused_before_the_end_and_from_the_wrong_people(cast, people, zmk) -> None:

@@ -8,7 +8,17 @@ import hashlib
 import itertools
 
 import pytest
-from lifecycle_support import People, generate, new_kek, open_and_enter, start_wrapped, tampered
+from lifecycle_support import (
+    People,
+    generate,
+    kek_parts,
+    new_kek,
+    open_and_enter,
+    start_components,
+    start_wrapped,
+    tampered,
+    wrap_components,
+)
 
 from ceremony.crypto.codec import decode_share
 from ceremony.crypto.kcv import aes_kcv, compute_kcv
@@ -52,7 +62,7 @@ def _last(cast, event_type: str):
 
 
 def test_every_3_subset_of_a_3_of_5_rebuilds_the_key_and_wraps_it(cast, people, zmk):
-    kek = new_kek()
+    parts = kek_parts(3)  # the same KEK, typed by the same three custodians, every time
     subsets = list(itertools.combinations(range(1, 6), 3))
     assert len(subsets) == 10
     for subset in subsets:
@@ -60,7 +70,7 @@ def test_every_3_subset_of_a_3_of_5_rebuilds_the_key_and_wraps_it(cast, people, 
         progress = open_and_enter(ceremony, people, zmk, subset)
         assert progress.text == "3 of 3" and progress.ready
         assert ceremony.rebuild().matches(zmk.kcv)
-        wrapped = ceremony.wrap(kek)
+        wrapped, kek = wrap_components(ceremony, people, parts)
         clear = ceremony._key
         assert clear is not None and not clear.material.wiped
         ceremony.finish()
@@ -120,7 +130,7 @@ def test_tampered_share_is_named_by_its_commitment(cast, people, zmk):
     assert ceremony.progress.text == "2 of 3"  # refused at once, nothing combined, others kept
     ceremony.enter_share(me, bytearray(zmk.texts[4]))  # the real card is accepted
     assert ceremony.rebuild().matches(zmk.kcv)
-    ceremony.wrap(new_kek())
+    wrap_components(ceremony, people)
     ceremony.finish()
     verify_ledger(cast.ledger.path)
 
@@ -158,7 +168,7 @@ def test_commitments_bypassed_kcv_failure_with_exactly_3_resets_progress(cast, p
     for number in (1, 2, 3):
         ceremony.enter_share(people(zmk.holder_of(number)), bytearray(zmk.texts[number]))
     assert ceremony.rebuild().matches(zmk.kcv)
-    ceremony.wrap(new_kek())
+    wrap_components(ceremony, people)
     ceremony.finish()
     verify_ledger(cast.ledger.path)
 
@@ -168,8 +178,10 @@ def test_duplicate_and_wrong_holder_and_uninspected_envelope_are_refused(cast, p
     open_and_enter(ceremony, people, zmk, (1,))
     with pytest.raises(DuplicateShareError, match="share 1"):
         ceremony.enter_share(people(zmk.holder_of(1)), bytearray(zmk.texts[1]))
+    # A share 2 that is not the one issued, typed by the holder of 3: not knowledge, a wrong holder.
+    # (The genuine share 2 typed by them is demonstrated knowledge: tests/flows/test_demonstrated.py.)
     with pytest.raises(DualControlError, match="share 2 is held by"):
-        ceremony.enter_share(people(zmk.holder_of(3)), bytearray(zmk.texts[2]))
+        ceremony.enter_share(people(zmk.holder_of(3)), tampered(zmk.texts[2]))
     with pytest.raises(FlowError, match="inspect the envelope of share 2"):
         ceremony.enter_share(people(zmk.holder_of(2)), bytearray(zmk.texts[2]))
     assert ceremony.progress.text == "1 of 3"
@@ -203,7 +215,7 @@ def test_envelope_serial_mismatch_is_an_incident_and_the_share_is_refused(cast, 
     ceremony.enter_share(me4, bytearray(zmk.texts[4]))
     open_and_enter(ceremony, people, zmk, (5,))
     assert ceremony.rebuild().matches(zmk.kcv)
-    ceremony.wrap(new_kek())
+    wrap_components(ceremony, people)
     ceremony.finish()
     types = _types(cast)
     assert types.count("incident.recorded") == 2 and types.count("incident.decided") == 2
@@ -212,14 +224,7 @@ def test_envelope_serial_mismatch_is_an_incident_and_the_share_is_refused(cast, 
 
 def test_output_as_fresh_xor_components_each_to_its_own_custodian(cast, people, zmk):
     holders = ("cust6", "cust7", "cust8")
-    ceremony = RecoveryCeremony.start(
-        cast.ledger,
-        people.admin,
-        people.witness,
-        zmk.key_id,
-        ComponentsOutput(tuple(people.id(n) for n in holders)),
-        "load into HSM-3",
-    )
+    ceremony = start_components(people, zmk, holders)
     open_and_enter(ceremony, people, zmk, (2, 3, 4))
     ceremony.rebuild()
     assert ceremony.make_components().matches(zmk.kcv)
@@ -247,6 +252,14 @@ def test_output_as_fresh_xor_components_each_to_its_own_custodian(cast, people, 
         reveal.wipe()
     key = combine_components(shares, KeyType.AES_256, zmk.kcv)
     assert compute_kcv(key).matches(zmk.kcv)
+    # Each custodian seals their record of the component and signs its receipt before the key is wiped.
+    with pytest.raises(FlowError, match="still to sign: 1, 2, 3"):
+        ceremony.finish()
+    with pytest.raises(DualControlError):
+        ceremony.confirm_component_receipt(2, people("cust6"), "HSM3-C02")
+    for number, name in enumerate(holders, start=1):
+        ceremony.confirm_component_receipt(number, people(name), f"HSM3-C{number:02d}")
+    assert ceremony.component_receipts == {1: "HSM3-C01", 2: "HSM3-C02", 3: "HSM3-C03"}
     ceremony.finish()
     assert _types(cast)[-2:] == ["key.wiped", "ceremony.closed"]
     # The key now has two active splits: a later recovery must say which.
@@ -261,20 +274,30 @@ def test_output_as_fresh_xor_components_each_to_its_own_custodian(cast, people, 
 
 
 def test_kek_entered_as_components_only_its_kcv_is_recorded(cast, people, zmk):
-    keys = [new_kek() for _ in range(2)]  # kept alive: a collected SecretBytes wipes itself
-    kek_parts = [bytearray(k.material.view()) for k in keys]
-    ceremony = start_wrapped(people, zmk)
+    keys = [new_kek() for _ in range(3)]  # kept alive: a collected SecretBytes wipes itself
+    parts = [bytearray(k.material.view()) for k in keys]
+    ceremony = start_wrapped(people, zmk, kek_custodians=("cust6", "cust7", "cust8"))
+    started = _last(cast, "ceremony.started").payload
+    assert started["kek_custodians"] == [people.id(n) for n in ("cust6", "cust7", "cust8")]
     open_and_enter(ceremony, people, zmk, (1, 2, 3))
     ceremony.rebuild()
-    with pytest.raises(BelowThresholdError):
+    with pytest.raises(BelowThresholdError, match="0 of 3"):
         ceremony.wrap()
-    ceremony.enter_kek_component(people("cust6"), bytearray(kek_parts[0].hex().encode()))
+    ceremony.enter_kek_component(people("cust7"), bytearray(parts[1].hex().upper().encode()))
+    with pytest.raises(DualControlError, match="already entered"):
+        ceremony.enter_kek_component(people("cust7"), bytearray(parts[0].hex().encode()))
+    # Only the KEK custodians named at the start type its components.
+    with pytest.raises(DualControlError, match="not one of the KEK custodians"):
+        ceremony.enter_kek_component(people("cust9"), bytearray(parts[0].hex().encode()))
     with pytest.raises(DualControlError):
-        ceremony.enter_kek_component(people("cust6"), bytearray(kek_parts[1].hex().encode()))
-    ceremony.enter_kek_component(people("cust7"), bytearray(kek_parts[1].hex().upper().encode()))
+        ceremony.enter_kek_component(people.admin, bytearray(parts[0].hex().encode()))
+    ceremony.enter_kek_component(people("cust6"), bytearray(parts[0].hex().encode()))
+    with pytest.raises(BelowThresholdError, match="still to enter: " + people.id("cust8")):
+        ceremony.wrap()
+    ceremony.enter_kek_component(people("cust8"), bytearray(parts[2].hex().encode()))
     wrapped = ceremony.wrap()
     ceremony.finish()
-    kek = bytearray(a ^ b for a, b in zip(*kek_parts, strict=True))
+    kek = bytearray(a ^ b ^ c for a, b, c in zip(*parts, strict=True))
     assert wrapped.kek_kcv.matches(aes_kcv(kek))
     from ceremony.crypto.secret import SecretBytes
 
@@ -284,13 +307,38 @@ def test_kek_entered_as_components_only_its_kcv_is_recorded(cast, people, zmk):
     raw = [bytes(share.data.view()) for share in shares]
     for text in (zmk.texts[1], zmk.texts[2], zmk.texts[3]):
         assert bytes(text) not in data
-    for secret in (bytes(kek), *map(bytes, kek_parts), *raw, wrapped.blob):
+    for secret in (bytes(kek), *map(bytes, parts), *raw, wrapped.blob):
         assert (
             secret not in data
             and secret.hex().encode() not in data
             and secret.hex().upper().encode() not in data
         )
-    assert _last(cast, "key.wrapped").payload["kek_source"] == "components"
+    recorded = _last(cast, "key.wrapped").payload
+    assert recorded["kek_source"] == "components"
+    # Component KCVs in the order of the custodians planned, whatever the order they typed in.
+    assert recorded["kek_custodians"] == started["kek_custodians"]
+    assert recorded["kek_component_kcvs"] == [aes_kcv(p).value.hex() for p in parts]
+    verify_ledger(cast.ledger.path)
+
+
+def test_no_single_supplied_kek(cast, people, zmk):
+    ceremony = start_wrapped(people, zmk)
+    open_and_enter(ceremony, people, zmk, (1, 2, 3))
+    ceremony.rebuild()
+    with pytest.raises(TypeError):
+        ceremony.wrap(new_kek())  # type: ignore[misc]
+    ceremony.void("test")
+
+
+def test_wrong_kek_kcv_expected_nothing_is_wrapped(cast, people, zmk):
+    ceremony = start_wrapped(people, zmk, kek_kcv_hex="0011223344")
+    assert _last(cast, "ceremony.started").payload["kek_kcv_hex"] == "0011223344"
+    open_and_enter(ceremony, people, zmk, (1, 2, 3))
+    ceremony.rebuild()
+    with pytest.raises(KCVMismatchError, match="0011223344"):
+        wrap_components(ceremony, people)
+    assert "key.wrapped" not in _types(cast) and ceremony.wrapped is None
+    ceremony.void("test")
     verify_ledger(cast.ledger.path)
 
 
@@ -320,6 +368,6 @@ def test_xor_split_recovery_checks_each_component_kcv(cast, people):
         ceremony.enter_share(me, tampered(gen.texts[3]))
     ceremony.enter_share(me, bytearray(gen.texts[3]))
     assert ceremony.rebuild().matches(gen.kcv)
-    ceremony.wrap(new_kek())
+    wrap_components(ceremony, people)
     ceremony.finish()
     verify_ledger(cast.ledger.path)

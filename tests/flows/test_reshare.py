@@ -1,10 +1,20 @@
-"""Re-share / custodian replacement on a real ledger: 3-of-5 re-shared to a new 2-of-3 set, the new shares
-rebuild the same key (KCV unchanged), the old split is retired and its shares refused."""
+"""Re-share / custodian replacement on a real ledger: 3-of-5 re-shared to a new 3-of-3 set (the key's quorum
+of 3, fixed by its first split, is kept), the new shares rebuild the same key (KCV unchanged), the old split
+is retired and its shares refused. Each re-share records its air-gap preflight first, as generation does."""
 
 from __future__ import annotations
 
 import pytest
-from lifecycle_support import Generated, People, distribute, generate, new_kek, open_and_enter, start_wrapped
+from lifecycle_support import (
+    Generated,
+    People,
+    distribute,
+    generate,
+    open_and_enter,
+    start_reshare,
+    start_wrapped,
+    wrap_components,
+)
 
 from ceremony.crypto.share import Scheme
 from ceremony.errors import (
@@ -17,7 +27,7 @@ from ceremony.errors import (
 )
 from ceremony.flows.common import SplitPlan
 from ceremony.flows.departure import record_departure
-from ceremony.flows.reshare import ReshareCeremony, ReshareReason
+from ceremony.flows.reshare import ReshareReason
 from ceremony.ledger.verify import verify_ledger
 
 FIVE = ("cust1", "cust2", "cust3", "cust4", "cust5")
@@ -34,21 +44,12 @@ def zmk(people):
     return generate(people, FIVE, 3)
 
 
-def _start(people, zmk, names=NEW, m=2, reason=ReshareReason.CUSTODIAN_CHANGE, **kwargs):
+def _start(people, zmk, names=NEW, m=3, reason=ReshareReason.CUSTODIAN_CHANGE, **kwargs):
     plan = SplitPlan(Scheme.SHAMIR, m, tuple(people.id(n) for n in names))
-    return ReshareCeremony.start(
-        people.cast.ledger,
-        people.admin,
-        people.witness,
-        zmk.key_id,
-        plan,
-        reason,
-        "custodian rotation",
-        **kwargs,
-    )
+    return start_reshare(people, zmk.key_id, plan, reason, **kwargs)
 
 
-def _reshare(people, zmk, names=NEW, m=2, reason=ReshareReason.CUSTODIAN_CHANGE, shares=(1, 3, 5)):
+def _reshare(people, zmk, names=NEW, m=3, reason=ReshareReason.CUSTODIAN_CHANGE, shares=(1, 3, 5)):
     ceremony = _start(people, zmk, names, m, reason)
     assert open_and_enter(ceremony, people, zmk, shares).text == "3 of 3"
     ceremony.rebuild()
@@ -63,7 +64,7 @@ def _reshare(people, zmk, names=NEW, m=2, reason=ReshareReason.CUSTODIAN_CHANGE,
 def test_reshare_to_a_new_set_and_recover_with_the_new_shares(cast, people, zmk):
     ceremony, result, new = _reshare(people, zmk)
     assert result.kcv.matches(zmk.kcv) and result.old_split_id == zmk.split_id
-    assert result.new_split_id == new.split_id and not result.flag_cleared
+    assert result.new_split_id == new.split_id and not result.must_still_be_replaced
     events = list(cast.ledger.events())
     retired = [e.payload for e in events if e.type == "split.retired"]
     assert retired[-1]["split_id"] == zmk.split_id and new.split_id in retired[-1]["reason"]
@@ -73,12 +74,12 @@ def test_reshare_to_a_new_set_and_recover_with_the_new_shares(cast, people, zmk)
     )
     assert ceremony.recovery._key is None
 
-    # Recover with the new shares: 2 of the new 2-of-3, KCV unchanged.
+    # Recover with the new shares: the new 3-of-3, KCV unchanged.
     recovery = start_wrapped(people, new)
     assert recovery.split_id == new.split_id
-    open_and_enter(recovery, people, new, (2, 3))
+    open_and_enter(recovery, people, new, (1, 2, 3))
     assert recovery.rebuild().matches(zmk.kcv)
-    recovery.wrap(new_kek())
+    wrap_components(recovery, people)
     recovery.finish()
     verify_ledger(cast.ledger.path)
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from lifecycle_support import People, generate, new_kek, open_and_enter, start_wrapped
+from lifecycle_support import (
+    People,
+    generate,
+    open_and_enter,
+    start_retirement,
+    start_wrapped,
+    wrap_components,
+)
 
 from ceremony.errors import DualControlError, FlowError, InputError, RetiredKeyError, RetiredShareError
 from ceremony.flows.retirement import RetirementCeremony, RetirementReason
@@ -20,7 +27,7 @@ def people(cast) -> People:
 
 
 def _retirement(people) -> RetirementCeremony:
-    return RetirementCeremony.start(people.cast.ledger, people.admin, people.witness, "annual clean-up")
+    return start_retirement(people, "annual clean-up")  # its clear preflight recorded
 
 
 def test_retired_key_is_refused_and_its_envelopes_are_returned_by_serial(cast, people):
@@ -105,6 +112,6 @@ def test_cryptoperiods_due_and_expired_over_the_ledger(cast, people):
     recovery = start_wrapped(people, short)
     open_and_enter(recovery, people, short, (1, 2))
     recovery.rebuild()
-    recovery.wrap(new_kek())
+    wrap_components(recovery, people)
     recovery.finish()
     verify_ledger(cast.ledger.path)

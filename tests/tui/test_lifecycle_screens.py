@@ -24,11 +24,13 @@ from ceremony.tui.app import EXIT_CANCELLED
 from ceremony.tui.screens.lifecycle import (
     departure_screen,
     key_list_screen,
-    recovery_screen,
-    reshare_screen,
-    retire_screen,
 )
+from ceremony.tui.screens.lifecycle import recovery_screen as _recovery_screen
+from ceremony.tui.screens.lifecycle import reshare_screen as _reshare_screen
+from ceremony.tui.screens.lifecycle import retire_screen as _retire_screen
+from ceremony.tui.screens.lifecycle.component_receipt import ComponentReceiptScreen
 from ceremony.tui.screens.lifecycle.key_list import KeyListScreen
+from ceremony.tui.screens.lifecycle.preflight import LifecyclePreflightScreen
 from ceremony.tui.screens.lifecycle.recovery_auth import ControlAuthScreen
 from ceremony.tui.screens.lifecycle.recovery_custodian import CustodianScreen
 from ceremony.tui.screens.lifecycle.recovery_envelope import EnvelopeScreen
@@ -51,10 +53,24 @@ from ceremony.tui.screens.lifecycle.reshare_distribute import (
 from ceremony.tui.widgets.auth_form import AuthForm
 from ceremony.tui.widgets.secret_input import SecretInput
 from ceremony.tui.widgets.share_display import ShareDisplay
-from tests.tui.gen_cast import passphrase, pick, type_into, wait_for
+from tests.tui.gen_cast import clear_laptop, passphrase, pick, type_into, wait_for
 from tests.tui.lifecycle_cast import Generated, LifecycleApp, authenticate, generate, prepare, present
 
 FOUR = ("cust1", "cust2", "cust3", "cust4")
+
+
+# The laptop of these tests is air-gapped: its preflight is clear (the blocking cases are in
+# test_lifecycle_preflight_tui.py).
+def recovery_screen(ledger: Ledger):
+    return _recovery_screen(ledger, run_preflight=clear_laptop)
+
+
+def reshare_screen(ledger: Ledger):
+    return _reshare_screen(ledger, run_preflight=clear_laptop)
+
+
+def retire_screen(ledger: Ledger):
+    return _retire_screen(ledger, run_preflight=clear_laptop)
 
 
 @pytest.fixture
@@ -84,20 +100,48 @@ def status(app) -> str:
 # --- driving the recovery screens --------------------------------------------------------------------------
 
 
-async def plan_recovery(pilot, app, key_id: str, *, wrapped: bool, components: tuple[str, ...] = ()) -> None:
+async def through_preflight(pilot, app) -> None:
+    """The air-gap preflight between the plan and the administrator and witness: clear, Continue."""
+    await wait_for(pilot, lambda: isinstance(app.screen, LifecyclePreflightScreen))
+    screen = app.screen
+    await wait_for(pilot, lambda: not screen.query_one("#preflight-continue", Button).disabled)
+    assert app.focused is screen.query_one("#preflight-continue", Button)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, ControlAuthScreen))
+
+
+async def plan_recovery(
+    pilot,
+    app,
+    key_id: str,
+    *,
+    wrapped: bool,
+    components: tuple[str, ...] = (),
+    kek_custodians: tuple[str, ...] | None = None,
+    expect=ControlAuthScreen,
+) -> None:
     screen = app.screen
     await pick(pilot, screen.query_one("#key", Select), key_id)
     await type_into(pilot, screen.query_one("#purpose", Input), "Reload the ZMK into HSM-2")
     await pick(pilot, screen.query_one("#output", Select), "wrapped" if wrapped else "components")
     if wrapped:
         await type_into(pilot, screen.query_one("#kek-label", Input), "HSM-2 transport KEK")
+        listing = screen.query_one("#kek-custodians", SelectionList)
+        if kek_custodians is None:  # the last three custodians enrolled (cust5-7): the quorum of 3 is kept
+            kek_custodians = tuple(str(listing.get_option_at_index(i).value) for i in range(4, 7))
+        for person_id in kek_custodians:
+            listing.select(person_id)
     else:
         listing = screen.query_one("#components", SelectionList)
         for person_id in components:
             listing.select(person_id)
     screen.query_one("#continue", Button).focus()
     await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, ControlAuthScreen))
+    await pilot.pause()
+    if expect is ControlAuthScreen:
+        await through_preflight(pilot, app)
+    elif expect is not None:
+        await wait_for(pilot, lambda: isinstance(app.screen, expect))
 
 
 async def control_auth(pilot, app, ids) -> None:
@@ -150,13 +194,16 @@ async def rebuild(pilot, app) -> None:
 
 async def test_recovery_wraps_the_key_into_a_file_under_a_kek_entered_as_components(world, tmp_path) -> None:
     ledger, ids, zmk, _ = world
-    kek_parts = [Key.generate(KeyType.AES_256) for _ in range(2)]
+    kek_names = ("cust5", "cust6", "cust7")  # three: the key's quorum (3-of-4) is kept
+    kek_parts = [Key.generate(KeyType.AES_256) for _ in kek_names]
     out = tmp_path / "zmk.wrapped"
     taken = tmp_path / "taken.bin"
     taken.write_bytes(b"do not overwrite")
     app = LifecycleApp(lambda: recovery_screen(ledger))
     async with app.run_test(size=(80, 24)) as pilot:
-        await plan_recovery(pilot, app, zmk.key_id, wrapped=True)
+        await plan_recovery(
+            pilot, app, zmk.key_id, wrapped=True, kek_custodians=tuple(ids[n] for n in kek_names)
+        )
         await control_auth(pilot, app, ids)
         assert "0 of 3" in str(app.screen.query_one("#progress", Static).render())
         for number in (1, 3, 4):
@@ -167,7 +214,7 @@ async def test_recovery_wraps_the_key_into_a_file_under_a_kek_entered_as_compone
         assert zmk.kcv_hex in str(app.screen.query_one("#kcv-line", Static).render()).replace(" ", "")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, KekComponentScreen))
-        for name, part in zip(("cust5", "cust6"), kek_parts, strict=True):
+        for name, part in zip(kek_names, kek_parts, strict=True):
             screen = app.screen
             await authenticate(
                 pilot, screen.query_one("#kek-custodian", AuthForm), ids[name], passphrase(name)
@@ -204,9 +251,8 @@ async def test_recovery_wraps_the_key_into_a_file_under_a_kek_entered_as_compone
         await pilot.pause()
         assert "Ceremony closed" in str(app.screen.query_one("#summary", Static).render())
     # The file holds the registered key, wrapped under the XOR of the two KEK components (RFC 5649).
-    kek = SecretBytes(
-        bytes(a ^ b for a, b in zip(kek_parts[0].material.view(), kek_parts[1].material.view(), strict=True))
-    )
+    views = [bytes(part.material.view()) for part in kek_parts]
+    kek = SecretBytes(bytes(a ^ b ^ c for a, b, c in zip(*views, strict=True)))
     key = unwrap_key(kek, blob, KeyType.AES_256)
     assert aes_kcv(key.material).hex == zmk.kcv_hex
     assert types(ledger)[-3:] == ["key.wiped", "ceremony.closed", "document.issued"]
@@ -222,7 +268,9 @@ async def test_recovery_shows_each_fresh_component_only_to_its_custodian(world) 
     ledger, ids, zmk, _ = world
     app = LifecycleApp(lambda: recovery_screen(ledger))
     async with app.run_test(size=(80, 24)) as pilot:
-        await plan_recovery(pilot, app, zmk.key_id, wrapped=False, components=(ids["cust5"], ids["cust6"]))
+        # Three components: the 3-of-4 key's quorum is kept (two would be refused by the custody dry run).
+        components = (ids["cust5"], ids["cust6"], ids["cust7"])
+        await plan_recovery(pilot, app, zmk.key_id, wrapped=False, components=components)
         await control_auth(pilot, app, ids)
         for number in (2, 3, 4):
             await enter_share(pilot, app, ids, zmk, number)
@@ -230,7 +278,7 @@ async def test_recovery_shows_each_fresh_component_only_to_its_custodian(world) 
         await wait_for(pilot, lambda: isinstance(app.screen, RebuiltScreen))
         await pilot.press("enter")
         shown_hex: list[str] = []
-        for name in ("cust5", "cust6"):
+        for number, name in enumerate(("cust5", "cust6", "cust7"), start=1):
             await wait_for(pilot, lambda: isinstance(app.screen, ComponentLookAwayScreen))
             look = app.screen
             assert "please look away" in str(look.query_one("#look-away", Static).render())
@@ -245,15 +293,43 @@ async def test_recovery_shows_each_fresh_component_only_to_its_custodian(world) 
             await pilot.pause()
             assert hex_display.wiped and secret_screen.spent
             assert secret_screen not in app.screen_stack  # never reachable by "back"
+            # The custodian seals their record and signs its receipt with the envelope serial.
+            await wait_for(pilot, lambda: isinstance(app.screen, ComponentReceiptScreen))
+            await type_into(pilot, app.screen.query_one("#serial", Input), f"TE-HSM-{number}")
+            await pilot.press("enter")
+            await pilot.pause()
         await wait_for(pilot, lambda: isinstance(app.screen, FinishScreen))
         await pilot.press("enter")
-        await pilot.pause()
-    key = bytes(a ^ b for a, b in zip(bytes.fromhex(shown_hex[0]), bytes.fromhex(shown_hex[1]), strict=True))
+        summary = app.screen.query_one("#summary", Static)
+        await wait_for(pilot, lambda: "Ceremony closed" in str(summary.render()))
+    received = [e for e in ledger.events() if e.type == "share.received"][-3:]
+    assert [(e.payload["person_id"], e.payload["envelope_serial"]) for e in received] == [
+        (person_id, f"TE-HSM-{n}") for n, person_id in enumerate(components, start=1)
+    ]
+    split_id = str(received[0].payload["split_id"])
+    from ceremony.flows.common import read_register
+
+    split = read_register(ledger.events()).split(split_id)
+    assert {n: who for n, (who, _) in split.holders.items()} == dict(enumerate(components, start=1))
+    # Each new holder signed an acknowledgement form at the close-out (PCI DSS 3.7.8).
+    issued = [e.payload for e in ledger.events() if e.type == "document.issued"]
+    ceremony_id = received[0].payload["ceremony_id"]
+    acks = [d for d in issued if d["kind"] == "acknowledgement" and d["ceremony_id"] == ceremony_id]
+    assert [str(d["subject"]).split(" - ")[0] for d in acks] == [f"component {n} of 3" for n in (1, 2, 3)]
+    from pypdf import PdfReader
+
+    folder = ledger.path.parent / "ceremony-documents" / str(acks[0]["ceremony_id"])
+    holders = ("Cleo Five", "Cyril Six", "Cindy Seven")
+    for n, (name, doc) in enumerate(zip(holders, acks, strict=True), start=1):
+        text = "".join(p.extract_text() for p in PdfReader(folder / str(doc["file_name"])).pages)
+        assert name in text and "ZMK" in text and f"{n} of 3" in text and split_id in text
+    parts = [bytes.fromhex(h) for h in shown_hex]
+    key = bytes(a ^ b ^ c for a, b, c in zip(*parts, strict=True))
     assert aes_kcv(SecretBytes(key)).hex == zmk.kcv_hex
     exposures = [
         e.payload for e in ledger.events() if e.type == "share.exposed" and e.payload["kind"] == "shown"
     ]
-    assert {str(p["person_id"]) for p in exposures[-2:]} == {ids["cust5"], ids["cust6"]}
+    assert {str(p["person_id"]) for p in exposures[-3:]} == set(components)
     assert types(ledger)[-2:] == ["ceremony.closed", "document.issued"]  # then the signed minutes
 
 
@@ -410,6 +486,7 @@ async def test_retired_keys_are_not_offered_and_flagged_keys_are_marked(world) -
     ledger, ids, zmk, pvk = world
     admin, witness = present(ledger, ids, "alice", "administrator"), present(ledger, ids, "walter", "witness")
     retirement = RetirementCeremony.start(ledger, admin, witness, "PVK replaced", rehearsal=True)
+    retirement.record_preflight({"taken_at": "2026-11-23T00:00:00Z"}, uncovered=[])
     retirement.retire_key(pvk.key_id, "replaced")
     retirement.close()
     officer = present(ledger, ids, "sophie", "security_officer")
@@ -434,18 +511,21 @@ async def test_a_key_with_two_active_splits_asks_which_one_is_brought(world) -> 
         admin,
         witness,
         zmk.key_id,
-        ComponentsOutput((ids["cust5"], ids["cust6"])),
+        ComponentsOutput((ids["cust5"], ids["cust6"], ids["cust7"])),  # three: the quorum of 3 is kept
         "load HSM-1",
         rehearsal=True,
     )
+    engine.record_preflight({"taken_at": "2026-11-23T00:00:00Z"}, uncovered=[])
     for number in (1, 2, 3):
         me = present(ledger, ids, zmk.holders[number], "custodian")
         engine.inspect_envelope(number, me, zmk.serials[number], True, True)
         engine.enter_share(me, bytearray(zmk.texts[number].encode()))
     engine.rebuild()
     engine.make_components()
-    for number, name in ((1, "cust5"), (2, "cust6")):
-        engine.reveal_component(number, present(ledger, ids, name, "custodian")).wipe()
+    for number, name in ((1, "cust5"), (2, "cust6"), (3, "cust7")):
+        holder = present(ledger, ids, name, "custodian")
+        engine.reveal_component(number, holder).wipe()
+        engine.confirm_component_receipt(number, holder, f"TE-HSM1-{number}")
     engine.finish()
     app = LifecycleApp(lambda: recovery_screen(ledger))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -457,12 +537,15 @@ async def test_a_key_with_two_active_splits_asks_which_one_is_brought(world) -> 
         await type_into(pilot, screen.query_one("#purpose", Input), "Reload the ZMK")
         await pick(pilot, screen.query_one("#output", Select), "wrapped")
         await type_into(pilot, screen.query_one("#kek-label", Input), "HSM-2 transport KEK")
+        for name in ("cust1", "cust2", "cust4"):  # three KEK custodians: the quorum of 3 is kept
+            screen.query_one("#kek-custodians", SelectionList).select(ids[name])
+        screen.query_one("#kek-label", Input).focus()
         await pilot.press("enter")
         assert "Choose the split" in status(app)
         await pick(pilot, splits, zmk.split_id)
         screen.query_one("#continue", Button).focus()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ControlAuthScreen))
+        await through_preflight(pilot, app)
         await control_auth(pilot, app, ids)
         assert "(3-of-4), needs 3" in str(app.screen.query_one("#split", Static).render())
     assert last(ledger, "ceremony.started")["split_id"] == zmk.split_id
@@ -480,13 +563,14 @@ async def test_reshare_to_new_custodians_distributes_verifies_and_retires_the_ol
         await pick(pilot, screen.query_one("#key", Select), zmk.key_id)
         await pick(pilot, screen.query_one("#reason", Select), "routine")
         await type_into(pilot, screen.query_one("#purpose", Input), "Move the ZMK to a new custodian set")
+        await type_into(pilot, screen.query_one("#location", Input), "Vault room 3")
         listing = screen.query_one("#custodians", SelectionList)
         for name in new:
             listing.select(ids[name])
-        screen.query_one("#threshold", Input).value = "2"
+        screen.query_one("#threshold", Input).value = "3"  # the key's quorum of 3 is kept
         screen.query_one("#continue", Button).focus()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ControlAuthScreen))
+        await through_preflight(pilot, app)
         await control_auth(pilot, app, ids)
         for number in (1, 2, 4):
             await enter_share(pilot, app, ids, zmk, number)
@@ -514,6 +598,24 @@ async def test_reshare_to_new_custodians_distributes_verifies_and_retires_the_ol
         await pilot.pause()
         summary = str(app.screen.query_one("#summary", Static).render())
         assert f"KCV {zmk.kcv_hex}" in summary and "the key did not change" in summary
+    started = last(ledger, "ceremony.started")
+    assert started["kind"] == "reshare" and started["location"] == "Vault room 3"
+    assert last(ledger, "preflight.run")["ceremony_id"] == started["ceremony_id"]
+    # Each new holder signed an acknowledgement form at the close-out (PCI DSS 3.7.8).
+    acks = [
+        e.payload
+        for e in ledger.events()
+        if e.type == "document.issued"
+        and e.payload["kind"] == "acknowledgement"
+        and e.payload["ceremony_id"] == started["ceremony_id"]
+    ]
+    assert [str(d["subject"]).split(" - ")[0] for d in acks] == [f"share {n} of 3" for n in (1, 2, 3)]
+    from pypdf import PdfReader
+
+    folder = ledger.path.parent / "ceremony-documents" / str(started["ceremony_id"])
+    for n, (name, doc) in enumerate(zip(("Cleo Five", "Cyril Six", "Cindy Seven"), acks, strict=True), 1):
+        text = "".join(p.extract_text() for p in PdfReader(folder / str(doc["file_name"])).pages)
+        assert name in text and "ZMK" in text and f"{n} of 3" in text
     retired = last(ledger, "split.retired")
     assert retired["split_id"] == zmk.split_id
     assert [e.payload["ok"] for e in ledger.events() if e.type == "share.verified"][-3:] == [True, True, True]
@@ -521,6 +623,16 @@ async def test_reshare_to_new_custodians_distributes_verifies_and_retires_the_ol
 
 
 # --- retirement, departure, key list ----------------------------------------------------------------------
+
+
+async def accept_retire_preflight(pilot, app) -> None:
+    """The retirement screen's air-gap preflight (clear here): Continue."""
+    screen = app.screen
+    button = screen.query_one("#preflight-continue", Button)
+    await wait_for(pilot, lambda: not button.disabled)
+    button.focus()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: "Preflight accepted" in status(app))
 
 
 async def test_retire_a_key_and_record_its_envelopes_by_serial(world) -> None:
@@ -531,7 +643,9 @@ async def test_retire_a_key_and_record_its_envelopes_by_serial(world) -> None:
         screen.query_one("#retire", Button).focus()
         await pilot.press("enter")
         assert "authenticate first" in status(app)
+        await accept_retire_preflight(pilot, app)
         await type_into(pilot, screen.query_one("#purpose", Input), "PVK end of life")
+        await type_into(pilot, screen.query_one("#location", Input), "Vault room 2")
         await authenticate(
             pilot, screen.query_one("#administrator", AuthForm), ids["alice"], passphrase("alice")
         )
@@ -554,11 +668,21 @@ async def test_retire_a_key_and_record_its_envelopes_by_serial(world) -> None:
         assert pvk.serials[1] in str(screen.query_one("#done-list", Static).render())
         screen.query_one("#close", Button).focus()
         await pilot.press("enter")
-        await pilot.pause()
-        assert "closed" in status(app)
+        await wait_for(pilot, lambda: "closed" in status(app) and "minutes" in status(app))
     assert last(ledger, "key.retired")["key_id"] == pvk.key_id
     assert last(ledger, "envelope.returned")["envelope_serial"] == pvk.serials[1]
     assert last(ledger, "ceremony.closed")["retired_keys"] == [pvk.key_id]
+    started = last(ledger, "ceremony.started")
+    assert started["kind"] == "retirement" and started["location"] == "Vault room 2"
+    preflight = last(ledger, "preflight.run")
+    assert preflight["ceremony_id"] == started["ceremony_id"] and preflight["blocked"] is False
+    minutes = last(ledger, "document.issued")  # the minutes, signed at the close-out (DESIGN 4.7)
+    assert minutes["kind"] == "minutes" and minutes["ceremony_id"] == started["ceremony_id"]
+    folder = ledger.path.parent / "ceremony-documents" / str(minutes["ceremony_id"])
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(folder / str(minutes["file_name"])).pages)
+    assert "Vault room 2" in text and "not run" not in text and "cleared" in text
 
 
 async def test_departure_flags_every_key_the_person_knew_and_the_key_list_shows_it(world) -> None:
@@ -617,11 +741,12 @@ async def test_ctrl_c_during_a_reshare_retires_the_new_split_and_keeps_the_old(w
         await pick(pilot, screen.query_one("#key", Select), zmk.key_id)
         await type_into(pilot, screen.query_one("#purpose", Input), "Replace custodians")
         listing = screen.query_one("#custodians", SelectionList)
-        for name in ("cust5", "cust6"):
+        for name in ("cust5", "cust6", "cust7"):
             listing.select(ids[name])
+        screen.query_one("#threshold", Input).value = "3"  # the key's quorum of 3 is kept
         screen.query_one("#continue", Button).focus()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ControlAuthScreen))
+        await through_preflight(pilot, app)
         await control_auth(pilot, app, ids)
         for number in (1, 2, 3):
             await enter_share(pilot, app, ids, zmk, number)
@@ -650,6 +775,7 @@ async def test_ctrl_c_on_an_open_retirement_records_why_it_ended(world) -> None:
     app = LifecycleApp(lambda: retire_screen(ledger))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
+        await accept_retire_preflight(pilot, app)
         await type_into(pilot, screen.query_one("#purpose", Input), "PVK end of life")
         await authenticate(
             pilot, screen.query_one("#administrator", AuthForm), ids["alice"], passphrase("alice")

@@ -71,19 +71,30 @@ def test_recovery_to_a_wrapped_file_in_tmux(tmp_path: Path) -> None:
     with TmuxSession(cwd=REPO) as tmux:
         tmux.run_command(python, str(script), str(path))
         screen = tmux.wait_for_text("Key to rebuild", timeout=20)
-        assert "Step 1 of 6" in screen
+        assert "Step 1 of 7" in screen
         pick_option(tmux, 1)  # the ZMK
         settle()
         tmux.send_keys("Tab", "Tab")  # past its split (the only one, chosen already) to the purpose
         settle()
         tmux.type_text("Reload the ZMK into HSM-2")
+        tmux.send_keys("Enter")  # -> place of the ceremony
+        settle()
+        tmux.type_text("Vault room 2")
         tmux.send_keys("Enter")  # -> output
         pick_option(tmux, 1)  # wrapped under a KEK (no blank row: the list starts on "components")
         settle()
         tmux.send_keys("Tab")
         settle()
         tmux.type_text("HSM-2 transport KEK")
-        tmux.send_keys("Enter")
+        tmux.send_keys("Enter")  # no KEK custodian ticked yet: the list takes the focus
+        settle()
+        tmux.send_keys("Down", "Down", "Down", "Down", "space", "Down", "space")  # cust5 and cust6, planned
+        settle()
+        tmux.send_keys("Tab", "Tab", "Enter")  # past the optional KEK KCV to "Continue: air-gap preflight"
+        # The real air-gap preflight: clear, or (a networked test machine, rehearsal ledger) recorded.
+        tmux.wait_for(lambda s: "Preflight clear" in s or "BLOCKED" in s, timeout=30)
+        settle()
+        tmux.send_keys("Enter")  # Continue, or "Record and continue (rehearsal only)": it has the focus
         tmux.wait_for_text("Ceremony administrator")
         settle()  # one administrator and one witness enrolled: no choice, the passphrase field has the focus
         tmux.type_text(passphrase("alice"))
@@ -116,9 +127,12 @@ def test_recovery_to_a_wrapped_file_in_tmux(tmp_path: Path) -> None:
         screen = tmux.wait_for_text("KCV matches the register")
         assert " ".join(zmk.kcv_hex[i : i + 2] for i in range(0, 10, 2)) in screen
         tmux.send_keys("Enter")
-        for name, option, part in (("cust5", 5, kek_parts[0]), ("cust6", 6, kek_parts[1])):
-            tmux.wait_for_text("KEK custodian")
-            pick_option(tmux, option)
+        for entered, (name, part) in enumerate((("cust5", kek_parts[0]), ("cust6", kek_parts[1]))):
+            tmux.wait_for_text(f"KEK components entered: {entered} of 2")
+            settle()
+            if entered == 0:
+                pick_option(tmux, 1)  # only the planned KEK custodians still to type are offered
+            # (the last one left is chosen already: the passphrase field has the focus)
             tmux.type_text(passphrase(name))
             tmux.send_keys("Enter")
             tmux.wait_for_text("is present and authenticated")

@@ -3,6 +3,11 @@
 Each custodian re-enters their share from what they recorded; the flow checks it against what was issued,
 so a transcription error is caught before the clear key is wiped. A mistyped group is named by number
 (each group carries a check character).
+
+A valid share that is not the custodian's (another custodian's, exactly as issued) is demonstrated knowledge
+(DESIGN §3): the flow records it with an incident and stops. :class:`DemonstratedIncidentScreen` shows the
+incident and lets a security officer decide (with the witness already present): "continue" while the custody
+rule holds, otherwise only "void" — the generation is voided and its split retired.
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Input, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
-from ceremony.errors import CeremonyError, ShareChecksumError
-from ceremony.tui.screens.gen_base import SecretGenerationScreen
+from ceremony.errors import CeremonyError, DemonstratedKnowledgeError, ShareChecksumError
+from ceremony.flows.presence import PresentPerson
+from ceremony.ledger.participants import participants
+from ceremony.tui.screens.gen_base import GenerationScreen, SecretGenerationScreen, error_text
 from ceremony.tui.screens.gen_session import STEP_VERIFY, GenerationSession
+from ceremony.tui.widgets.auth_form import AuthForm
 from ceremony.tui.widgets.look_away import look_away
 from ceremony.tui.widgets.secret_input import SecretInput
 
@@ -66,6 +74,9 @@ class VerifyShareScreen(SecretGenerationScreen):
                 where = f"Group {error.group}" if error.group else "The whole share"
                 self.status(Text.assemble((f"✗ {where}: ", "bold red"), (str(error), "red")))
                 return
+            except DemonstratedKnowledgeError as error:
+                self.leave(DemonstratedIncidentScreen(self.session, self.number, error))
+                return
             except CeremonyError as error:
                 self.refusal(error)
                 return
@@ -81,3 +92,105 @@ class VerifyShareScreen(SecretGenerationScreen):
             from ceremony.tui.screens.gen_close import CloseScreen
 
             self.leave(CloseScreen(self.session))
+
+
+class DemonstratedIncidentScreen(GenerationScreen):
+    """A custodian typed a share that was not theirs: the flow recorded it (exposure and incident). A
+    security officer decides, with the reason; the witness of the ceremony co-signs."""
+
+    TITLE = "Demonstrated knowledge"
+    HELP: ClassVar[str | None] = (
+        "A custodian typed another custodian's share: they now know it, and this is recorded. Nothing goes "
+        "on until a security officer authenticates and decides: continue (only while no small group could "
+        "rebuild the key) or void (the generation is voided, its shares are never used)."
+    )
+    STEP = STEP_VERIFY
+
+    def __init__(self, session: GenerationSession, number: int, error: DemonstratedKnowledgeError) -> None:
+        super().__init__(session)
+        self.number = number
+        self.error = error
+        self.officer: PresentPerson | None = None
+
+    def compose_body(self) -> ComposeResult:
+        ceremony = self.session.ceremony
+        assert ceremony is not None
+        incident = ceremony.blocking_incident
+        heading = Text(f"⚠ DEMONSTRATED KNOWLEDGE — incident #{self.error.incident_seq}\n", style="bold red")
+        heading.append_text(error_text(self.error, self.session.names))
+        yield Static(heading, id="incident")
+        typist = incident.person_id if incident is not None else ""
+        officers = [
+            p
+            for p in participants(self.session.ledger)
+            if p.active and "security_officer" in p.roles and p.person_id != typist
+        ]
+        yield AuthForm(
+            self.session.presence, officers, "security_officer", title="Security officer", id="officer"
+        )
+        choices = [("Void the generation (its shares are never used)", "void")]
+        if not self.error.broken:
+            choices.insert(0, ("Continue the verification round", "continue"))
+        yield Label("Decision")
+        yield Select(choices, id="decision", allow_blank=False)
+        yield Label("Reason (goes into the minutes)")
+        yield Input(
+            placeholder="e.g. share 2 typed by its neighbour; key replaced", id="reason", max_length=200
+        )
+        yield Button("Record the decision", id="decide", variant="primary")
+        yield Button("Close", id="close", disabled=True)
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#officer", AuthForm).focus_first()
+
+    @on(AuthForm.Authenticated, "#officer")
+    def _officer(self, event: AuthForm.Authenticated) -> None:
+        if self.officer is not None:
+            self.officer.leave()
+        self.officer = event.person
+        self.query_one("#decision", Select).focus()
+
+    @on(Input.Submitted, "#reason")
+    @on(Button.Pressed, "#decide")
+    def decide(self) -> None:
+        ceremony = self.session.ceremony
+        assert ceremony is not None
+        if self.officer is None:
+            self.status("A security officer authenticates first.", "bold red")
+            self.query_one("#officer", AuthForm).focus_first()
+            return
+        decision = str(self.query_one("#decision", Select).value)
+        reason = self.query_one("#reason", Input).value
+        try:
+            ceremony.decide_incident(self.officer, decision, reason)
+        except CeremonyError as error:
+            self.refusal(error)
+            return
+        self.officer.leave()
+        self.officer = None
+        if decision == "continue":
+            self.go(VerifyShareScreen(self.session, self.number))
+            return
+        ceremony.void(f"demonstrated knowledge (incident #{self.error.incident_seq}): {reason.strip()}")
+        self.session.release()
+        for selector in ("#decide", "#reason", "#decision"):
+            self.query_one(selector).disabled = True
+        self.status(
+            Text("Generation voided: its split is retired and its shares are never used.", style="bold red")
+        )
+        close = self.query_one("#close", Button)
+        close.disabled = False
+        close.focus()
+
+    @on(Button.Pressed, "#close")
+    def close(self) -> None:
+        from ceremony.tui.screens.lifecycle.base import close_flow_screen
+
+        close_flow_screen(self)
+
+    def on_cancel_requested(self) -> None:
+        if self.officer is not None:
+            self.officer.leave()
+        super().on_cancel_requested()

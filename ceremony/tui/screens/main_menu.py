@@ -80,6 +80,7 @@ class MainMenuScreen(CeremonyScreen[None]):
             yield Button("Custodian departure", id="departure")
             yield Button("Key list", id="keys")
             yield Button("Reaffirmations", id="reaffirmations")
+            yield Button("Lift a lockout", id="lockouts")
             yield Button("Reports", id="reports")
             yield Button("Participants", id="participants")
             yield Button("Verify ledger", id="verify")
@@ -117,13 +118,16 @@ class MainMenuScreen(CeremonyScreen[None]):
         if event.button.id == "keys":
             self.app.push_screen(lifecycle.key_list_screen(ledger))
             return
+        if event.button.id == "departure":
+            self.app.push_screen(lifecycle.departure_screen(ledger, Presence(ledger)))
+            return
         entry = {
             "recover": lifecycle.recovery_screen,
             "reshare": lifecycle.reshare_screen,
             "retire": lifecycle.retire_screen,
-            "departure": lifecycle.departure_screen,
         }[str(event.button.id)]
-        self.app.push_screen(entry(ledger, Presence(ledger)))
+        # The same preflight runner as generation's (the real checks, or the one a test or rehearsal gave).
+        self.app.push_screen(entry(ledger, Presence(ledger), run_preflight=self.context.run_preflight))
 
     @on(Button.Pressed, "#reaffirmations")
     def reaffirmations(self) -> None:
@@ -132,6 +136,14 @@ class MainMenuScreen(CeremonyScreen[None]):
         ledger = self.context.open()
         assert ledger is not None
         self.app.push_screen(ReaffirmationsScreen(ledger))
+
+    @on(Button.Pressed, "#lockouts")
+    def lockouts(self) -> None:
+        from ceremony.tui.screens.officer.lockouts import lift_lockout_screen
+
+        ledger = self.context.open()
+        assert ledger is not None
+        self.app.push_screen(lift_lockout_screen(ledger))
 
     @on(Button.Pressed, "#reports")
     def reports(self) -> None:

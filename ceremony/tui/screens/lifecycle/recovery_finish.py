@@ -1,12 +1,16 @@
 """The last step of a recovery or re-share: the flow wipes the clear key and closes the ceremony.
 
-For a re-share the flow first retires the old split (and clears a departure's "must be replaced" flag);
-it refuses while a new share is still unverified, or a component still unshown — and says which.
+Every new holder first signs an acknowledgement form (PCI DSS 3.7.8), while still present: each custodian
+of a re-share's new shares, and each custodian of a recovery's fresh XOR components. For a re-share the flow
+then retires the old split (a departure's "must be replaced" flag stays: only a new key clears it); it
+refuses while a new share is still unverified, or a component still unshown or unsigned for — and says
+which. Then the minutes, signed by administrator and witness; every paper goes to
+``ceremony-documents/<ceremony id>/`` beside the ledger.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -18,6 +22,9 @@ from ceremony.tui.screens.gen_close import documents_dir
 from ceremony.tui.screens.lifecycle.base import LifecycleScreen, close_flow_screen, refusal_text
 from ceremony.tui.screens.lifecycle.session import STEP_CLOSE, STEP_RESHARE_CLOSE, LifecycleSession
 
+if TYPE_CHECKING:
+    from ceremony.flows.paperwork import SignedDocument
+
 
 class FinishScreen(LifecycleScreen):
     TITLE = "Wipe and close"
@@ -27,6 +34,10 @@ class FinishScreen(LifecycleScreen):
     )
 
     STEP = STEP_CLOSE
+
+    def __init__(self, session: LifecycleSession) -> None:
+        super().__init__(session)
+        self.acknowledged: dict[int, SignedDocument] = {}  # share / component number -> its form, once
 
     def compose_body(self) -> ComposeResult:
         ceremony = self.session.ceremony
@@ -50,22 +61,22 @@ class FinishScreen(LifecycleScreen):
         ledger = ceremony.ledger
         administrator, witness = ceremony.administrator, ceremony.witness
         assert isinstance(administrator, PresentPerson) and isinstance(witness, PresentPerson)
-        papers = []
+        papers: list[paperwork.SignedDocument] = []
+        acknowledged = self.acknowledged
+        new_split = (
+            session.reshare.new_split_id if session.reshare is not None else ceremony.component_split_id
+        )
         try:
-            if session.reshare is not None:
-                # Acknowledgement forms for the new shares, signed by their custodians (PCI DSS 3.7.8),
-                # while the custodians are still present.
+            if new_split is not None:
+                # Acknowledgement forms for the new shares or components, signed by their custodians (PCI
+                # DSS 3.7.8) while they are still present; issued once even if the close is tried again.
                 for number, custodian in sorted(session.custodians.items()):
-                    papers.append(
-                        await paperwork.async_issue_acknowledgement_for(
-                            ledger,
-                            session.reshare.ceremony_id,
-                            session.reshare.new_split_id,
-                            number,
-                            custodian,
-                            witness,
+                    if number not in acknowledged:
+                        acknowledged[number] = await paperwork.async_issue_acknowledgement_for(
+                            ledger, ceremony.ceremony_id, new_split, number, custodian, witness
                         )
-                    )
+                papers.extend(acknowledged[n] for n in sorted(acknowledged))
+            if session.reshare is not None:
                 result = session.reshare.finish(paperwork.closing_checkpoint(ledger))
                 ceremony_id = session.reshare.ceremony_id
                 lines = [
@@ -73,8 +84,11 @@ class FinishScreen(LifecycleScreen):
                     f"new split {result.new_split_id[:8]} in force.",
                     f"KCV {result.kcv.hex}: the key did not change.",
                 ]
-                if result.flag_cleared:
-                    lines.append("The “must be replaced” flag is cleared.")
+                if result.must_still_be_replaced:
+                    lines.append(
+                        "Re-shared; the key must still be replaced: whoever left still knows a share "
+                        "of the old split (PCI DSS 3.7.5). Generate its replacement, then retire it."
+                    )
             else:
                 ceremony.finish(paperwork.closing_checkpoint(ledger))
                 ceremony_id = ceremony.ceremony_id

@@ -4,6 +4,10 @@ The flow has already recorded the inspection and the incident. The share stays r
 officer (authenticated, not the share's custodian) records a decision with a reason: "accept" (use the
 share) or "refuse" (PCI PIN 9-4: on confirmed tampering the whole set is destroyed and replaced — a
 re-share to new custodians).
+
+A share typed by someone it was not issued to (demonstrated knowledge, DESIGN §3) is an incident too: the
+flow has recorded the exposure and the incident. The same screen asks a security officer to decide:
+"continue" (only while the key's custody rule holds) or "void" (the ceremony is voided here).
 """
 
 from __future__ import annotations
@@ -15,14 +19,29 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ceremony.errors import CeremonyError
+from ceremony.errors import CeremonyError, DemonstratedKnowledgeError
 from ceremony.flows.presence import PresentPerson
 from ceremony.ledger.participants import participants
-from ceremony.tui.screens.lifecycle.base import LifecycleScreen, refusal_text
+from ceremony.tui.screens.lifecycle.base import LifecycleScreen, close_flow_screen, refusal_text
 from ceremony.tui.screens.lifecycle.session import STEP_COLLECT, LifecycleSession
 from ceremony.tui.widgets.auth_form import AuthForm
 
 DECISIONS = [("Refuse the share (it stays unused)", "refuse"), ("Accept the share (use it)", "accept")]
+DEMONSTRATED_CONTINUE = ("Continue the ceremony (the knowledge stays on record)", "continue")
+DEMONSTRATED_VOID = ("Void the ceremony", "void")
+
+
+def demonstrated_text(session: LifecycleSession, error: DemonstratedKnowledgeError) -> Text:
+    text = Text(f"⚠ DEMONSTRATED KNOWLEDGE — incident #{error.incident_seq}\n", style="bold red")
+    message = str(error)
+    for person_id, name in session.names.items():
+        message = message.replace(person_id, name)
+    text.append(message + "\n", style="red")
+    if error.broken:
+        text.append("The custody rule no longer holds: the ceremony can only be voided.", style="bold")
+    else:
+        text.append("Nothing goes on until a security officer decides.", style="bold")
+    return text
 
 
 def incident_text(session: LifecycleSession, number: int) -> Text:
@@ -50,14 +69,28 @@ class IncidentScreen(LifecycleScreen):
     )
     STEP = STEP_COLLECT
 
-    def __init__(self, session: LifecycleSession, number: int, custodian: PresentPerson) -> None:
+    def __init__(
+        self,
+        session: LifecycleSession,
+        number: int,
+        custodian: PresentPerson,
+        demonstrated: DemonstratedKnowledgeError | None = None,
+    ) -> None:
         super().__init__(session)
         self.number = number
         self.custodian = custodian
+        self.demonstrated = demonstrated
         self.officer: PresentPerson | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield Static(incident_text(self.session, self.number), id="incident")
+        if self.demonstrated is not None:
+            yield Static(demonstrated_text(self.session, self.demonstrated), id="incident")
+            decisions = [DEMONSTRATED_VOID]
+            if not self.demonstrated.broken:
+                decisions.insert(0, DEMONSTRATED_CONTINUE)
+        else:
+            yield Static(incident_text(self.session, self.number), id="incident")
+            decisions = DECISIONS
         officers = [
             p
             for p in participants(self.session.ledger)
@@ -67,12 +100,13 @@ class IncidentScreen(LifecycleScreen):
             self.session.presence, officers, "security_officer", title="Security officer", id="officer"
         )
         yield Label("Decision")
-        yield Select(DECISIONS, id="decision", allow_blank=False)
+        yield Select(decisions, id="decision", allow_blank=False)
         yield Label("Reason (goes into the minutes)")
         yield Input(
             placeholder="e.g. serial misread; envelope matches the sealing photo", id="reason", max_length=200
         )
         yield Button("Record the decision", id="decide", variant="primary")
+        yield Button("Close", id="close", disabled=True)
         yield Static("", id="status")
 
     def on_mount(self) -> None:
@@ -94,6 +128,9 @@ class IncidentScreen(LifecycleScreen):
             return
         decision = str(self.query_one("#decision", Select).value)
         reason = self.query_one("#reason", Input).value
+        if self.demonstrated is not None:
+            self._decide_demonstrated(decision, reason)
+            return
         try:
             self.session.collector.decide_incident(self.number, self.officer, decision, reason)
         except CeremonyError as error:
@@ -114,3 +151,35 @@ class IncidentScreen(LifecycleScreen):
                 ),
             )
         )
+
+    def _decide_demonstrated(self, decision: str, reason: str) -> None:
+        assert self.officer is not None and self.demonstrated is not None
+        try:
+            self.session.ceremony.decide_demonstrated(self.officer, decision, reason)
+        except CeremonyError as error:
+            self.status(refusal_text(error))
+            return
+        from ceremony.tui.screens.lifecycle.recovery_custodian import CustodianScreen
+
+        if decision == "continue":
+            note = Text(
+                f"Incident #{self.demonstrated.incident_seq} decided: the ceremony continues.", style="bold"
+            )
+            self.go(CustodianScreen(self.session, note))
+            return
+        why = f"demonstrated knowledge (incident #{self.demonstrated.incident_seq}): {reason.strip()}"
+        if self.session.reshare is not None:
+            self.session.reshare.void(why)
+        else:
+            self.session.ceremony.void(why)
+        self.session.release()
+        for selector in ("#decide", "#reason", "#decision"):
+            self.query_one(selector).disabled = True
+        self.status(Text("Ceremony voided: the key was wiped; nothing was output.", style="bold red"))
+        close = self.query_one("#close", Button)
+        close.disabled = False
+        close.focus()
+
+    @on(Button.Pressed, "#close")
+    def close(self) -> None:
+        close_flow_screen(self)

@@ -3,9 +3,13 @@
 (a) Fresh XOR components: for each, everyone but its custodian looks away, the custodian authenticates,
     the flow records the exposure and returns the component, shown on a secret screen (typed form, the hex
     an HSM takes, and the component's own KCV); "recorded" wipes it. Never reachable again by "back".
-(b) Wrapped under a KEK (RFC 5649): KEK custodians each type their KEK component in hex on a secret screen
-    (only its KCV is recorded); then the operator types the output file's path. An existing file is never
-    overwritten. The KEK's KCV and the blob's SHA-256 are shown (and recorded by the flow).
+    The custodian then seals their record and signs its receipt with the envelope serial
+    (:mod:`~ceremony.tui.screens.lifecycle.component_receipt`).
+(b) Wrapped under a KEK (RFC 5649): the KEK custodians planned at the start (and checked then in the custody
+    dry run) each type their KEK component in hex on a secret screen (only its KCV is recorded); only they
+    are offered, each once, and every one of them is needed; then the operator types the output file's path.
+    An existing file is never overwritten. The KEK's KCV and the blob's SHA-256 are shown (and recorded by
+    the flow).
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ from ceremony.crypto.codec import share_lines
 from ceremony.crypto.secret import SecretBytes
 from ceremony.errors import CeremonyError
 from ceremony.flows.presence import PresentPerson
-from ceremony.flows.recovery import ComponentReveal, ComponentsOutput
-from ceremony.ledger.participants import participant, participants
+from ceremony.flows.recovery import ComponentReveal, ComponentsOutput, WrappedOutput
+from ceremony.ledger.participants import Participant, participant, participants
 from ceremony.tui.screens.lifecycle.base import (
     LifecycleScreen,
     LifecycleSecretScreen,
@@ -110,7 +114,9 @@ class ComponentLookAwayScreen(LifecycleScreen):
             person.leave()
             self.status(refusal_text(error))
             return
-        person.leave()
+        # The custodian stays present: they sign their receipt next, and their acknowledgement at the end.
+        self.session.custodians[self.number] = person
+        self.session.joined(person)
         self.go(ComponentScreen(self.session, self.number, self.custodian_name, shown))
 
 
@@ -153,22 +159,17 @@ class ComponentScreen(LifecycleSecretScreen):
 
     @on(Button.Pressed, "#recorded")
     def recorded(self) -> None:
-        output = self.session.ceremony.output
-        assert isinstance(output, ComponentsOutput)
-        if self.number < len(output.custodians):
-            self.leave(ComponentLookAwayScreen(self.session, self.number + 1))
-        else:
-            from ceremony.tui.screens.lifecycle.recovery_finish import finish_screen
+        from ceremony.tui.screens.lifecycle.component_receipt import ComponentReceiptScreen
 
-            self.leave(finish_screen(self.session))
+        self.leave(ComponentReceiptScreen(self.session, self.number))  # sealed, receipt signed
 
 
 class KekComponentScreen(LifecycleSecretScreen):
     TITLE = "KEK components"
     HELP: ClassVar[str | None] = (
-        "Each KEK custodian in turn (at least two; not the administrator or the witness) authenticates and "
-        "types their KEK component in hex; the optional KCV is checked at once. Only each component's KCV "
-        "is recorded. Then choose where the wrapped key is written."
+        "Each KEK custodian named at the start authenticates in turn and types their KEK component in hex; "
+        "the optional KCV is checked at once. Only each component's KCV is recorded. When every one of them "
+        "has entered theirs, choose where the wrapped key is written."
     )
     STEP = STEP_OUTPUT
 
@@ -176,16 +177,24 @@ class KekComponentScreen(LifecycleSecretScreen):
         super().__init__(session)
         self.current: PresentPerson | None = None
 
-    def compose_body(self) -> ComposeResult:
+    def _waiting(self) -> list[Participant]:
+        """The planned KEK custodians still to type their component (only they may, each once)."""
+        missing = set(self.session.ceremony.kek_missing)
+        return [p for p in participants(self.session.ledger) if p.person_id in missing]
+
+    def _count_text(self) -> str:
         ceremony = self.session.ceremony
-        control = {ceremony.administrator.person_id, ceremony.witness.person_id}
-        people = [
-            p
-            for p in participants(self.session.ledger)
-            if p.active and "custodian" in p.roles and p.person_id not in control
-        ]
+        output = ceremony.output
+        planned = len(output.kek_custodians) if isinstance(output, WrappedOutput) else 0
+        waiting = ", ".join(self.session.name_of(p) for p in ceremony.kek_missing) or "nobody"
+        return (
+            f"KEK components entered: {planned - len(ceremony.kek_missing)} of {planned}; waiting: {waiting}"
+        )
+
+    def compose_body(self) -> ComposeResult:
+        people = self._waiting()
         yield Static(Text("Everyone except the KEK custodian typing, please look away.", style="bold"))
-        yield Static(f"KEK components entered: {self.session.kek_entered}", id="kek-count")
+        yield Static(self._count_text(), id="kek-count")
         yield AuthForm(self.session.presence, people, "custodian", title="KEK custodian", id="kek-custodian")
         yield Label("KEK component (hex digits, spaces allowed)")
         yield SecretInput(placeholder="hex digits, Enter", id="kek-part")
@@ -233,27 +242,35 @@ class KekComponentScreen(LifecycleSecretScreen):
         self.current.leave()
         self.current = None
         self.query_one("#kek-kcv", Input).value = ""
-        self.query_one("#kek-count", Static).update(f"KEK components entered: {self.session.kek_entered}")
+        self.query_one("#kek-count", Static).update(self._count_text())
         form = self.query_one("#kek-custodian", AuthForm)
-        for choice in form.query(Select):
-            # The next KEK custodian picks their own name. Without the Changed message: the form would
-            # move the focus to its passphrase field, away from the name list.
-            with choice.prevent(Select.Changed):
-                choice.clear()
+        waiting = self._waiting()
+        form.offer(waiting)
+        if len(waiting) > 1:
+            for choice in form.query(Select):
+                # The next KEK custodian picks their own name. Without the Changed message: the form would
+                # move the focus to its passphrase field, away from the name list. (One left: the form
+                # chose them, and the passphrase field takes the focus.)
+                with choice.prevent(Select.Changed):
+                    choice.clear()
         form.reset()
-        self.status(
-            Text(
-                f"✓ {name}'s KEK component entered, KCV {kcv.hex}. Done, or Shift+Tab: next custodian.",
-                style="bold green",
-            )
-        )
-        if self.session.kek_entered >= 2:
-            self.query_one("#done", Button).focus()  # the usual case; a third part is one Shift+Tab away
+        missing = self.session.ceremony.kek_missing
+        following = "Done: choose the file." if not missing else "Next KEK custodian: choose your name."
+        self.status(Text(f"✓ {name}'s KEK component entered, KCV {kcv.hex}. {following}", style="bold green"))
+        if not missing:
+            self.query_one("#done", Button).focus()
+        else:
+            form.focus_first()
 
     @on(Button.Pressed, "#done")
     def done(self) -> None:
-        if self.session.kek_entered < 2:
-            self.status("At least two KEK components, from two different custodians.", "bold red")
+        missing = self.session.ceremony.kek_missing
+        if missing:
+            waiting = ", ".join(self.session.name_of(p) for p in missing)
+            self.status(
+                f"Every KEK custodian named at the start types their component; waiting: {waiting}.",
+                "bold red",
+            )
             return
         self.leave(WrapFileScreen(self.session))
 

@@ -5,6 +5,9 @@ named by its group number while the custodian is still typing; nothing of the sh
 field is masked and the feedback names group numbers only). Enter hands the share to the flow, which
 refuses — by name — a duplicate, a share of another key or split, a share of a retired split, or one
 that does not match the commitment recorded when it was issued. The screen is wiped when left.
+
+A genuine share typed by someone it was not issued to is demonstrated knowledge (DESIGN §3): the flow records
+it with an incident and the screen goes to the incident screen, where a security officer decides.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from textual.app import ComposeResult
 from textual.widgets import Button, Input, Static
 
 from ceremony.crypto import codec
-from ceremony.errors import CeremonyError, ShareChecksumError, ShareFormatError
+from ceremony.errors import (
+    CeremonyError,
+    DemonstratedKnowledgeError,
+    ShareChecksumError,
+    ShareFormatError,
+)
 from ceremony.flows.presence import PresentPerson
 from ceremony.tui.screens.lifecycle.base import LifecycleSecretScreen, refusal_text
 from ceremony.tui.screens.lifecycle.session import STEP_COLLECT, LifecycleSession
@@ -92,6 +100,11 @@ class ShareEntryScreen(LifecycleSecretScreen):
             field.wipe()
             try:
                 progress = self.session.collector.enter_share(self.custodian, typed.buffer())
+            except DemonstratedKnowledgeError as error:
+                from ceremony.tui.screens.lifecycle.recovery_incident import IncidentScreen
+
+                self.leave(IncidentScreen(self.session, self.number, self.custodian, error))
+                return
             except CeremonyError as error:
                 self.status(refusal_text(error))
                 self.query_one("#feedback", Static).update(typing_feedback(bytearray()))

@@ -3,7 +3,9 @@
 Retired keys are not offered; a key flagged "must be replaced" or near/past its cryptoperiod carries the
 flag in its label. The output is fixed here and recorded when the ceremony starts (issue 7): fresh XOR
 components for loading an HSM (each to its own custodian), or the key wrapped under a key-encryption key
-(RFC 5649) into a file. Nothing is written to the ledger on this screen.
+(RFC 5649) into a file. The place of the ceremony is asked here too (recorded at its start, printed in the
+minutes). Nothing is written to the ledger on this screen; the air-gap preflight comes next, as in
+generation (:mod:`ceremony.tui.screens.lifecycle.preflight`).
 """
 
 from __future__ import annotations
@@ -16,12 +18,21 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
+from ceremony.errors import CeremonyError, CustodyViolationError
 from ceremony.flows.common import read_register
 from ceremony.flows.presence import Presence
-from ceremony.flows.recovery import ComponentsOutput, OutputKind, WrappedOutput
+from ceremony.flows.recovery import (
+    ComponentsOutput,
+    OutputKind,
+    WrappedOutput,
+    dry_run_output,
+    planned_holders,
+)
 from ceremony.ledger.participants import participants
 from ceremony.ledger.store import Ledger
-from ceremony.tui.screens.lifecycle.base import LifecycleScreen
+from ceremony.preflight import run_preflight
+from ceremony.tui.screens.gen_session import PreflightRunner
+from ceremony.tui.screens.lifecycle.base import LifecycleScreen, refusal_text
 from ceremony.tui.screens.lifecycle.key_list import key_rows
 from ceremony.tui.screens.lifecycle.session import STEP_PLAN, LifecycleSession
 
@@ -67,9 +78,9 @@ class RecoveryPlanScreen(LifecycleScreen):
     TITLE = "Recovery: key and output"
     HELP: ClassVar[str | None] = (
         "Choose the key to rebuild (retired keys are not offered; flagged keys say why), state the purpose "
-        "and choose the output now — it is recorded before any envelope is opened. Components: tick the "
-        "custodians who will each receive one (space). Wrapped: name the KEK as the receiving system "
-        "knows it."
+        "and the place, and choose the output now — it is recorded before any envelope is opened. "
+        "Components: tick the custodians who will each receive one (space). Wrapped: name the KEK as the "
+        "receiving system knows it. The air-gap preflight comes next."
     )
     STEP = STEP_PLAN
 
@@ -85,6 +96,8 @@ class RecoveryPlanScreen(LifecycleScreen):
         yield Select([], prompt="Choose the key first", id="split")
         yield Label("Purpose of this ceremony")
         yield Input(placeholder="e.g. reload the zone master key into HSM-2", id="purpose", max_length=200)
+        yield Label("Place of the ceremony (for the minutes)")
+        yield Input(placeholder="e.g. Vault room 2, HQ", id="location", max_length=200)
         yield Label("Output")
         yield Select([(label, kind.value) for label, kind in OUTPUT_CHOICES], id="output", allow_blank=False)
         yield Label("Component custodians (space ticks; each gets one component)", id="components-label")
@@ -94,12 +107,23 @@ class RecoveryPlanScreen(LifecycleScreen):
         )
         yield Label("Key-encryption key (as the receiving system names it)", id="kek-label-label")
         yield Input(placeholder="e.g. HSM-2 key transport KEK", id="kek-label", max_length=80)
-        yield Button("Continue: administrator and witness", id="continue", variant="primary")
+        # The KEK's custodians are planned now (custody dry run, DESIGN §3): custodians only — the
+        # administrator and the witness never bring a part of it.
+        yield Label("KEK custodians (space ticks; each types one KEK component)", id="kek-custodians-label")
+        yield SelectionList[str](
+            *[(f"{p.name} ({p.employee_id})", p.person_id) for p in custodians], id="kek-custodians"
+        )
+        yield Label("The KEK's KCV, if the custodians know it (optional, checked)", id="kek-kcv-label")
+        yield Input(placeholder="e.g. 1A2B3C4D5E", id="kek-kcv", max_length=16)
+        yield Button("Continue: air-gap preflight", id="continue", variant="primary")
+        yield Button("Record a quorum decision (security officer + witness)", id="quorum")
         yield Static("", id="status")
 
     def on_mount(self) -> None:
         super().on_mount()
         self._show_output_fields()
+        self.query_one("#quorum", Button).display = False
+        self.refused: tuple[str, ComponentsOutput | WrappedOutput, CeremonyError] | None = None
         self.query_one("#key", Select).focus()
 
     @on(Select.Changed, "#key")
@@ -109,13 +133,18 @@ class RecoveryPlanScreen(LifecycleScreen):
     @on(Select.Changed, "#output")
     def _show_output_fields(self) -> None:
         wrapped = self.query_one("#output", Select).value == OutputKind.WRAPPED.value
-        for selector in ("#kek-label", "#kek-label-label"):
+        kek_fields = ("#kek-label", "#kek-label-label", "#kek-custodians", "#kek-custodians-label")
+        for selector in (*kek_fields, "#kek-kcv", "#kek-kcv-label"):
             self.query_one(selector).display = wrapped
         for selector in ("#components", "#components-label"):
             self.query_one(selector).display = not wrapped
 
     @on(Input.Submitted, "#purpose")
     def _purpose_done(self) -> None:
+        self.query_one("#location", Input).focus()
+
+    @on(Input.Submitted, "#location")
+    def _location_done(self) -> None:
         self.query_one("#output", Select).focus()
 
     @on(Input.Submitted, "#kek-label")
@@ -143,7 +172,15 @@ class RecoveryPlanScreen(LifecycleScreen):
                 self.status("Name the key-encryption key.", "bold red")
                 self.query_one("#kek-label", Input).focus()
                 return
-            output = WrappedOutput(label)
+            kek_custodians = tuple(self.query_one("#kek-custodians", SelectionList).selected)
+            if len(kek_custodians) < 2:
+                self.status(
+                    "Tick at least two KEK custodians: each types one component (space ticks).", "bold red"
+                )
+                self.query_one("#kek-custodians", SelectionList).focus()
+                return
+            kcv = self.query_one("#kek-kcv", Input).value.strip() or None
+            output = WrappedOutput(label, kek_custodians, kcv)
         else:
             chosen = tuple(self.query_one("#components", SelectionList).selected)
             if len(chosen) < 2:
@@ -151,18 +188,68 @@ class RecoveryPlanScreen(LifecycleScreen):
                 self.query_one("#components", SelectionList).focus()
                 return
             output = ComponentsOutput(chosen)
+        if not self._dry_run(key, output):
+            return
         self.session.key_id = key
         self.session.split_id = split
         self.session.purpose = purpose
+        self.session.location = self.query_one("#location", Input).value.strip()
         self.session.output = output
-        from ceremony.tui.screens.lifecycle.recovery_auth import ControlAuthScreen
+        from ceremony.tui.screens.lifecycle.preflight import LifecyclePreflightScreen
 
-        self.go(ControlAuthScreen(self.session))
+        self.go(LifecyclePreflightScreen(self.session))
+
+    def _dry_run(self, key_id: str, output: ComponentsOutput | WrappedOutput) -> bool:
+        """The custody dry run of the chosen output, before anyone authenticates (DESIGN §3). A refusal is
+        shown with who could rebuild the key, and a security officer and a witness may record a quorum
+        decision (:class:`QuorumDecisionScreen`)."""
+        quorum_button = self.query_one("#quorum", Button)
+        try:
+            dry_run_output(self.session.ledger.custody(), key_id, output)
+        except CeremonyError as error:
+            text = refusal_text(error)
+            if isinstance(error, CustodyViolationError):
+                text.append(
+                    "\n  A security officer and a witness may record a quorum decision, with its reason.",
+                    style="bold",
+                )
+                self.refused = (key_id, output, error)
+                quorum_button.display = True
+            self.status(text)
+            return False
+        self.refused = None
+        quorum_button.display = False
+        return True
+
+    @on(Button.Pressed, "#quorum")
+    def quorum_decision(self) -> None:
+        if self.refused is None:
+            return
+        key_id, output, error = self.refused
+        holders = planned_holders(output)
+        from ceremony.tui.screens.lifecycle.quorum_decision import QuorumDecisionScreen
+
+        screen = QuorumDecisionScreen(self.session, key_id, len(holders), holders, error)
+
+        def decided(_: None) -> None:
+            if screen.recorded_seq is None:
+                return
+            self.refused = None
+            self.query_one("#quorum", Button).display = False
+            done = f"✓ Quorum decision recorded (event #{screen.recorded_seq}): Continue."
+            self.status(Text(done, style="bold green"))
+            self.query_one("#continue", Button).focus()
+
+        self.app.push_screen(screen, decided)
 
     def on_cancel_requested(self) -> None:
         self.session.release()  # nothing started yet: nothing to void
 
 
-def recovery_screen(ledger: Ledger, presence: Presence | None = None) -> Screen[None]:
-    """The first screen of a recovery ceremony (push it from a menu; it returns there when done)."""
-    return RecoveryPlanScreen(LifecycleSession(ledger, presence or Presence(ledger)))
+def recovery_screen(
+    ledger: Ledger, presence: Presence | None = None, *, run_preflight: PreflightRunner = run_preflight
+) -> Screen[None]:
+    """The first screen of a recovery ceremony (push it from a menu; it returns there when done).
+    ``run_preflight``: the air-gap checks (the app's own runner; tests pass a fixed report)."""
+    session = LifecycleSession(ledger, presence or Presence(ledger), run_preflight=run_preflight)
+    return RecoveryPlanScreen(session)

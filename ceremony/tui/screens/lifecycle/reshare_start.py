@@ -2,7 +2,9 @@
 
 The key is rebuilt from its current split (the recovery screens), then split again for the new custodians
 (Shamir m-of-n); the old split is retired at the end. The custody rule is checked by the flow over the
-whole history, the old split included (PCI DSS 3.7.6), when administrator and witness authenticate.
+whole history, the old split included (PCI DSS 3.7.6), when administrator and witness authenticate. The
+place of the ceremony is asked here (recorded at its start, printed in the minutes); the air-gap preflight
+comes next, as in generation.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from ceremony.flows.presence import Presence
 from ceremony.flows.reshare import ReshareReason
 from ceremony.ledger.participants import participants
 from ceremony.ledger.store import Ledger
+from ceremony.preflight import run_preflight
+from ceremony.tui.screens.gen_session import PreflightRunner
 from ceremony.tui.screens.lifecycle.base import LifecycleScreen
 from ceremony.tui.screens.lifecycle.recovery_start import chosen_split, fill_splits, key_options
 from ceremony.tui.screens.lifecycle.session import STEP_PLAN, LifecycleSession
@@ -29,9 +33,9 @@ from ceremony.tui.screens.lifecycle.session import STEP_PLAN, LifecycleSession
 class ResharePlanScreen(LifecycleScreen):
     TITLE = "Re-share: key and new custodians"
     HELP: ClassVar[str | None] = (
-        "Choose the key, the reason and the purpose; tick the new custodians (space; share numbers follow "
-        "the list order) and the threshold m. The key itself does not change: its KCV is shown at the end "
-        "to prove it."
+        "Choose the key, the reason, the purpose and the place; tick the new custodians (space; share "
+        "numbers follow the list order) and the threshold m. The key itself does not change: its KCV is "
+        "shown at the end to prove it. The air-gap preflight comes next."
     )
     STEP = STEP_PLAN
 
@@ -54,6 +58,8 @@ class ResharePlanScreen(LifecycleScreen):
         )
         yield Label("Purpose of this ceremony")
         yield Input(placeholder="e.g. replace a departed custodian of the ZMK", id="purpose", max_length=200)
+        yield Label("Place of the ceremony (for the minutes)")
+        yield Input(placeholder="e.g. Vault room 2, HQ", id="location", max_length=200)
         yield Label("New custodians (space ticks; share 1, 2, … in list order)")
         custodians = [p for p in participants(self.session.ledger) if p.active and "custodian" in p.roles]
         yield SelectionList[str](
@@ -61,7 +67,7 @@ class ResharePlanScreen(LifecycleScreen):
         )
         yield Label("Threshold m (shares needed to rebuild)")
         yield Input(value="2", id="threshold", type="integer", max_length=3)
-        yield Button("Continue: administrator and witness", id="continue", variant="primary")
+        yield Button("Continue: air-gap preflight", id="continue", variant="primary")
         yield Static("", id="status")
 
     def on_mount(self) -> None:
@@ -107,13 +113,20 @@ class ResharePlanScreen(LifecycleScreen):
         self.session.key_id = key
         self.session.split_id = split
         self.session.purpose = purpose
+        self.session.location = self.query_one("#location", Input).value.strip()
         self.session.reason = ReshareReason(str(self.query_one("#reason", Select).value))
         self.session.plan = SplitPlan(Scheme.SHAMIR, int(threshold_text), chosen)
-        from ceremony.tui.screens.lifecycle.recovery_auth import ControlAuthScreen
+        from ceremony.tui.screens.lifecycle.preflight import LifecyclePreflightScreen
 
-        self.go(ControlAuthScreen(self.session))
+        self.go(LifecyclePreflightScreen(self.session))
 
 
-def reshare_screen(ledger: Ledger, presence: Presence | None = None) -> Screen[None]:
-    """The first screen of a re-share / custodian replacement (push it from a menu)."""
-    return ResharePlanScreen(LifecycleSession(ledger, presence or Presence(ledger), reshare_mode=True))
+def reshare_screen(
+    ledger: Ledger, presence: Presence | None = None, *, run_preflight: PreflightRunner = run_preflight
+) -> Screen[None]:
+    """The first screen of a re-share / custodian replacement (push it from a menu). ``run_preflight``: the
+    air-gap checks (the app's own runner; tests pass a fixed report)."""
+    session = LifecycleSession(
+        ledger, presence or Presence(ledger), reshare_mode=True, run_preflight=run_preflight
+    )
+    return ResharePlanScreen(session)

@@ -1,9 +1,13 @@
 """Retirement / destruction of a key or a split, witnessed (DESIGN §4.6; PCI DSS 3.6.1, 3.7.5).
 
-Administrator and witness authenticate; the operator chooses a key (it and all its splits) or one split,
-the reason (end of cryptoperiod, compromise suspected, replaced) and a note; the flow records it. From then
-on every flow refuses the key's or split's shares. Envelopes handed back for destruction are recorded by
-serial, one by one. Close ends the ceremony. Nothing secret is on this screen.
+The air-gap preflight runs first, as in generation (:class:`~ceremony.tui.screens.lifecycle.preflight.
+PreflightPanel`): an uncovered finding blocks on a production ledger; a rehearsal may record it and go on.
+Then the purpose and the place of the ceremony; administrator and witness authenticate and the flow starts
+the ceremony and records the preflight. The operator chooses a key (it and all its splits) or one split, the
+reason (end of cryptoperiod, compromise suspected, replaced) and a note; the flow records it. From then on
+every flow refuses the key's or split's shares. Envelopes handed back for destruction are recorded by
+serial, one by one. Close ends the ceremony and issues its minutes (signed by administrator and witness).
+Nothing secret is on this screen.
 """
 
 from __future__ import annotations
@@ -23,11 +27,17 @@ from ceremony.flows.retirement import RetirementCeremony, RetirementReason
 from ceremony.flows.retirement import Stage as RetirementStage
 from ceremony.ledger.participants import participants
 from ceremony.ledger.store import Ledger
+from ceremony.preflight import run_preflight
 from ceremony.tui.screens.base import CeremonyScreen
+from ceremony.tui.screens.gen_close import documents_dir
+from ceremony.tui.screens.gen_session import PreflightRunner
 from ceremony.tui.screens.lifecycle.base import LIFECYCLE_CSS, close_flow_screen, refusal_text
+from ceremony.tui.screens.lifecycle.preflight import PreflightPanel
+from ceremony.tui.screens.lifecycle.session import PREFLIGHT_BLOCKED, PreflightGate
 from ceremony.tui.widgets.auth_form import AuthForm
 
-RETIRE_STEPS = ("Administrator & witness", "Retire key or split", "Envelopes returned", "Close")
+RETIRE_STEPS = ("Preflight", "Administrator & witness", "Retire key or split", "Envelopes returned", "Close")
+STEP_AUTH, STEP_RETIRE, STEP_ENVELOPES, STEP_CLOSE = 1, 2, 3, 4
 SEAL = [("Seal intact", "yes"), ("Seal broken", "no")]
 
 
@@ -49,26 +59,34 @@ def targets(ledger: Ledger) -> list[tuple[str, str]]:
 class RetireScreen(CeremonyScreen[None]):
     TITLE = "Retire a key or split"
     HELP: ClassVar[str | None] = (
-        "Administrator and witness authenticate. Choose the key (with all its splits) or one split, the "
-        "reason and a note, then Retire: every later ceremony refuses its shares. Record each envelope "
-        "handed back for destruction by its serial. Close ends the ceremony."
+        "The air-gap preflight runs first (a finding no exception covers blocks; a rehearsal may record it). "
+        "State the purpose and the place; administrator and witness authenticate. Choose the key (with all "
+        "its splits) or one split, the reason and a note, then Retire: every later ceremony refuses its "
+        "shares. Record each envelope handed back for destruction by its serial. Close ends the ceremony "
+        "and signs its minutes."
     )
     ALLOW_SELECT = False
     CSS_PATH = LIFECYCLE_CSS
 
-    def __init__(self, ledger: Ledger, presence: Presence | None = None) -> None:
+    def __init__(
+        self, ledger: Ledger, presence: Presence | None = None, run_preflight: PreflightRunner = run_preflight
+    ) -> None:
         super().__init__(steps=RETIRE_STEPS, current_step=0)
         self.ledger = ledger
         self.presence = presence or Presence(ledger)
+        self.preflight = PreflightGate(ledger, run_preflight)
         self.administrator: PresentPerson | None = None
         self.ceremony: RetirementCeremony | None = None
 
     def compose_body(self) -> ComposeResult:
         people = [p for p in participants(self.ledger) if p.active]
+        yield PreflightPanel(self.preflight, continue_label="Continue", id="preflight")
         yield Label("Purpose of this ceremony")
         yield Input(
             placeholder="e.g. ZMK replaced; destroy the old split's envelopes", id="purpose", max_length=200
         )
+        yield Label("Place of the ceremony (for the minutes)")
+        yield Input(placeholder="e.g. Vault room 2, HQ", id="location", max_length=200)
         yield AuthForm(
             self.presence,
             [p for p in people if "administrator" in p.roles],
@@ -100,6 +118,13 @@ class RetireScreen(CeremonyScreen[None]):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#preflight-continue", Button).focus()
+
+    @on(PreflightPanel.Accepted)
+    def _preflight_accepted(self, event: PreflightPanel.Accepted) -> None:
+        note = " (findings recorded: rehearsal)" if event.override else ""
+        self._step(STEP_AUTH)
+        self.status(Text(f"✓ Preflight accepted{note}: state the purpose and the place.", style="bold green"))
         self.query_one("#purpose", Input).focus()
 
     def status(self, text: str | Text, style: str = "") -> None:
@@ -112,6 +137,10 @@ class RetireScreen(CeremonyScreen[None]):
 
     @on(Input.Submitted, "#purpose")
     def _purpose_done(self) -> None:
+        self.query_one("#location", Input).focus()
+
+    @on(Input.Submitted, "#location")
+    def _location_done(self) -> None:
         self.query_one("#administrator", AuthForm).focus_first()
 
     @on(AuthForm.Authenticated)
@@ -127,21 +156,36 @@ class RetireScreen(CeremonyScreen[None]):
             witness.leave()
             event.form.reset("The administrator authenticates first.")
             return
+        if not self.preflight.accepted:
+            witness.leave()
+            event.form.reset("The air-gap preflight comes first (Continue, at the top).")
+            self.query_one("#preflight-continue", Button).focus()
+            return
         try:
-            self.ceremony = RetirementCeremony.start(
+            ceremony = RetirementCeremony.start(
                 self.ledger,
                 self.administrator,
                 witness,
                 self.query_one("#purpose", Input).value,
                 rehearsal=self.ledger.info.rehearsal,
+                location=self.query_one("#location", Input).value,
             )
         except CeremonyError as error:
             witness.leave()
             event.form.reset()
             self.status(refusal_text(error))
             return
-        self.presence.ceremony_id = self.ceremony.ceremony_id
-        self._step(1)
+        try:
+            self.preflight.record(ceremony)  # the flow records it, and refuses an uncovered finding
+        except CeremonyError as error:
+            ceremony.void(PREFLIGHT_BLOCKED)
+            witness.leave()
+            event.form.reset()
+            self.status(refusal_text(error))
+            return
+        self.ceremony = ceremony
+        self.presence.ceremony_id = ceremony.ceremony_id
+        self._step(STEP_RETIRE)
         self.status(Text("✓ Ceremony started: choose what to retire.", style="bold green"))
         self.query_one("#target", Select).focus()
 
@@ -181,7 +225,7 @@ class RetireScreen(CeremonyScreen[None]):
         self._done(line)
         self.status("")
         self.query_one("#target", Select).set_options(targets(self.ledger))
-        self._step(2)
+        self._step(STEP_ENVELOPES)
         self.query_one("#serial", Input).focus()
 
     @on(Input.Submitted, "#serial")
@@ -211,19 +255,37 @@ class RetireScreen(CeremonyScreen[None]):
         self.query_one("#serial", Input).focus()
 
     @on(Button.Pressed, "#close")
-    def close(self) -> None:
-        if self.ceremony is None:
+    async def close(self) -> None:
+        from ceremony.flows import paperwork
+
+        ceremony = self.ceremony
+        if ceremony is None:
             close_flow_screen(self)
             return
-        if self.ceremony.stage is RetirementStage.OPEN:
+        if ceremony.stage is RetirementStage.OPEN:
             try:
-                self.ceremony.close()
+                ceremony.close(paperwork.closing_checkpoint(self.ledger))
             except CeremonyError as error:
                 self.status(refusal_text(error))
                 return
+            administrator, witness = ceremony.administrator, ceremony.witness
+            assert isinstance(administrator, PresentPerson) and isinstance(witness, PresentPerson)
+            text = Text("✓ Retirement ceremony closed.", style="bold green")
+            try:
+                # DESIGN 4.7: minutes signed by administrator and witness, with the closing checkpoint.
+                minutes = await paperwork.async_issue_minutes_for(
+                    self.ledger, ceremony.ceremony_id, administrator, witness
+                )
+                folder = documents_dir(self.ledger.path, ceremony.ceremony_id)
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / minutes.record.file_name).write_bytes(minutes.pdf)
+                text.append(f" Signed minutes in {folder}.", style="")
+            except (CeremonyError, OSError) as error:
+                text.append(f" The minutes were not issued: {error}", style="bold red")
             self._release()
-            self._step(4)
-            self.status(Text("✓ Retirement ceremony closed. Press Close again to leave.", style="bold green"))
+            self._step(STEP_CLOSE)
+            text.append(" Press Close again to leave.", style="bold green")
+            self.status(text)
             return
         close_flow_screen(self)
 
@@ -241,6 +303,9 @@ class RetireScreen(CeremonyScreen[None]):
         self._release()
 
 
-def retire_screen(ledger: Ledger, presence: Presence | None = None) -> Screen[None]:
-    """The retirement / destruction screen (push it from a menu)."""
-    return RetireScreen(ledger, presence)
+def retire_screen(
+    ledger: Ledger, presence: Presence | None = None, *, run_preflight: PreflightRunner = run_preflight
+) -> Screen[None]:
+    """The retirement / destruction screen (push it from a menu). ``run_preflight``: the air-gap checks
+    (the app's own runner; tests pass a fixed report)."""
+    return RetireScreen(ledger, presence, run_preflight)

@@ -1,14 +1,19 @@
-"""What the lifecycle screens (recovery, re-share) share while one ceremony runs.
+"""What the lifecycle screens (recovery, re-share, retirement) share while one ceremony runs.
 
-A view-model only, like the generation session: it holds the ledger, who is present and the flow object,
-and hands the recorded cancellation to the flow. It computes no share and writes no ledger row itself —
-:class:`~ceremony.flows.recovery.RecoveryCeremony` and :class:`~ceremony.flows.reshare.ReshareCeremony` do.
+A view-model only, like the generation session: it holds the ledger, who is present, the air-gap preflight
+the screens ran (:class:`PreflightGate`) and the flow object, and hands the recorded cancellation to the
+flow. It computes no share and writes no ledger row itself — :class:`~ceremony.flows.recovery.
+RecoveryCeremony`, :class:`~ceremony.flows.reshare.ReshareCeremony` and :class:`~ceremony.flows.retirement.
+RetirementCeremony` do (the preflight too: the flow records it and refuses an uncovered finding).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
+from ceremony.errors import CeremonyError
 from ceremony.flows.common import SplitPlan
 from ceremony.flows.presence import Presence, PresentPerson
 from ceremony.flows.recovery import ComponentsOutput, RecoveryCeremony, WrappedOutput
@@ -17,9 +22,12 @@ from ceremony.flows.reshare import ReshareCeremony, ReshareReason
 from ceremony.flows.reshare import Stage as ReshareStage
 from ceremony.ledger.participants import participants
 from ceremony.ledger.store import Ledger
+from ceremony.preflight import Coverage, PreflightReport, evidence_payload, run_preflight
+from ceremony.tui.screens.gen_session import PreflightRunner, finding_label
 
 RECOVERY_STEPS: tuple[str, ...] = (
     "Key & output",
+    "Preflight",
     "Administrator & witness",
     "Envelopes & shares",
     "Rebuild, check KCV",
@@ -28,6 +36,7 @@ RECOVERY_STEPS: tuple[str, ...] = (
 )
 RESHARE_STEPS: tuple[str, ...] = (
     "Key & new custodians",
+    "Preflight",
     "Administrator & witness",
     "Envelopes & shares",
     "Rebuild, check KCV",
@@ -35,10 +44,44 @@ RESHARE_STEPS: tuple[str, ...] = (
     "Verification round",
     "Retire old split & close",
 )
-# Step indexes shared by both lists (the first four are the same steps).
-STEP_PLAN, STEP_AUTH, STEP_COLLECT, STEP_REBUILD = 0, 1, 2, 3
-STEP_OUTPUT, STEP_CLOSE = 4, 5  # recovery
-STEP_DISTRIBUTE, STEP_VERIFY, STEP_RESHARE_CLOSE = 4, 5, 6  # re-share
+# Step indexes shared by both lists (the first five are the same steps).
+STEP_PLAN, STEP_PREFLIGHT, STEP_AUTH, STEP_COLLECT, STEP_REBUILD = 0, 1, 2, 3, 4
+STEP_OUTPUT, STEP_CLOSE = 5, 6  # recovery
+STEP_DISTRIBUTE, STEP_VERIFY, STEP_RESHARE_CLOSE = 5, 6, 7  # re-share
+
+PREFLIGHT_BLOCKED = "blocked by the air-gap preflight (PCI DSS 1.2.6)"
+
+
+class _PreflightRecorder(Protocol):
+    def record_preflight(
+        self, summary: Mapping[str, Any], uncovered: Sequence[str], *, record_only: bool = False
+    ) -> None: ...
+
+
+@dataclass
+class PreflightGate:
+    """The air-gap preflight as a screen ran it, before anyone authenticates (as in generation): the report,
+    what the ledger's exceptions covered, and whether the operator chose "record and continue" (offered on a
+    rehearsal ledger only). ``accepted``: the operator went on from it. The flow records it once the
+    ceremony has started, and refuses uncovered findings on a production ledger (PCI DSS 1.2.6)."""
+
+    ledger: Ledger
+    run: PreflightRunner = run_preflight
+    report: PreflightReport | None = None
+    coverage: Coverage | None = None
+    override: bool = False
+    accepted: bool = False
+
+    @property
+    def rehearsal(self) -> bool:
+        return self.ledger.info.rehearsal
+
+    def record(self, ceremony: _PreflightRecorder) -> None:
+        """Hand the evidence to the flow, which records ``preflight.run`` and refuses what it must."""
+        report, coverage = self.report, self.coverage
+        assert report is not None and coverage is not None and self.accepted
+        uncovered = [finding_label(f) for f in coverage.uncovered]
+        ceremony.record_preflight(evidence_payload(report, coverage), uncovered, record_only=self.override)
 
 
 @dataclass
@@ -48,10 +91,12 @@ class LifecycleSession:
     ledger: Ledger
     presence: Presence
     reshare_mode: bool = False
+    run_preflight: PreflightRunner = run_preflight
     # Chosen on the first screen, before anyone authenticates (the output is fixed in advance, issue 7).
     key_id: str | None = None
     split_id: str | None = None  # None: the key's only active split
     purpose: str = ""
+    location: str = ""  # where the ceremony takes place (recorded at its start, printed in the minutes)
     output: ComponentsOutput | WrappedOutput | None = None
     plan: SplitPlan | None = None
     reason: ReshareReason = ReshareReason.CUSTODIAN_CHANGE
@@ -61,9 +106,11 @@ class LifecycleSession:
     custodians: dict[int, PresentPerson] = field(default_factory=dict)  # new share number -> custodian
     kek_entered: int = 0
     names: dict[str, str] = field(default_factory=dict)
+    preflight: PreflightGate = field(init=False)
 
     def __post_init__(self) -> None:
         self.names = {p.person_id: p.name for p in participants(self.ledger)}
+        self.preflight = PreflightGate(self.ledger, self.run_preflight)
 
     @property
     def steps(self) -> tuple[str, ...]:
@@ -90,7 +137,10 @@ class LifecycleSession:
         return self.reshare if self.reshare is not None else self.ceremony
 
     def start(self, administrator: PresentPerson, witness: PresentPerson) -> None:
-        """Open the ceremony in the flow with what the first screen chose."""
+        """Open the ceremony in the flow with what the first screen chose, then record the preflight the
+        preflight screen ran. If the flow refuses the preflight (a finding no exception covers, on a
+        production ledger), the ceremony is voided with that reason and the refusal raised: nothing of the
+        key was touched."""
         assert self.key_id is not None
         if self.reshare_mode:
             assert self.plan is not None
@@ -104,6 +154,7 @@ class LifecycleSession:
                 self.purpose,
                 split_id=self.split_id,
                 rehearsal=self.rehearsal,
+                location=self.location or None,
             )
         else:
             assert self.output is not None
@@ -116,9 +167,17 @@ class LifecycleSession:
                 self.purpose,
                 split_id=self.split_id,
                 rehearsal=self.rehearsal,
+                location=self.location or None,
             )
         self.presence.ceremony_id = self.ceremony.ceremony_id
         self.present += [administrator, witness]
+        flow: RecoveryCeremony | ReshareCeremony = self.reshare if self.reshare is not None else self.ceremony
+        try:
+            self.preflight.record(flow)
+        except CeremonyError:
+            flow.void(PREFLIGHT_BLOCKED)
+            self.recovery = self.reshare = None
+            raise
 
     def joined(self, person: PresentPerson) -> None:
         self.present.append(person)
