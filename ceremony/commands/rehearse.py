@@ -6,14 +6,17 @@ acknowledgement forms, signed minutes and ``manifest.json`` into DIR. A recovery
 script (``recover-3of5``, ``reshare``, ``retire``) takes its shares from a rehearsal's output folder
 (``shares_from`` in the script, or ``--shares-from DIR``), reports each share presented — accepted or
 refused, and whether that is what the script expected — and writes its outputs (wrapped key file,
-component cards, new share cards), ``report.txt`` and ``manifest.json`` into DIR. ``--example NAME``
-prints a complete, commented script to start from.
+component cards, new share cards), ``report.txt`` and ``manifest.json`` into DIR. A departure script
+records that a custodian left (PCI DSS 3.7.5); a sequence script (``departure``) plays several of these in
+order on one ledger, each stage into ``DIR/NN-KIND[-NAME]``, and checks after each stage where every named
+key stands ("must be replaced", "must still be replaced", "replacement generated", "cleared") against the
+ledger. ``--example NAME`` prints a complete, commented script to start from.
 
-Exit codes: 0 done (and, for a lifecycle script, everything as the script expected); 1 a lifecycle
-rehearsal ran but something differed from what the script expected; 2 bad script or usage, or a rehearsal
-against a production ledger (RehearsalMixError: test and production keys never mix, PCI DSS 3.6.1.1);
-5 a policy refusal (custody rule, dual control); 6 the preflight blocked (``preflight = "blocking"`` and an
-insecure finding without an exception).
+Exit codes: 0 done (and, for a lifecycle, departure or sequence script, everything as the script
+expected); 1 the rehearsal ran but something differed from what the script expected; 2 bad script or
+usage, or a rehearsal against a production ledger (RehearsalMixError: test and production keys never
+mix, PCI DSS 3.6.1.1); 5 a policy refusal (custody rule, dual control); 6 the preflight blocked
+(``preflight = "blocking"`` and an insecure finding without an exception).
 """
 
 from __future__ import annotations
@@ -27,12 +30,16 @@ from ceremony.commands import ledger_path
 from ceremony.errors import InputError
 from ceremony.flows.rehearsal import (
     ALL_EXAMPLES,
+    DepartureResult,
     LifecycleResult,
     RehearsalResult,
+    SequenceResult,
+    departure_report,
     example_script,
     lifecycle_report,
     load_any,
     run_any,
+    sequence_report,
 )
 
 
@@ -42,7 +49,8 @@ def add_parser(subparsers: Any) -> None:
         help="run a ceremony from a script on a rehearsal ledger (TEST key; for training)",
         description="Rehearsal: the real key generation, recovery, re-share or retirement ceremony, driven "
         "by a TOML script, on a rehearsal ledger (created if absent for a generation; a production ledger "
-        "is refused). Start from: ceremony rehearse --example 3of5, then --example recover-3of5",
+        "is refused). Start from: ceremony rehearse --example 3of5, then --example recover-3of5; a "
+        "custodian's departure, re-share, replacement and retirement in one script: --example departure",
     )
     parser.add_argument("script", nargs="?", type=Path, metavar="SCRIPT.toml", help="the rehearsal script")
     # SUPPRESS: given after the command it overrides the global --ledger; absent, it leaves that alone.
@@ -85,6 +93,14 @@ def run(args: argparse.Namespace) -> int:
     result = run_any(script, ledger, args.out, shares_from=getattr(args, "shares_from", None))
     if isinstance(result, LifecycleResult):
         return _lifecycle(result, ledger)
+    if isinstance(result, DepartureResult):
+        sys.stdout.write(departure_report(result))
+        return 0 if result.as_expected else 1
+    if isinstance(result, SequenceResult):
+        sys.stdout.write(sequence_report(result))
+        print(f"Rehearsal ledger {result.ledger_id} ({ledger}); each stage's papers in {result.out_dir}.")
+        print(f"Closing checkpoint: {result.closing_checkpoint}")
+        return 0 if result.as_expected else 1
     return _generation(result, ledger)
 
 

@@ -42,15 +42,16 @@ import json
 import re
 import time
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ceremony.crypto.codec import ShareHeader, decode_share, encode_share, read_header, share_text
 from ceremony.crypto.identity import DEFAULT_KDF, ScryptParams
+from ceremony.crypto.ids import is_id
 from ceremony.crypto.keys import KeyType
 from ceremony.crypto.secret import SecretBytes
 from ceremony.crypto.share import Scheme, Share
@@ -97,8 +98,9 @@ from ceremony.preflight import covering, evidence_payload, run_preflight
 FAST_KDF = ScryptParams(log2_n=10, r=8, p=1)
 EXAMPLES = ("2of3", "3of5", "xor3", "5of9")  # generation scripts
 LIFECYCLE_EXAMPLES = ("recover-3of5", "reshare", "retire")  # scripts that take shares from a rehearsal
-ALL_EXAMPLES = EXAMPLES + LIFECYCLE_EXAMPLES
-SCRIPT_KINDS = ("generation", "recovery", "reshare", "retirement")
+SEQUENCE_EXAMPLES = ("departure",)  # a whole key path in one script, on one rehearsal ledger
+ALL_EXAMPLES = EXAMPLES + LIFECYCLE_EXAMPLES + SEQUENCE_EXAMPLES
+SCRIPT_KINDS = ("generation", "recovery", "reshare", "retirement", "departure", "sequence")
 PREFLIGHT_MODES = ("blocking", "record-only")
 KDF_CHOICES = ("production", "fast")
 RECEIPT_METHODS = ("recorded", "card")
@@ -142,6 +144,9 @@ class RehearsalScript:
     location: str = ""
     preflight: str = "blocking"
     kdf: str = "production"
+    # PCI DSS 3.7.5: the key this one replaces — a key id, a rehearsal output folder (its manifest names the
+    # key) or, in a sequence, the name of an earlier stage; resolved when the script runs.
+    replaces: str = ""
 
     def person(self, employee_id: str) -> ScriptPerson:
         for p in self.people:
@@ -201,17 +206,39 @@ def _script_kind(raw: Mapping[str, Any]) -> str:
     return str(kind)
 
 
-def parse_script(text: str) -> RehearsalScript:
-    """Parse and check a rehearsal script (format: ``ceremony/flows/examples/README.md``)."""
+def _load_toml(text: str) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScriptError(f"the script is not valid TOML: {exc}") from None
+
+
+def _preflight_mode(cer: Mapping[str, Any]) -> str:
+    preflight = _get(cer, "preflight", str, "[ceremony]", "blocking")
+    if preflight not in PREFLIGHT_MODES:
+        raise ScriptError(f"[ceremony]: preflight is {' or '.join(repr(m) for m in PREFLIGHT_MODES)}")
+    return str(preflight)
+
+
+def _kdf(cer: Mapping[str, Any]) -> str:
+    kdf = _get(cer, "kdf", str, "[ceremony]", "production")
+    if kdf not in KDF_CHOICES:
+        raise ScriptError(f"[ceremony]: kdf is {' or '.join(repr(m) for m in KDF_CHOICES)}")
+    return str(kdf)
+
+
+def parse_script(text: str) -> RehearsalScript:
+    """Parse and check a rehearsal script (format: ``ceremony/flows/examples/README.md``)."""
+    raw = _load_toml(text)
     if _script_kind(raw) != "generation":
         raise ScriptError(
             f"this is a {_script_kind(raw)} script, not a generation script: run it with "
             "ceremony rehearse (parse_any / run_any)"
         )
+    return _generation_script(raw)
+
+
+def _generation_script(raw: Mapping[str, Any]) -> RehearsalScript:
     _only(raw, {"ceremony", "participants", "key", "split", "shares"}, "script")
     cer = _get(raw, "ceremony", dict, "script")
     _only(
@@ -219,15 +246,12 @@ def parse_script(text: str) -> RehearsalScript:
         {"kind", "organisation", "purpose", "location", "administrator", "witness", "preflight", "kdf"},
         "[ceremony]",
     )
-    preflight = _get(cer, "preflight", str, "[ceremony]", "blocking")
-    if preflight not in PREFLIGHT_MODES:
-        raise ScriptError(f"[ceremony]: preflight is {' or '.join(repr(m) for m in PREFLIGHT_MODES)}")
-    kdf = _get(cer, "kdf", str, "[ceremony]", "production")
-    if kdf not in KDF_CHOICES:
-        raise ScriptError(f"[ceremony]: kdf is {' or '.join(repr(m) for m in KDF_CHOICES)}")
+    preflight = _preflight_mode(cer)
+    kdf = _kdf(cer)
     people = _parse_people(raw)
     key = _get(raw, "key", dict, "script")
-    _only(key, {"type", "label", "usage", "cryptoperiod_days", "length"}, "[key]")
+    _only(key, {"type", "label", "usage", "cryptoperiod_days", "length", "replaces"}, "[key]")
+    replaces = _get(key, "replaces", str, "[key]", "").strip()
     type_text = _get(key, "type", str, "[key]", "AES-256")
     try:
         key_type = KeyType(type_text)
@@ -281,6 +305,7 @@ def parse_script(text: str) -> RehearsalScript:
         location=_get(cer, "location", str, "[ceremony]", ""),
         preflight=preflight,
         kdf=kdf,
+        replaces=replaces,
     )
     for s in script.shares:
         script.person(s.custodian)
@@ -382,7 +407,13 @@ def _enroll(ledger: Ledger, script: RehearsalScript) -> dict[str, str]:
     """Enroll each script participant not yet enrolled (by employee id), under dual control (the script's
     security officer founds an empty ledger and enrols the rest); returns employee id -> person id."""
     kdf = FAST_KDF if script.kdf == "fast" else DEFAULT_KDF
-    existing = {p.employee_id: p for p in enrolment.participants(ledger) if p.active}
+    everyone = enrolment.participants(ledger)
+    existing = {p.employee_id: p for p in everyone if p.active}
+    # Someone who left (deactivated, PCI DSS 3.7.5) is never enrolled again by a script: they keep their
+    # person id, and authenticating them is refused as it would be at a real ceremony.
+    departed = {
+        p.employee_id: p.person_id for p in everyone if not p.active and p.employee_id not in existing
+    }
     for person in script.people:
         known = existing.get(person.employee_id)
         if known is not None:
@@ -400,9 +431,12 @@ def _enroll(ledger: Ledger, script: RehearsalScript) -> dict[str, str]:
             lambda text=p.passphrase: SecretBytes(text.encode("utf-8")),  # type: ignore[misc]
         )
         for p in sorted(script.people, key=lambda p: "security_officer" not in p.roles)
+        if p.employee_id not in departed
     ]
     organisation = script.organisation.strip() or load_forms().organisation.name
-    return enroll_roster(ledger, roster, organisation=organisation, kdf=kdf)
+    ids = enroll_roster(ledger, roster, organisation=organisation, kdf=kdf)
+    ids.update({p.employee_id: departed[p.employee_id] for p in script.people if p.employee_id in departed})
+    return ids
 
 
 def _authenticate(
@@ -412,7 +446,15 @@ def _authenticate(
     return presence.authenticate(ids[eid], passphrase, role)  # wipes the passphrase
 
 
-def _preflight(ceremony: GenerationCeremony, mode: str) -> None:
+class _Preflighted(Protocol):
+    def record_preflight(
+        self, summary: Mapping[str, Any], uncovered: Sequence[str], *, record_only: bool = False
+    ) -> None: ...
+
+
+def _preflight(ceremony: _Preflighted, mode: str) -> None:
+    """The real air-gap preflight, recorded by the ceremony (generation, recovery, re-share, retirement
+    alike); ``record-only`` on a rehearsal ledger records the findings without blocking."""
     now = datetime.now(UTC)
     report = run_preflight(now)
     coverage = covering(report.findings, (), now)
@@ -437,7 +479,14 @@ def _forms(script: RehearsalScript) -> FormSet:
     return forms
 
 
-def run_rehearsal(script: RehearsalScript, ledger_path: Path, out_dir: Path) -> RehearsalResult:
+def run_rehearsal(
+    script: RehearsalScript,
+    ledger_path: Path,
+    out_dir: Path,
+    *,
+    base: Path | None = None,
+    refs: Mapping[str, str] | None = None,
+) -> RehearsalResult:
     """Run ``script`` as a complete generation ceremony on the rehearsal ledger ``ledger_path`` (created as
     one if absent) and write its papers and ``manifest.json`` into ``out_dir`` (new or empty).
 
@@ -446,12 +495,33 @@ def run_rehearsal(script: RehearsalScript, ledger_path: Path, out_dir: Path) -> 
     """
     started = time.perf_counter()
     forms = _forms(script)
+    if script.replaces:
+        key_id = resolve_key_ref(script.replaces, Path.cwd() if base is None else Path(base), refs)
+        script = replace(script, key=replace(script.key, replaces=key_id))
     ledger = _open_rehearsal_ledger(Path(ledger_path))
     try:
         _prepare_out_dir(Path(out_dir))
         return _run(_Run(ledger, script, Path(out_dir), forms), started)
     finally:
         ledger.close()
+
+
+def resolve_key_ref(ref: str, base: Path, refs: Mapping[str, str] | None = None) -> str:
+    """The key a script names (``replaces``, ``replaced_by``, a stage's ``key``): the name of an earlier
+    stage of a sequence, a rehearsal output folder (its ``manifest.json`` names the key), or a key id."""
+    if refs and ref in refs:
+        return refs[ref]
+    folder = Path(ref) if Path(ref).is_absolute() else base / ref
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        try:
+            return str(json.loads(manifest.read_text(encoding="utf-8"))["key_id"])
+        except (OSError, ValueError, KeyError):
+            raise ScriptError(f"{folder} has no readable manifest.json naming a key") from None
+    if is_id(ref):
+        return ref
+    known = f" (stages: {', '.join(refs)})" if refs else ""
+    raise ScriptError(f"{ref[:40]!r} names no key: give a stage name, an output folder or a key id{known}")
 
 
 def _run(run: _Run, started: float) -> RehearsalResult:
@@ -692,6 +762,7 @@ class KekPart:
 class OutputPlan:
     kind: str  # "components" | "wrapped"
     custodians: tuple[str, ...] = ()  # components: employee id per component
+    envelopes: tuple[str, ...] = ()  # components: the envelope serial each component card is sealed in
     kek_label: str = ""
     kek_parts: tuple[KekPart, ...] = ()
     kek_kcv: str | None = None
@@ -726,6 +797,8 @@ class LifecycleScript:
     retire_reason: str = "end of cryptoperiod"
     retire_note: str = ""
     returned: tuple[ReturnedEnvelopeEntry, ...] = ()
+    replaced_by: str = ""  # retirement: the replacement key (a key reference, as ``replaces``)
+    preflight: str = "blocking"  # as in a generation script
 
     def person(self, employee_id: str) -> ScriptPerson:
         for p in self.people:
@@ -785,13 +858,18 @@ def _parse_steps(raw: Mapping[str, Any]) -> tuple[ScriptStep, ...]:
 
 def _parse_output(raw: Mapping[str, Any]) -> OutputPlan:
     out = _get(raw, "output", dict, "script")
-    _only(out, {"kind", "custodians", "kek_label", "kek_kcv", "kek_components"}, "[output]")
+    _only(out, {"kind", "custodians", "envelopes", "kek_label", "kek_kcv", "kek_components"}, "[output]")
     kind = _get(out, "kind", str, "[output]")
     if kind == "components":
         custodians = _get(out, "custodians", list, "[output]")
         if len(custodians) < 2 or not all(isinstance(c, str) for c in custodians):
             raise ScriptError("[output]: custodians lists two or more employee ids, one per component")
-        return OutputPlan("components", custodians=tuple(custodians))
+        envelopes = _get(out, "envelopes", list, "[output]", [])
+        if envelopes and (
+            len(envelopes) != len(custodians) or not all(isinstance(e, str) for e in envelopes)
+        ):
+            raise ScriptError("[output]: envelopes lists one envelope serial per component")
+        return OutputPlan("components", custodians=tuple(custodians), envelopes=tuple(envelopes))
     if kind != "wrapped":
         raise ScriptError(
             "[output]: kind is 'components' (XOR components for an HSM) or 'wrapped' (RFC 5649)"
@@ -815,13 +893,14 @@ def _parse_output(raw: Mapping[str, Any]) -> OutputPlan:
 
 def parse_lifecycle_script(text: str) -> LifecycleScript:
     """Parse a recovery, re-share or retirement script (format: ``ceremony/flows/examples/README.md``)."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScriptError(f"the script is not valid TOML: {exc}") from None
+    raw = _load_toml(text)
     kind = _script_kind(raw)
-    if kind == "generation":
+    if kind not in ("recovery", "reshare", "retirement"):
         raise ScriptError("[ceremony]: kind is 'recovery', 'reshare' or 'retirement' for this script")
+    return _lifecycle_script(raw, kind)
+
+
+def _lifecycle_script(raw: Mapping[str, Any], kind: str) -> LifecycleScript:
     allowed = {
         "recovery": {"ceremony", "participants", "steps", "output"},
         "reshare": {"ceremony", "participants", "steps", "reshare", "new_shares"},
@@ -842,12 +921,11 @@ def parse_lifecycle_script(text: str) -> LifecycleScript:
             "shares_from",
             "check_commitments",
             "expect",
+            "preflight",
         },
         "[ceremony]",
     )
-    kdf = _get(cer, "kdf", str, "[ceremony]", "production")
-    if kdf not in KDF_CHOICES:
-        raise ScriptError(f"[ceremony]: kdf is {' or '.join(repr(m) for m in KDF_CHOICES)}")
+    kdf = _kdf(cer)
     expect = " ".join(_get(cer, "expect", str, "[ceremony]", "completed").lower().split())
     if expect not in ("completed", "voided"):
         Expectation.parse(expect, "[ceremony]")  # "refused: REASON" (refused at start)
@@ -876,7 +954,8 @@ def parse_lifecycle_script(text: str) -> LifecycleScript:
         fields["new_shares"] = tuple(shares)
     if kind == "retirement":
         retire = _get(raw, "retire", dict, "script")
-        _only(retire, {"what", "reason", "note"}, "[retire]")
+        _only(retire, {"what", "reason", "note", "replaced_by"}, "[retire]")
+        fields["replaced_by"] = _get(retire, "replaced_by", str, "[retire]", "").strip()
         fields["retire"] = _get(retire, "what", str, "[retire]", "key")
         if fields["retire"] not in ("key", "split"):
             raise ScriptError("[retire]: what is 'key' (the key and all its splits) or 'split' (one split)")
@@ -906,6 +985,7 @@ def parse_lifecycle_script(text: str) -> LifecycleScript:
         kdf=kdf,
         check_commitments=_get(cer, "check_commitments", bool, "[ceremony]", True),
         expect=expect,
+        preflight=_preflight_mode(cer),
         **fields,
     )
     named = [script.administrator, script.witness]
@@ -918,16 +998,20 @@ def parse_lifecycle_script(text: str) -> LifecycleScript:
     return script
 
 
-def parse_any(text: str) -> RehearsalScript | LifecycleScript:
-    """A generation script or a lifecycle script, by its ``[ceremony] kind``."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScriptError(f"the script is not valid TOML: {exc}") from None
-    return parse_script(text) if _script_kind(raw) == "generation" else parse_lifecycle_script(text)
+def parse_any(text: str) -> AnyScript:
+    """Any rehearsal script, by its ``[ceremony] kind``."""
+    raw = _load_toml(text)
+    kind = _script_kind(raw)
+    if kind == "generation":
+        return parse_script(text)
+    if kind == "departure":
+        return _departure_script(raw)
+    if kind == "sequence":
+        return _sequence_script(raw)
+    return _lifecycle_script(raw, kind)
 
 
-def load_any(path: Path) -> RehearsalScript | LifecycleScript:
+def load_any(path: Path) -> AnyScript:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -1160,6 +1244,7 @@ class _Life:
     outcomes: list[StepOutcome] = field(default_factory=list)
     present: dict[tuple[str, str], PresentPerson] = field(default_factory=dict)
     ceremony_id: str = ""  # once a ceremony started: it ends with minutes, also when voided (DESIGN §4.7)
+    refs: Mapping[str, str] = field(default_factory=dict)  # a sequence's stage names -> key ids
 
     def write(self, relative: str, data: bytes | memoryview, kind: str, subject: str) -> ManifestEntry:
         target = self.out_dir / relative
@@ -1202,6 +1287,7 @@ def run_lifecycle(
     *,
     shares_from: Path | None = None,
     base: Path | None = None,
+    refs: Mapping[str, str] | None = None,
 ) -> LifecycleResult:
     """Run a recovery, re-share or retirement script on the rehearsal ledger ``ledger_path`` (which holds
     the key of ``shares_from``), writing its outputs, ``report.txt`` and ``manifest.json`` into ``out_dir``.
@@ -1227,7 +1313,8 @@ def run_lifecycle(
     try:
         _prepare_out_dir(Path(out_dir))
         ids = _enroll(ledger, script)  # type: ignore[arg-type]  # uses .people and .kdf only
-        life = _Life(ledger, script, Path(out_dir), base, forms, Presence(ledger), ids, source)
+        presence = Presence(ledger)
+        life = _Life(ledger, script, Path(out_dir), base, forms, presence, ids, source, refs=refs or {})
         try:
             if script.kind == "retirement":
                 return _run_retirement(life, started)
@@ -1239,15 +1326,19 @@ def run_lifecycle(
 
 
 def run_any(
-    script: RehearsalScript | LifecycleScript,
+    script: AnyScript,
     ledger_path: Path,
     out_dir: Path,
     *,
     shares_from: Path | None = None,
     base: Path | None = None,
-) -> RehearsalResult | LifecycleResult:
+) -> RehearsalResult | LifecycleResult | DepartureResult | SequenceResult:
     if isinstance(script, RehearsalScript):
-        return run_rehearsal(script, ledger_path, out_dir)
+        return run_rehearsal(script, ledger_path, out_dir, base=base)
+    if isinstance(script, DepartureScript):
+        return run_departure(script, ledger_path, out_dir)
+    if isinstance(script, SequenceScript):
+        return run_sequence(script, ledger_path, out_dir, base=base)
     return run_lifecycle(script, ledger_path, out_dir, shares_from=shares_from, base=base)
 
 
@@ -1300,6 +1391,7 @@ def _open_recovery(life: _Life) -> tuple[RecoveryCeremony, ReshareCeremony | Non
             split_id=split_id,
             check_commitments=check,
             rehearsal=True,
+            location=script.location or None,
         )
         return reshare.recovery, reshare
     assert script.output is not None
@@ -1307,7 +1399,11 @@ def _open_recovery(life: _Life) -> tuple[RecoveryCeremony, ReshareCeremony | Non
     if script.output.kind == "components":
         output = ComponentsOutput(tuple(life.ids[e] for e in script.output.custodians))
     else:
-        output = WrappedOutput(script.output.kek_label)
+        output = WrappedOutput(
+            script.output.kek_label,
+            tuple(life.ids[p.custodian] for p in script.output.kek_parts),
+            script.output.kek_kcv,
+        )
     recovery = RecoveryCeremony.start(
         ledger,
         admin,
@@ -1318,6 +1414,7 @@ def _open_recovery(life: _Life) -> tuple[RecoveryCeremony, ReshareCeremony | Non
         split_id=split_id,
         check_commitments=check,
         rehearsal=True,
+        location=script.location or None,
     )
     return recovery, None
 
@@ -1330,6 +1427,7 @@ def _run_rebuilding(life: _Life, started: float) -> LifecycleResult:
         return _start_refused(life, exc, started)
     life.presence.ceremony_id = life.ceremony_id = rec.ceremony_id
     try:
+        _preflight(reshare if reshare is not None else rec, life.script.preflight)
         for index, step in enumerate(life.script.steps, start=1):
             if rec.stage is not RecoveryStage.COLLECTING:
                 # The key was rebuilt earlier than the script foresaw: the step is not taken (reported).
@@ -1555,7 +1653,8 @@ def _recovery_output(life: _Life, rec: RecoveryCeremony) -> None:
             Scheme.XOR, len(plan_out.custodians), tuple(life.ids[e] for e in plan_out.custodians)
         )
         for number, eid in enumerate(plan_out.custodians, start=1):
-            reveal = rec.reveal_component(number, life.person(eid, "custodian"))
+            who = life.person(eid, "custodian")
+            reveal = rec.reveal_component(number, who)
             try:
                 _write_card(
                     life,
@@ -1570,6 +1669,10 @@ def _recovery_output(life: _Life, rec: RecoveryCeremony) -> None:
                 )
             finally:
                 reveal.wipe()
+            # The custodian seals their component card and signs its receipt with the envelope serial.
+            serials = plan_out.envelopes
+            serial = serials[number - 1] if serials else f"TE-C-{rec.component_split_id[:6]}-{number:02d}"
+            rec.confirm_component_receipt(number, who, serial, "card")
     else:
         for part in plan_out.kek_parts:
             hex_text = bytearray(part.hex.encode("ascii", "replace"))
@@ -1643,13 +1746,24 @@ def _run_retirement(life: _Life, started: float) -> LifecycleResult:
     script = life.script
     admin = life.person(script.administrator, "administrator")
     witness = life.person(script.witness, "witness")
-    ceremony = RetirementCeremony.start(life.ledger, admin, witness, script.purpose, rehearsal=True)
+    ceremony = RetirementCeremony.start(
+        life.ledger, admin, witness, script.purpose, rehearsal=True, location=script.location or None
+    )
     life.presence.ceremony_id = life.ceremony_id = ceremony.ceremony_id
     try:
+        _preflight(ceremony, script.preflight)
         try:
             if script.retire == "key":
-                splits = ceremony.retire_key(life.source.key_id, script.retire_reason, script.retire_note)
+                replaced_by = (
+                    resolve_key_ref(script.replaced_by, life.base, life.refs) if script.replaced_by else None
+                )
+                splits = ceremony.retire_key(
+                    life.source.key_id, script.retire_reason, script.retire_note, replaced_by=replaced_by
+                )
                 what = f"key {life.source.key_id} and split(s) {', '.join(splits) or '-'} retired"
+                linked = read_register(life.ledger.events()).key(life.source.key_id).replaced_by_key_id
+                if linked:
+                    what += f", replaced by key {linked}"
             else:
                 ceremony.retire_split(life.source.split_id, script.retire_reason, script.retire_note)
                 what = f"split {life.source.split_id} retired"
@@ -1771,6 +1885,497 @@ def lifecycle_report(result: LifecycleResult) -> str:
         lines.append(f"  {step:<8} {what:<40} {got:<40} [{s.progress or '-'}] {mark}")
         if s.message:
             lines.append(f"           {s.message}")
+    lines.append(f"Everything as the script expected: {'yes' if result.as_expected else 'NO'}")
+    lines.append(f"Time: {result.seconds:.1f} s")
+    return "\n".join(lines) + "\n"
+
+
+# === a custodian's departure, and a whole key path in one script (PCI DSS 3.7.5) ==========================
+#
+# ``[ceremony] kind = "departure"``: a security officer and a witness record that a person left custody
+# (:func:`ceremony.flows.departure.record_departure`); every key they ever knew is flagged "must be
+# replaced". ``[ceremony] kind = "sequence"``: several scripts — generation, departure, recovery, re-share,
+# retirement — played in order on one rehearsal ledger, each ``[[stages]]`` entry written as its own script
+# (its [ceremony] settings at the top of the stage, its sections as sub-tables), sharing the participants.
+# A generation stage's ``name`` is the key's name for later stages (``key = "NAME"``: whose cards are
+# presented, the latest re-share's cards once re-shared; ``replaces = "NAME"``; ``replaced_by = "NAME"``),
+# and each stage's ``flags`` says where each named key must stand afterwards (PCI DSS 3.7.5), checked
+# against the ledger: "none", "must be replaced", "must still be replaced" (re-shared after the flag: the
+# same key), "replacement generated", "cleared" (retired naming its replacement), "retired, not replaced".
+
+SEQUENCE_STAGE_KINDS = ("generation", "departure", "recovery", "reshare", "retirement")
+# The sections a stage may carry as sub-tables (everything else at its top level is a [ceremony] setting).
+_SECTIONS = frozenset(
+    {"key", "split", "shares", "steps", "output", "reshare", "new_shares", "retire", "returned", "departure"}
+)
+_SHARED = ("organisation", "location", "preflight", "kdf")  # a sequence's settings every stage inherits
+_SHARED_BY_KIND = {"departure": ("organisation", "kdf")}
+
+
+@dataclass(frozen=True)
+class DepartureScript:
+    security_officer: str  # employee id: records the departure
+    witness: str  # employee id
+    leaving: str  # employee id of the person who leaves custody
+    reason: str
+    people: tuple[ScriptPerson, ...]
+    organisation: str = ""
+    kdf: str = "production"
+    expect: str = "completed"  # or "refused: REASON" (e.g. "dual control")
+    kind: str = "departure"
+
+    def person(self, employee_id: str) -> ScriptPerson:
+        for p in self.people:
+            if p.employee_id == employee_id:
+                return p
+        raise ScriptError(f"employee id {employee_id[:30]!r} is not listed under [[participants]]")
+
+
+def _departure_script(raw: Mapping[str, Any]) -> DepartureScript:
+    _only(raw, {"ceremony", "participants", "departure"}, "script")
+    cer = _get(raw, "ceremony", dict, "script")
+    _only(cer, {"kind", "organisation", "kdf", "security_officer", "witness", "expect"}, "[ceremony]")
+    leave = _get(raw, "departure", dict, "script")
+    _only(leave, {"person", "reason"}, "[departure]")
+    expect = " ".join(_get(cer, "expect", str, "[ceremony]", "completed").lower().split())
+    if expect != "completed":
+        Expectation.parse(expect, "[ceremony]")
+    script = DepartureScript(
+        security_officer=_get(cer, "security_officer", str, "[ceremony]"),
+        witness=_get(cer, "witness", str, "[ceremony]"),
+        leaving=_get(leave, "person", str, "[departure]"),
+        reason=_get(leave, "reason", str, "[departure]"),
+        people=_parse_people(raw),
+        organisation=_get(cer, "organisation", str, "[ceremony]", ""),
+        kdf=_kdf(cer),
+        expect=expect,
+    )
+    for eid in (script.security_officer, script.witness, script.leaving):
+        script.person(eid)
+    return script
+
+
+def parse_departure_script(text: str) -> DepartureScript:
+    raw = _load_toml(text)
+    if _script_kind(raw) != "departure":
+        raise ScriptError("[ceremony]: kind is 'departure' for this script")
+    return _departure_script(raw)
+
+
+@dataclass(frozen=True)
+class DepartureResult:
+    person_id: str
+    employee_id: str
+    name: str
+    seq: int | None  # the participant.deactivated event (None when refused)
+    keys: tuple[str, ...]  # every key they ever knew, now flagged "must be replaced"
+    outcome: str  # "completed" | "refused: REASON"
+    expected_outcome: str
+    message: str
+    out_dir: Path
+    kind: str = "departure"
+
+    @property
+    def as_expected(self) -> bool:
+        return _outcome_matches(self.outcome, self.expected_outcome)
+
+
+def run_departure(script: DepartureScript, ledger_path: Path, out_dir: Path) -> DepartureResult:
+    """Record that ``script.leaving`` left custody, on the rehearsal ledger ``ledger_path`` (which must
+    exist: the person was enrolled there); writes ``report.txt`` and ``manifest.json`` into ``out_dir``."""
+    from ceremony.flows.departure import record_departure
+
+    ledger_path = Path(ledger_path)
+    if not ledger_path.exists():
+        raise InputError(
+            f"{ledger_path} does not exist: give the rehearsal ledger the person was enrolled on"
+        )
+    ledger = _open_rehearsal_ledger(ledger_path)
+    try:
+        _prepare_out_dir(Path(out_dir))
+        ids = _enroll(ledger, script)  # type: ignore[arg-type]  # uses .people, .kdf and .organisation
+        presence = Presence(ledger)
+        who = script.person(script.leaving)
+        seq: int | None = None
+        keys: tuple[str, ...] = ()
+        present: list[PresentPerson] = []
+        try:
+            officer = _authenticate(presence, script, ids, script.security_officer, "security_officer")  # type: ignore[arg-type]
+            present.append(officer)
+            witness = _authenticate(presence, script, ids, script.witness, "witness")  # type: ignore[arg-type]
+            present.append(witness)
+            departure = record_departure(ledger, ids[script.leaving], script.reason, officer, witness)
+            seq, keys, outcome, message = departure.seq, departure.keys, "completed", ""
+        except (DualControlError, IdentityError, InputError) as exc:
+            reason = "dual control" if isinstance(exc, DualControlError) else type(exc).__name__
+            outcome, message = f"refused: {reason}", str(exc)
+        finally:
+            for person in present:
+                person.leave()
+        result = DepartureResult(
+            ids.get(script.leaving, ""),
+            who.employee_id,
+            who.name,
+            seq,
+            keys,
+            outcome,
+            script.expect,
+            message,
+            Path(out_dir),
+        )
+        (Path(out_dir) / "report.txt").write_text(departure_report(result), encoding="utf-8")
+        manifest = {
+            "rehearsal": True,
+            "kind": "departure",
+            "ledger_id": ledger.ledger_id,
+            "person_id": result.person_id,
+            "employee_id": result.employee_id,
+            "deactivated_seq": seq,
+            "flagged_keys": list(keys),
+            "outcome": outcome,
+            "expected_outcome": script.expect,
+            "as_expected": result.as_expected,
+            "closing_checkpoint": paperwork.closing_checkpoint(ledger),
+        }
+        (Path(out_dir) / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        return result
+    finally:
+        ledger.close()
+
+
+def departure_report(result: DepartureResult) -> str:
+    if result.seq is None:
+        head = f"Departure of {result.name} ({result.employee_id}): {result.outcome}"
+    else:
+        head = (
+            f"Departure of {result.name} ({result.employee_id}) recorded at event #{result.seq}; keys they "
+            f"ever knew, now flagged 'must be replaced' (PCI DSS 3.7.5): {', '.join(result.keys) or 'none'}"
+        )
+    mark = "as expected" if result.as_expected else f"NOT AS EXPECTED (expected {result.expected_outcome})"
+    lines = [head + f" [{mark}]"]
+    if result.message:
+        lines.append(f"  {result.message}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class SequenceStage:
+    index: int  # 1-based
+    kind: str
+    name: str  # a generation's key name ("" for other stages)
+    script: RehearsalScript | LifecycleScript | DepartureScript
+    key: str = ""  # recovery / re-share / retirement: the named key whose cards are presented
+    flags: tuple[tuple[str, str], ...] = ()  # (key name, expected replacement state) after the stage
+
+
+@dataclass(frozen=True)
+class SequenceScript:
+    purpose: str
+    people: tuple[ScriptPerson, ...]
+    stages: tuple[SequenceStage, ...]
+    organisation: str = ""
+    kdf: str = "production"
+    kind: str = "sequence"
+
+
+AnyScript = RehearsalScript | LifecycleScript | DepartureScript | SequenceScript
+
+
+def _sequence_script(raw: Mapping[str, Any]) -> SequenceScript:
+    from ceremony.reports.model import REPLACEMENT_STATES
+
+    _only(raw, {"ceremony", "participants", "stages"}, "script")
+    cer = _get(raw, "ceremony", dict, "script")
+    _only(cer, {"kind", "purpose", *_SHARED}, "[ceremony]")
+    people = _parse_people(raw)
+    stages: list[SequenceStage] = []
+    names: list[str] = []
+    for index, table in enumerate(_table_list(raw, "stages", "script"), start=1):
+        where = f"[[stages]] #{index}"
+        kind = _get(table, "kind", str, where)
+        if kind not in SEQUENCE_STAGE_KINDS:
+            raise ScriptError(f"{where}: kind is {', '.join(repr(k) for k in SEQUENCE_STAGE_KINDS)}")
+        name = _get(table, "name", str, where, "").strip()
+        if name and kind != "generation":
+            raise ScriptError(f"{where}: only a generation stage names a key (name = ...)")
+        if kind == "generation":
+            if not name:
+                raise ScriptError(f'{where}: a generation stage names its key: name = "..."')
+            if name in names:
+                raise ScriptError(f"{where}: the key name {name[:30]!r} is used by an earlier stage")
+            names.append(name)
+        ref = str(table["key"]) if isinstance(table.get("key"), str) else ""
+        if kind in ("recovery", "reshare", "retirement"):
+            if not ref:
+                raise ScriptError(f'{where}: name the key of an earlier generation stage: key = "..."')
+            if ref not in names:
+                raise ScriptError(f"{where}: no earlier generation stage is named {ref[:30]!r}")
+        elif ref:
+            raise ScriptError(f'{where}: key = "{ref[:30]}" is for recovery, re-share and retirement stages')
+        flags_table = table.get("flags", {})
+        if not isinstance(flags_table, dict):
+            raise ScriptError(f'{where}: flags is a table: flags = {{ KEYNAME = "must be replaced" }}')
+        flags = []
+        for key_name, state in flags_table.items():
+            if key_name not in names:
+                raise ScriptError(f"{where}: flags names {key_name[:30]!r}, no key generated by then")
+            if state not in REPLACEMENT_STATES:
+                raise ScriptError(
+                    f"{where}: the flag of {key_name[:30]} is one of "
+                    + ", ".join(map(repr, REPLACEMENT_STATES))
+                )
+            flags.append((str(key_name), str(state)))
+        inherited = _SHARED_BY_KIND.get(kind, _SHARED)
+        ceremony: dict[str, Any] = {k: cer[k] for k in inherited if k in cer}
+        sections: dict[str, Any] = {}
+        for setting, value in table.items():
+            if setting in ("name", "flags") or (setting == "key" and isinstance(value, str)):
+                continue
+            if setting in _SECTIONS:
+                sections[setting] = value
+            else:
+                ceremony[setting] = value
+        if ref:
+            ceremony.setdefault("shares_from", f"(the cards of key {ref})")
+        stage_raw = {"ceremony": ceremony, "participants": raw["participants"], **sections}
+        try:
+            script: RehearsalScript | LifecycleScript | DepartureScript
+            if kind == "generation":
+                script = _generation_script(stage_raw)
+            elif kind == "departure":
+                script = _departure_script(stage_raw)
+            else:
+                script = _lifecycle_script(stage_raw, kind)
+        except ScriptError as exc:
+            raise ScriptError(f"{where} ({kind}): {exc}".replace("[ceremony]", "stage")) from None
+        if isinstance(script, RehearsalScript) and script.replaces and script.replaces not in names[:-1]:
+            raise ScriptError(
+                f"{where}: replaces names {script.replaces[:30]!r}, no earlier generation stage"
+            )
+        stages.append(SequenceStage(index, kind, name, script, ref, tuple(flags)))
+    if not stages:
+        raise ScriptError("a sequence has one or more [[stages]]")
+    return SequenceScript(
+        purpose=_get(cer, "purpose", str, "[ceremony]"),
+        people=people,
+        stages=tuple(stages),
+        organisation=_get(cer, "organisation", str, "[ceremony]", ""),
+        kdf=_kdf(cer),
+    )
+
+
+def parse_sequence_script(text: str) -> SequenceScript:
+    raw = _load_toml(text)
+    if _script_kind(raw) != "sequence":
+        raise ScriptError("[ceremony]: kind is 'sequence' for this script")
+    return _sequence_script(raw)
+
+
+@dataclass(frozen=True)
+class FlagCheck:
+    """Where a named key stands after a stage (PCI DSS 3.7.5), read from the ledger, against the script."""
+
+    name: str
+    key_id: str
+    expected: str
+    actual: str
+    text: str
+
+    @property
+    def as_expected(self) -> bool:
+        return self.expected == self.actual
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    index: int
+    kind: str
+    name: str
+    outcome: str
+    expected: str
+    ceremony_id: str
+    key_id: str
+    out_dir: Path
+    flags: tuple[FlagCheck, ...]
+    details: str  # the stage's own report (lifecycle report, departure report, generation summary)
+    steps_as_expected: bool = True
+
+    @property
+    def as_expected(self) -> bool:
+        return (
+            _outcome_matches(self.outcome, self.expected)
+            and self.steps_as_expected
+            and all(f.as_expected for f in self.flags)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.index,
+            "kind": self.kind,
+            "name": self.name,
+            "outcome": self.outcome,
+            "expected": self.expected,
+            "ceremony_id": self.ceremony_id,
+            "key_id": self.key_id,
+            "folder": self.out_dir.name,
+            "flags": [
+                {
+                    "key": f.name,
+                    "key_id": f.key_id,
+                    "expected": f.expected,
+                    "actual": f.actual,
+                    "text": f.text,
+                }
+                for f in self.flags
+            ],
+            "as_expected": self.as_expected,
+        }
+
+
+@dataclass(frozen=True)
+class SequenceResult:
+    ledger_id: str
+    stages: tuple[StageOutcome, ...]
+    planned: int  # stages in the script (a stage that went otherwise than expected stops the run)
+    keys: dict[str, str]  # key name -> key id
+    closing_checkpoint: str
+    out_dir: Path
+    seconds: float
+    kind: str = "sequence"
+
+    @property
+    def as_expected(self) -> bool:
+        return len(self.stages) == self.planned and all(s.as_expected for s in self.stages)
+
+
+def _flag_checks(ledger_path: Path, stage: SequenceStage, keys: Mapping[str, str]) -> tuple[FlagCheck, ...]:
+    from ceremony.reports.model import replacement_state
+
+    if not stage.flags:
+        return ()
+    with Ledger.open(ledger_path, read_only=True) as ledger:
+        history, register = ledger.custody(), read_register(ledger.events())
+        checks = []
+        for name, expected in stage.flags:
+            standing = replacement_state(history, register, keys[name])
+            checks.append(FlagCheck(name, keys[name], expected, standing.state, standing.text))
+    return tuple(checks)
+
+
+def run_sequence(
+    script: SequenceScript, ledger_path: Path, out_dir: Path, *, base: Path | None = None
+) -> SequenceResult:
+    """Play every stage in order on the rehearsal ledger ``ledger_path`` (created by a first generation
+    stage if absent), each into its own folder ``out_dir/NN-KIND[-NAME]``; after each stage the named keys'
+    flags are read from the ledger and checked against the stage's ``flags``. A stage whose outcome differs
+    from what the script expected stops the run (later stages depend on it). Writes ``report.txt`` and
+    ``manifest.json`` into ``out_dir``."""
+    started = time.perf_counter()
+    base = Path.cwd() if base is None else Path(base)
+    out_dir, ledger_path = Path(out_dir), Path(ledger_path)
+    _prepare_out_dir(out_dir)
+    keys: dict[str, str] = {}  # key name -> key id
+    cards: dict[str, Path] = {}  # key name -> the folder holding its current share cards
+    outcomes: list[StageOutcome] = []
+    for stage in script.stages:
+        folder = out_dir / (f"{stage.index:02d}-{stage.kind}" + (f"-{stage.name}" if stage.name else ""))
+        if isinstance(stage.script, RehearsalScript):
+            made = run_rehearsal(stage.script, ledger_path, folder, base=base, refs=keys)
+            keys[stage.name], cards[stage.name] = made.key_id, folder
+            summary = f"TEST key {made.key_id}: KCV {made.kcv}, split {made.split_id}"
+            replaces = stage.script.replaces
+            if replaces:
+                summary += f"; replaces key {keys[replaces]} ({replaces})"
+            done = StageOutcome(
+                stage.index,
+                stage.kind,
+                stage.name,
+                "completed",
+                "completed",
+                made.ceremony_id,
+                made.key_id,
+                folder,
+                _flag_checks(ledger_path, stage, keys),
+                summary + "\n",
+            )
+        elif isinstance(stage.script, DepartureScript):
+            left = run_departure(stage.script, ledger_path, folder)
+            done = StageOutcome(
+                stage.index,
+                stage.kind,
+                "",
+                left.outcome,
+                left.expected_outcome,
+                "",
+                "",
+                folder,
+                _flag_checks(ledger_path, stage, keys),
+                departure_report(left),
+            )
+        else:
+            life = run_lifecycle(
+                stage.script, ledger_path, folder, shares_from=cards[stage.key], base=base, refs=keys
+            )
+            if stage.kind == "reshare" and life.outcome == "completed":
+                cards[stage.key] = folder  # the new cards are the ones presented from now on
+            done = StageOutcome(
+                stage.index,
+                stage.kind,
+                stage.key,
+                life.outcome,
+                life.expected_outcome,
+                life.ceremony_id,
+                life.key_id,
+                folder,
+                _flag_checks(ledger_path, stage, keys),
+                lifecycle_report(life),
+                all(s.as_expected for s in life.steps),
+            )
+        outcomes.append(done)
+        if not _outcome_matches(done.outcome, done.expected):
+            break
+    with Ledger.open(ledger_path, read_only=True) as ledger:
+        closing, ledger_id = paperwork.closing_checkpoint(ledger), ledger.ledger_id
+    result = SequenceResult(
+        ledger_id,
+        tuple(outcomes),
+        len(script.stages),
+        dict(keys),
+        closing,
+        out_dir,
+        time.perf_counter() - started,
+    )
+    (out_dir / "report.txt").write_text(sequence_report(result), encoding="utf-8")
+    manifest = {
+        "rehearsal": True,
+        "kind": "sequence",
+        "purpose": script.purpose,
+        "ledger_id": ledger_id,
+        "keys": result.keys,
+        "stages": [s.as_dict() for s in outcomes],
+        "as_expected": result.as_expected,
+        "closing_checkpoint": closing,
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return result
+
+
+def sequence_report(result: SequenceResult) -> str:
+    """Each stage's outcome and, after it, where each named key stands (PCI DSS 3.7.5), against the script."""
+    lines = [
+        f"Sequence rehearsal on rehearsal ledger {result.ledger_id}: {len(result.stages)} of "
+        f"{result.planned} stage(s) run"
+    ]
+    for stage in result.stages:
+        what = f"{stage.kind} {stage.name}".strip()
+        mark = "as expected" if stage.as_expected else "NOT AS EXPECTED"
+        lines.append(f"stage {stage.index}: {what}: {stage.outcome} (expected {stage.expected}) [{mark}]")
+        lines += [f"    {line}" for line in stage.details.rstrip("\n").split("\n")]
+        for flag in stage.flags:
+            ok = "as expected" if flag.as_expected else f"NOT AS EXPECTED (expected {flag.expected})"
+            lines.append(f"    key {flag.name} ({flag.key_id}): {flag.actual} [{ok}]")
+            if flag.text:
+                lines.append(f"        {flag.text}")
     lines.append(f"Everything as the script expected: {'yes' if result.as_expected else 'NO'}")
     lines.append(f"Time: {result.seconds:.1f} s")
     return "\n".join(lines) + "\n"

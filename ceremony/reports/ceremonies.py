@@ -74,7 +74,11 @@ def describe(facts: LedgerFacts, step: Step) -> str:
                 f"{r.threshold}-of-{r.shares}; custodians {names}"
             )
         case sc.KeyRegistered() as r:
-            return f"Key generated and registered, KCV {r.kcv_hex.upper()} ({r.kcv_method})"
+            text = f"Key generated and registered, KCV {r.kcv_hex.upper()} ({r.kcv_method})"
+            return text + (f"; replaces key {r.replaces_key_id}" if r.replaces_key_id else "")
+        case sc.KeyRetired() as r:
+            text = f"Key {r.key_id} ('{r.label}') retired: {r.reason}"
+            return text + (f"; replaced by key {r.replaced_by_key_id}" if r.replaced_by_key_id else "")
         case sc.SplitCreated() as r:
             return f"Split {r.split_id} created ({r.scheme} {r.threshold}-of-{r.shares})"
         case sc.SplitRetired() as r:
@@ -95,8 +99,9 @@ def describe(facts: LedgerFacts, step: Step) -> str:
         case sc.KeyWrapped() as r:
             kek = r.kek_kcv_hex.upper()
             return f"Key wrapped ({r.algorithm}) under KEK '{r.kek_label}', KEK KCV {kek}"
-        case sc.KeyReplacementCleared() as r:
-            return f"Replacement flag cleared: {r.reason or ''}"
+        case sc.KeyQuorumLowered() as r:
+            signed = ", ".join(name(p) for p in step.signers)
+            return f"QUORUM LOWERED to {r.quorum} people for key {r.key_id}: {r.reason} (signed by {signed})"
         case sc.ShareReceived() as r:
             share = _share(r.share_number, r.split_id)
             return f"{who} signed receipt of {share}, envelope {r.envelope_serial}"

@@ -1,5 +1,9 @@
-"""The custody report (PCI DSS 3.7.6, DESIGN §3): per key and split, who holds which share number now, who
-ever knew which, the envelope serials, and the smallest coalition of people who could rebuild the key.
+"""The custody report (PCI DSS 3.7.6, DESIGN §3): per key, its quorum (the fewest people who may rebuild it:
+its first split's threshold, or a recorded ``key.quorum_lowered`` decision, each listed with when, the new
+quorum, the reason and who signed) and the smallest coalition of people who could rebuild it over every
+route — any split ever made, or a wrapped file plus the components of the KEK it was wrapped under — loudly
+flagged when it is below the quorum (the rule broken, e.g. by demonstrated knowledge); then per split, who
+holds which share number now, who ever knew which, and the envelope serials.
 
 Knowledge is cumulative: a retired split still rebuilds the same key, and someone who left still knows
 what they knew, so every split ever made is listed (``--from`` keeps splits still active on or after that
@@ -11,7 +15,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ceremony.reports.model import Filters, LedgerFacts, Report, Section, Table, iso, make_report, show_date
+from ceremony.policy.custody import Coalition
+from ceremony.reports.model import (
+    Filters,
+    KeyFacts,
+    LedgerFacts,
+    Report,
+    Section,
+    Table,
+    iso,
+    make_report,
+    parse_time,
+    show_date,
+    show_time,
+)
 
 KIND = "custody"
 TITLE = "Key custody: who holds and who ever knew each share"
@@ -33,7 +50,119 @@ CSV_COLUMNS = (
     "envelope_serial",
     "coalition_size",
     "coalition_members",
+    "coalition_route",
+    "quorum",
+    "rule_broken",
 )
+
+
+def route_text(facts: LedgerFacts, key: KeyFacts, coalition: Coalition) -> str:
+    """How the coalition rebuilds the key, in words: a split, or a wrapped file + the KEK's components."""
+    if coalition.transport_id is not None:
+        kind, _, rest = coalition.transport_id.partition(":")
+        kcv = rest.rpartition(":")[2]
+        name = "KBPK" if kind == "kbpk" else "KEK"
+        wraps = facts.register.keys[key.key_id].wraps if key.key_id in facts.register.keys else []
+        labels = sorted({w.kek_label for w in wraps if w.kek_kcv_hex.lower() == kcv.lower()})
+        which = f"'{labels[0]}', " if labels else ""
+        return f"wrapped file + {name} components ({name} {which}KCV {kcv.upper()})"
+    if coalition.split_id is not None:
+        split = facts.splits.get(coalition.split_id)
+        scheme = f" ({split.scheme_text})" if split is not None else ""
+        return f"a split: {coalition.split_id}{scheme}"
+    return "no route"
+
+
+def quorum_text(facts: LedgerFacts, key: KeyFacts) -> str:
+    history = facts.custody
+    quorum = history.quorum(key.key_id)
+    if quorum is None:
+        return "-"
+    lowered = history.quorum_lowerings(key.key_id)
+    if lowered:
+        last = lowered[-1]
+        return f"{quorum} people (lowered from {last.previous} at event #{last.seq})"
+    first = facts.splits.get(key.split_ids[0]) if key.split_ids else None
+    origin = f" (set by its first split, event #{first.created_seq})" if first is not None else ""
+    return f"{quorum} people{origin}"
+
+
+def _key_section(facts: LedgerFacts, key: KeyFacts, coalition: Coalition) -> tuple[Section, dict[str, Any]]:
+    """The key's quorum, its smallest coalition over every route, the decisions that lowered the quorum,
+    and its PCI DSS 3.7.5 standing."""
+    history = facts.custody
+    quorum = history.quorum(key.key_id)
+    route = route_text(facts, key, coalition)
+    names = ", ".join(facts.name_of(p) for p in coalition.members)
+    coalition_text = (
+        f"{coalition.size} people: {names}, by {route}"
+        if coalition.size is not None
+        else "nobody: not enough shares or components were ever given out to rebuild it"
+    )
+    fields = [
+        ("Key", f"{key.label} ({key.key_id}), {key.key_type}, KCV {key.kcv_hex.upper()}"),
+        ("Quorum", quorum_text(facts, key)),
+        ("Smallest coalition", coalition_text),
+    ]
+    broken = history.broken(key.key_id)
+    if broken is not None:
+        fields.append(
+            (
+                "RULE BROKEN",
+                f"{broken.size} people can rebuild this key, FEWER THAN ITS QUORUM OF "
+                f"{max(quorum or 2, 2)} (PCI DSS 3.7.6), e.g. a share typed by someone it was not issued "
+                "to (demonstrated knowledge): stop using this route and replace the key",
+            )
+        )
+    standing = facts.replacement(key.key_id)
+    if standing.state != "none":
+        fields.append(("Replacement (3.7.5)", standing.text))
+    if key.replaces_key_id:
+        fields.append(("Replaces", f"key {key.replaces_key_id} (PCI DSS 3.7.5)"))
+    decisions = [
+        (
+            show_time(parse_time(d.time)),
+            str(d.quorum),
+            d.reason,
+            ", ".join(facts.name_of(p) for p in d.signed_by) + f" (#{d.seq})",
+        )
+        for d in key.quorum_lowered
+    ]
+    tables: tuple[Table, ...] = ()
+    if decisions:
+        tables = (
+            Table(
+                ("When", "New quorum", "Reason", "Signed by (event)"),
+                tuple(decisions),
+                (1.6, 1.0, 4.4, 3.0),
+                title="Quorum lowered (key.quorum_lowered)",
+            ),
+        )
+    section = Section(heading=f"{key.label} - key {key.key_id}", fields=tuple(fields), tables=tables)
+    record = {
+        "quorum": quorum,
+        "quorum_lowered": [
+            {
+                "seq": d.seq,
+                "time": d.time,
+                "quorum": d.quorum,
+                "reason": d.reason,
+                "signed_by": list(d.signed_by),
+                "coalition": list(d.coalition),
+                "ceremony_id": d.ceremony_id,
+            }
+            for d in key.quorum_lowered
+        ],
+        "rule_broken": broken is not None,
+        "replacement": {
+            "state": standing.state,
+            "text": standing.text,
+            "replacement_key_id": standing.replacement,
+            "cleared_seq": standing.cleared_seq,
+        },
+        "route": route,
+    }
+    return section, record
 
 
 def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
@@ -48,12 +177,8 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
         if filters.person_id and filters.person_id not in facts.custody.people_who_knew(key_id):
             continue
         coalition = facts.custody.smallest_coalition(key_id)
-        coalition_names = ", ".join(facts.name_of(p) for p in coalition.members)
-        coalition_text = (
-            f"{coalition.size} people: {coalition_names} (split {coalition.split_id})"
-            if coalition.size is not None
-            else "nobody: not enough shares were ever given out to rebuild it"
-        )
+        key_section, key_record = _key_section(facts, key, coalition)
+        sections.append(key_section)
         for split_id in key.split_ids:
             split = facts.splits[split_id]
             if (
@@ -108,6 +233,9 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                 tail = (
                     str(coalition.size if coalition.size is not None else ""),
                     " ".join(coalition.members),
+                    key_record["route"],
+                    str(key_record["quorum"] or ""),
+                    "yes" if key_record["rule_broken"] else "no",
                 )
                 if not knew:
                     rows.append((*common, "", "", "no", "", "", serial, *tail))
@@ -125,15 +253,13 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                         )
                     )
             fields = [
-                ("Key", f"{key.label} ({key.key_id}), {key.key_type}, KCV {key.kcv_hex.upper()}"),
+                ("Key", f"{key.label} ({key.key_id})"),
                 ("Split", f"{split.split_id}: {split.scheme_text}, created {show_date(split.created_at)}"),
                 ("Status", status),
-                ("Smallest coalition", coalition_text),
             ]
+            standing = key_record["replacement"]
             if key_id in flagged:
-                fields.append(
-                    ("Flag", f"must be replaced: a custodian who knew it left (event #{flagged[key_id]})")
-                )
+                fields.append(("Flag", str(standing["text"])))
             sections.append(
                 Section(
                     heading=f"{key.label} - split {split.split_id}",
@@ -163,7 +289,13 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                         "size": coalition.size,
                         "members": list(coalition.members),
                         "split_id": coalition.split_id,
+                        "transport_id": coalition.transport_id,
+                        "route": key_record["route"],
                     },
+                    "quorum": key_record["quorum"],
+                    "quorum_lowered": key_record["quorum_lowered"],
+                    "rule_broken": key_record["rule_broken"],
+                    "replacement": key_record["replacement"],
                 }
             )
     return make_report(

@@ -1,7 +1,9 @@
 """The key inventory that PCI DSS 3.6.1.1 asks service providers to document: for each key, its label,
 type and strength, usage, KCV (with its method), creation, cryptoperiod and expiry (3.6.1.4/3.7.4), split
-scheme, status, and flags: must be replaced (a custodian who knew it left, 3.7.5), cryptoperiod over, test
-key (made in a rehearsal).
+scheme, status, and flags: must be replaced (a custodian who knew it left, 3.7.5) — "re-shared; must still be
+replaced" after a re-share (the same key), "replacement <id> generated; retire this key to clear" once a new
+key names it, "replaced by <id> (retired at event #n)" once cleared —, the quorum when a recorded decision
+lowered it (DESIGN §3), cryptoperiod over, test key (made in a rehearsal).
 
 ``--key`` one key; ``--person`` the keys that person ever knew; ``--from``/``--to`` keys created then.
 """
@@ -12,6 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from ceremony.reports.model import (
+    CLEARED,
+    MUST_BE_REPLACED,
+    MUST_STILL_BE_REPLACED,
+    REPLACED,
+    REPLACEMENT_GENERATED,
+    RETIRED_UNREPLACED,
     Filters,
     KeyFacts,
     LedgerFacts,
@@ -41,6 +49,11 @@ CSV_COLUMNS = (
     "split_id",
     "status",
     "must_be_replaced",
+    "replacement_state",
+    "replacement_key_id",
+    "replaces_key_id",
+    "quorum",
+    "quorum_lowered",
     "cryptoperiod_over",
     "test_key",
 )
@@ -75,11 +88,25 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
         split_id = current_split(facts, key)
         split = facts.splits.get(split_id)
         scheme = split.scheme_text if split else "not split"
+        standing = facts.replacement(key.key_id)
         must_replace = key.key_id in flagged and status == "active"
         expired = as_of >= key.expires_at
+        quorum = facts.custody.quorum(key.key_id) if key.split_ids else None
         flags = []
-        if must_replace:
-            flags.append(f"MUST BE REPLACED (custodian left, #{flagged[key.key_id]})")
+        if standing.state == MUST_BE_REPLACED:
+            flags.append(f"MUST BE REPLACED (custodian left, #{standing.flagged_seq})")
+        elif standing.state == MUST_STILL_BE_REPLACED:
+            flags.append(f"RE-SHARED; MUST STILL BE REPLACED (custodian left, #{standing.flagged_seq})")
+        elif standing.state == REPLACEMENT_GENERATED:
+            flags.append(f"REPLACEMENT {standing.replacement} GENERATED; RETIRE THIS KEY TO CLEAR")
+        elif standing.state in (CLEARED, REPLACED):
+            flags.append(f"replaced by {standing.replacement} (retired at event #{standing.cleared_seq})")
+        elif standing.state == RETIRED_UNREPLACED:
+            flags.append(f"retired without a replacement; flag never cleared (#{standing.flagged_seq})")
+        if key.replaces_key_id:
+            flags.append(f"replaces {key.replaces_key_id}")
+        if key.quorum_lowered and quorum is not None:
+            flags.append(f"quorum lowered to {quorum} (#{key.quorum_lowered[-1].seq})")
         if expired and status == "active":
             flags.append("CRYPTOPERIOD OVER")
         if key.test_key:
@@ -116,6 +143,20 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                 "splits": list(key.split_ids),
                 "status": status,
                 "must_be_replaced": must_replace,
+                "replacement": {
+                    "state": standing.state,
+                    "text": standing.text,
+                    "replacement_key_id": standing.replacement,
+                    "flagged_seq": standing.flagged_seq,
+                    "cleared_seq": standing.cleared_seq,
+                },
+                "replaces_key_id": key.replaces_key_id,
+                "replaced_by_key_id": key.replaced_by_key_id,
+                "quorum": quorum,
+                "quorum_lowered": [
+                    {"seq": d.seq, "time": d.time, "quorum": d.quorum, "reason": d.reason}
+                    for d in key.quorum_lowered
+                ],
                 "cryptoperiod_over": expired,
                 "test_key": key.test_key,
             }
@@ -136,6 +177,11 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                 split_id,
                 status,
                 "yes" if must_replace else "no",
+                standing.state,
+                standing.replacement or "",
+                key.replaces_key_id or "",
+                str(quorum or ""),
+                "yes" if key.quorum_lowered else "no",
                 "yes" if expired else "no",
                 "yes" if key.test_key else "no",
             )

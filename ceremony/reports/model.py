@@ -29,6 +29,7 @@ from ceremony.ledger.checkpoint import Checkpoint, MerkleAccumulator
 from ceremony.ledger.register import (
     ACKNOWLEDGEMENT,
     Affirmation,
+    QuorumDecision,
     Register,
     ceremony_id_of,
     key_id_of,
@@ -213,6 +214,11 @@ class KeyFacts:
     wiped_seq: int | None = None
     retired_seq: int | None = None  # an explicit ``key.retired`` event
     retired_at: datetime | None = None
+    # PCI DSS 3.7.5: the key this one was generated to replace, and the replacement named when this one was
+    # retired; DESIGN §3: every recorded ``key.quorum_lowered`` decision, oldest first.
+    replaces_key_id: str | None = None
+    replaced_by_key_id: str | None = None
+    quorum_lowered: list[QuorumDecision] = field(default_factory=list)
 
     @property
     def strength_bits(self) -> int | None:
@@ -310,6 +316,7 @@ class LedgerFacts:
     exposure_times: dict[int, datetime] = field(default_factory=dict)  # seq -> time of each exposure
     ceremonies: dict[str, CeremonyFacts] = field(default_factory=dict)
     exceptions: list[ExceptionFacts] = field(default_factory=list)
+    # key id -> seq of the retirement that named its replacement (PCI DSS 3.7.5)
     replacement_cleared: dict[str, int] = field(default_factory=dict)
     last_time: datetime | None = None
     register: Register = field(default_factory=Register)  # what the facts above are derived from
@@ -326,6 +333,10 @@ class LedgerFacts:
         """Key id -> seq that flagged it for replacement (PCI DSS 3.7.5: a custodian who knew it left)."""
         return self.custody.flagged_keys()
 
+    def replacement(self, key_id: str) -> Replacement:
+        """Where the key stands on PCI DSS 3.7.5 (see :func:`replacement_state`)."""
+        return replacement_state(self.custody, self.register, key_id)
+
     def holdings(self, person_id: str) -> list[tuple[SplitFacts, int]]:
         """(split, share number) the person holds now, over active splits."""
         out: list[tuple[SplitFacts, int]] = []
@@ -336,6 +347,104 @@ class LedgerFacts:
                 if holder == person_id:
                     out.append((split, number))
         return out
+
+
+# --- PCI DSS 3.7.5: where a key stands after a custodian who knew it left ------------------------------
+NOT_FLAGGED = "none"
+MUST_BE_REPLACED = "must be replaced"
+MUST_STILL_BE_REPLACED = "must still be replaced"  # re-shared after the flag: the same key, still flagged
+REPLACEMENT_GENERATED = "replacement generated"  # a new key names it; retiring this one clears the flag
+CLEARED = "cleared"  # retired naming its replacement: the flag is cleared
+RETIRED_UNREPLACED = "retired, not replaced"  # retired without a replacement: the flag was never cleared
+REPLACED = "replaced"  # never flagged, retired naming a replacement
+REPLACEMENT_STATES = (
+    NOT_FLAGGED,
+    MUST_BE_REPLACED,
+    MUST_STILL_BE_REPLACED,
+    REPLACEMENT_GENERATED,
+    CLEARED,
+    RETIRED_UNREPLACED,
+    REPLACED,
+)
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """A key's replacement standing (PCI DSS 3.7.5, DESIGN §3): ``state`` is one of
+    :data:`REPLACEMENT_STATES`; ``text`` says it in words for the reports."""
+
+    key_id: str
+    state: str
+    text: str
+    flagged_seq: int | None = None  # the departure that flagged it
+    reshared_seq: int | None = None  # the first split created after the flag (a re-share: keeps the flag)
+    replacement: str | None = None  # the key generated to replace it (or that did)
+    cleared_seq: int | None = None  # the retirement that named the replacement
+
+    @property
+    def outstanding(self) -> bool:
+        """The flag is up and nothing has cleared it yet (the key is still in use)."""
+        return self.state in (MUST_BE_REPLACED, MUST_STILL_BE_REPLACED, REPLACEMENT_GENERATED)
+
+
+def replacement_state(custody: CustodyHistory, register: Register, key_id: str) -> Replacement:
+    """Where ``key_id`` stands after a departure (PCI DSS 3.7.5), from the custody history (the flag, its
+    clearing) and the register (re-shares, the replacement key, the retirement): only a new key, then the
+    old key retired naming it, clears the flag; a re-share never does."""
+    key = register.keys.get(key_id)
+    cleared = custody.cleared().get(key_id)
+    if cleared is not None:
+        seq, new = cleared
+        return Replacement(
+            key_id, CLEARED, f"replaced by {new} (retired at event #{seq})", replacement=new, cleared_seq=seq
+        )
+    flagged = custody.flagged_keys().get(key_id)
+    if flagged is None:
+        if key is not None and key.replaced_by_key_id and key.retired_seq is not None:
+            new = key.replaced_by_key_id
+            text = f"replaced by {new} (retired at event #{key.retired_seq})"
+            return Replacement(key_id, REPLACED, text, replacement=new, cleared_seq=key.retired_seq)
+        return Replacement(key_id, NOT_FLAGGED, "")
+    if key is not None and key.retired_seq is not None:
+        return Replacement(
+            key_id,
+            RETIRED_UNREPLACED,
+            f"retired at event #{key.retired_seq} without a replacement: a custodian who knew it left "
+            f"(event #{flagged}) and the flag was never cleared",
+            flagged_seq=flagged,
+        )
+    replacements = [
+        k.key_id for k in register.keys.values() if k.replaces_key_id == key_id and k.retired_seq is None
+    ]
+    if replacements:
+        new = replacements[-1]
+        return Replacement(
+            key_id,
+            REPLACEMENT_GENERATED,
+            f"replacement {new} generated; retire this key to clear (custodian left, event #{flagged})",
+            flagged_seq=flagged,
+            replacement=new,
+        )
+    later = [
+        register.splits[s].created_seq
+        for s in (key.splits if key is not None else [])
+        if register.splits[s].created_seq > flagged and register.splits[s].replaces_split_id is not None
+    ]
+    if later:
+        return Replacement(
+            key_id,
+            MUST_STILL_BE_REPLACED,
+            f"re-shared (event #{later[0]}); must still be replaced: a custodian who knew it left "
+            f"(event #{flagged}) still knows a share of an older split",
+            flagged_seq=flagged,
+            reshared_seq=later[0],
+        )
+    return Replacement(
+        key_id,
+        MUST_BE_REPLACED,
+        f"must be replaced: a custodian who knew it left (event #{flagged})",
+        flagged_seq=flagged,
+    )
 
 
 def read_facts(ledger: Ledger, until: datetime | None = None) -> LedgerFacts:
@@ -440,7 +549,11 @@ def _from_register(facts: LedgerFacts, register: Register) -> None:
             wiped_seq=key.wiped_seq,
             retired_seq=key.retired_seq,
             retired_at=_at(key.retired_time),
+            replaces_key_id=key.replaces_key_id,
+            replaced_by_key_id=key.replaced_by_key_id,
+            quorum_lowered=list(key.quorum_lowered),
         )
+        # The retirement that named the key's replacement (``key.retired`` with ``replaced_by_key_id``).
         if key.replacement_cleared_seq is not None:
             facts.replacement_cleared[key.key_id] = key.replacement_cleared_seq
     for split in register.splits.values():

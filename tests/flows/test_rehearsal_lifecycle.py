@@ -50,7 +50,8 @@ from ceremony.ledger.verify import verify_ledger
 KEK_HEX = (
     "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F",
     "F0E1D2C3B4A5968778695A4B3C2D1E0F00112233445566778899AABBCCDDEEFF",
-)  # the recover-3of5 example's rehearsal KEK components
+    "5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A",
+)  # the recover-3of5 example's rehearsal KEK components: three, the 3-of-5 key's quorum
 
 
 def fast(name: str) -> str:
@@ -246,7 +247,7 @@ def test_broken_seal_is_an_incident_and_components_output_lands_as_cards(world: 
     head, _, rest = text.partition("[output]")
     text = (
         head
-        + '[output]\nkind = "components"\ncustodians = ["R0201", "R0202"]\n\n'
+        + '[output]\nkind = "components"\ncustodians = ["R0201", "R0202", "R0203"]\n\n'
         + rest[rest.index("[[steps]]") :]
     )
     result = world.run(text, "components")
@@ -255,8 +256,9 @@ def test_broken_seal_is_an_incident_and_components_output_lands_as_cards(world: 
     assert incident["share_number"] == 5 and "seal broken" in incident["what"]
     docs = [d for d in _manifest(result)["documents"] if d["kind"] != "minutes"]
     assert [d["path"] for d in docs] == [
-        "components/component-01-of-02-R0201.pdf",
-        "components/component-02-of-02-R0202.pdf",
+        "components/component-01-of-03-R0201.pdf",
+        "components/component-02-of-03-R0202.pdf",
+        "components/component-03-of-03-R0203.pdf",
     ]
     components = []
     for doc in docs:
@@ -278,6 +280,13 @@ def test_recovery_time_for_5_of_9(tmp_path) -> None:
     kek_people = text[text.index('[[participants]]\nname = "Sam Ortiz"') : text.index("# The output")]
     head = text[: text.index("# Everyone taking part")]
     body = text[text.index("# The output") : text.index("\n[[steps]]")]
+    # A 5-of-9 key's quorum is 5: its KEK needs five custodians (DESIGN §3), two more than the example's.
+    for n in (4, 5):
+        kek_people += (
+            f'[[participants]]\nname = "KEK custodian {n}"\nemployee_id = "R020{n}"\n'
+            f'roles = ["custodian"]\npassphrase = "rehearsal: kek custodian {n}"\n\n'
+        )
+        body += f'\n[[output.kek_components]]\ncustodian = "R020{n}"\nhex = "{f"{n:02X}" * 32}"\n'
     script = head + participants + kek_people + body + "\n" + shares(9, 2, 7, 4, 5)
     started = time.perf_counter()
     result = run_lifecycle(parse_lifecycle_script(script), ledger, tmp_path / "rec", base=tmp_path)
