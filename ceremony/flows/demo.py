@@ -32,9 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ceremony.crypto import recipes
 from ceremony.crypto.identity import ScryptParams
-from ceremony.crypto.keys import KeyType
+from ceremony.crypto.keys import Key, KeyType
 from ceremony.crypto.secret import SecretBytes
 from ceremony.crypto.share import Scheme
 from ceremony.errors import InputError
@@ -184,8 +183,13 @@ def _generate(
         return ceremony.key_id
 
 
-def _recover(demo: _Demo, key_label: str, holders: tuple[int, ...]) -> bool:
-    """Rebuild a key from ``holders``' shares and wrap it under a test KEK (RFC 5649)."""
+HEX_DIGITS = b"0123456789abcdef"
+
+
+def _recover(demo: _Demo, key_label: str, holders: tuple[int, ...], kek_custodians: tuple[str, ...]) -> bool:
+    """Rebuild a key from ``holders``' shares and wrap it under a test KEK (RFC 5649) formed from components
+    typed by ``kek_custodians`` — as many as the key's threshold, so the wrapped file plus the KEK's
+    components need as many people as the shares did (DESIGN §3)."""
     try:
         from ceremony.flows.recovery import RecoveryCeremony, WrappedOutput
     except ImportError:  # pragma: no cover - recovery is built in parallel
@@ -197,21 +201,32 @@ def _recover(demo: _Demo, key_label: str, holders: tuple[int, ...]) -> bool:
             a,
             w,
             key_id,
-            WrappedOutput("HSM-2 key transport KEK (test)"),
+            WrappedOutput("HSM-2 key transport KEK (test)", tuple(demo.ids[e] for e in kek_custodians)),
             "Load the PIN encryption key into the replacement HSM",
             rehearsal=True,
         )
+        ceremony.record_preflight(_preflight(None), uncovered=[])
         for number in holders:
             employee, written = demo.records[(key_id, number)]
             with demo.people((employee, "custodian")) as (me,):
                 ceremony.inspect_envelope(number, me, demo.envelopes[(key_id, number)], True, True)
                 ceremony.enter_share(me, bytearray(written))
         ceremony.rebuild()
-        kek, _kcv = recipes.new_key(KeyType.AES_256)
-        try:
-            ceremony.wrap(kek)
-        finally:
-            kek.wipe()
+        for employee in kek_custodians:
+            component = Key.generate(KeyType.AES_256)  # what the KEK custodian brings, on paper
+            typed = bytearray(2 * len(component))
+            for i, byte in enumerate(
+                component.material.view()
+            ):  # hex digits, straight into a wipeable buffer
+                typed[2 * i] = HEX_DIGITS[byte >> 4]
+                typed[2 * i + 1] = HEX_DIGITS[byte & 15]
+            try:
+                with demo.people((employee, "custodian")) as (me,):
+                    ceremony.enter_kek_component(me, typed)
+            finally:
+                typed[:] = bytes(len(typed))
+                component.wipe()
+        ceremony.wrap()
         ceremony.finish(paperwork.closing_checkpoint(demo.ledger))
     return True
 
@@ -244,6 +259,7 @@ def _reshare(demo: _Demo, key_id: str, holders: tuple[int, ...], new_custodians:
             "Replace departed custodian Jonas Berg on the ZMK",
             rehearsal=True,
         )
+        ceremony.record_preflight(_preflight(None), uncovered=[])
         for number in holders:
             employee, written = demo.records[(key_id, number)]
             with demo.people((employee, "custodian")) as (me,):
@@ -378,15 +394,18 @@ def _script(demo: _Demo) -> DemoSummary:
 
     # Day 150: recovery of the TDES key into a replacement HSM, wrapped under a test KEK.
     demo.on(150)
-    recovery = _recover(demo, "PEK-2026 terminal PIN encryption key", (1, 2, 4))
+    recovery = _recover(
+        demo, "PEK-2026 terminal PIN encryption key", (1, 2, 4), kek_custodians=("E2001", "E2002", "E2003")
+    )
 
     # Day 200: Jonas Berg leaves; the ZMK and the MAC key he held a share of must be replaced (3.7.5).
     demo.on(200)
     with demo.people(("E1004", "security_officer"), ("E1003", "witness")) as (officer, witness):
         _depart(demo, "E2002", "left the organisation", officer, witness)
 
-    # Day 210: the ZMK is re-shared to Priya Raman, Maria Costa and Tom O'Brien (clears its flag). The MAC
-    # key cannot be rebuilt without Jonas's XOR component: it stays flagged until a new key replaces it.
+    # Day 210: the ZMK is re-shared to Priya Raman, Maria Costa and Tom O'Brien. Its flag stays: Jonas's old
+    # card plus another old card still rebuild the same key, so only a new key clears it (3.7.5). The MAC key
+    # and the PEK (Jonas typed a component of the KEK it was wrapped under) stay flagged too.
     demo.on(210)
     reshare = _reshare(demo, zmk, holders=(1, 3), new_custodians=("E2001", "E2003", "E2008"))
 

@@ -79,10 +79,13 @@ def test_demo_ledger_tells_the_story(demo: DemoSummary) -> None:
     }
     zmk = demo.keys["ZMK-2026 acquirer zone master key"]
     mac = demo.keys["MAC-2026 settlement file HMAC key"]
-    assert departed_keys == {zmk, mac}
+    pek = demo.keys["PEK-2026 terminal PIN encryption key"]
+    assert departed_keys == {zmk, mac}  # by a share or component of one of their splits
     flagged = set(facts.flagged_keys())
-    assert mac in flagged  # an XOR key cannot be rebuilt without the departed custodian's component
-    assert (zmk in flagged) == (not demo.reshare)  # the re-share cleared the ZMK's flag (3.7.5)
+    # Every key the departed custodian knew by any route is flagged: the ZMK and the MAC key by a share, the
+    # PEK because Jonas typed a component of the KEK it was wrapped under. The ZMK's re-share kept the flag:
+    # only a new key clears it (PCI DSS 3.7.5).
+    assert flagged == {zmk, mac, pek}
     outcomes = {(c.kind, c.outcome) for c in facts.ceremonies.values()}
     assert ("generation", "voided") in outcomes and ("generation", "closed") in outcomes
     assert demo.recovery == (("recovery", "closed") in outcomes)
