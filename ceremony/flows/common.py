@@ -317,7 +317,8 @@ class DemonstratedIncident:
         if self.broken is None:
             return ""
         return (
-            f" The custody rule no longer holds for key {self.key_id}: {self.broken.size} people "
+            f" The custody rule no longer holds for key {self.key_id}: "
+            f"{self.broken.size} {'person' if self.broken.size == 1 else 'people'} "
             f"({', '.join(self.broken.members)}) could now rebuild it from {self.broken.route()} (PCI DSS "
             f"3.7.6). The ceremony cannot continue on split {self.split_id}: void it; the key must be "
             "replaced by a new key."

@@ -7,6 +7,7 @@ which voids the ceremony and records why.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,6 +19,8 @@ from ceremony.errors import (
     BadShareError,
     BelowThresholdError,
     CeremonyError,
+    CustodyViolationError,
+    DemonstratedKnowledgeError,
     DualControlError,
     DuplicateShareError,
     EnvelopeIncidentError,
@@ -45,6 +48,8 @@ _REFUSAL_NAMES: tuple[tuple[type[CeremonyError], str], ...] = (
     (BadShareError, "Share does not match its commitment"),
     (KCVMismatchError, "KCV mismatch"),
     (EnvelopeIncidentError, "Envelope incident"),
+    (DemonstratedKnowledgeError, "Demonstrated knowledge"),
+    (CustodyViolationError, "Split knowledge"),
     (RetiredKeyError, "Retired"),
     (WrongPassphraseError, "Wrong passphrase"),
     (DualControlError, "Dual control"),
@@ -58,14 +63,18 @@ def refusal_name(error: BaseException) -> str:
     return "Refused"
 
 
-def refusal_text(error: BaseException) -> Text:
-    """``✗ Duplicate share — share 2 was already entered (by …)``; a typo names its group."""
+def refusal_text(error: BaseException, names: Mapping[str, str] | None = None) -> Text:
+    """``✗ Duplicate share — share 2 was already entered (by …)``; a typo names its group. ``names``: person
+    id -> name, so a refusal names people as the room knows them (the engine's messages carry ids)."""
     text = Text("✗ ", style="bold red")
     text.append(refusal_name(error), style="bold red")
     group = getattr(error, "group", None)
     if isinstance(error, ShareChecksumError) and group:
         text.append(f" in group {group}", style="bold red")
-    text.append(f" — {error}", style="red")
+    message = str(error)
+    for person_id, name in (names or {}).items():
+        message = message.replace(person_id, name)
+    text.append(f" — {message}", style="red")
     seq = getattr(error, "forbidding_seq", None)
     if seq:
         text.append(f"\n  Forbidden by ledger event #{seq}.", style="bold red")

@@ -57,7 +57,7 @@ class QuorumDecisionScreen(LifecycleScreen):
 
     def compose_body(self) -> ComposeResult:
         names = ", ".join(self.session.name_of(p) for p in self.coalition)
-        yield Static(refusal_text(self.refusal), id="refusal")
+        yield Static(refusal_text(self.refusal, self.session.names), id="refusal")
         yield Static(
             Text(
                 f"Decision asked: key {self.key_id} may be rebuilt by {self.quorum} people ({names}).",

@@ -207,7 +207,7 @@ class RecoveryPlanScreen(LifecycleScreen):
         try:
             dry_run_output(self.session.ledger.custody(), key_id, output)
         except CeremonyError as error:
-            text = refusal_text(error)
+            text = refusal_text(error, self.session.names)
             if isinstance(error, CustodyViolationError):
                 text.append(
                     "\n  A security officer and a witness may record a quorum decision, with its reason.",
