@@ -36,17 +36,13 @@ from ceremony.errors import DualControlError, FlowError, IdentityError
 from ceremony.flows.presence import PresentPerson
 from ceremony.ledger import participants as people
 from ceremony.ledger.store import Ledger
+from ceremony.policy.reaffirmation import DEFAULT_POLICY, ReaffirmationPolicy, Standing, due_date, standing
 from ceremony.reports.model import (
-    DEFAULT_POLICY,
     DOCUMENT_EVENT,
     REAFFIRMED_EVENT,
     LedgerFacts,
-    ReaffirmationPolicy,
-    Standing,
-    due_date,
     read_facts,
     show_date,
-    standing,
 )
 
 Clock = Callable[[], datetime]

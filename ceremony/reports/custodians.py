@@ -11,19 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ceremony.policy.reaffirmation import DEFAULT_POLICY, ReaffirmationPolicy, Standing, standing
 from ceremony.reports.model import (
-    DEFAULT_POLICY,
     Filters,
     LedgerFacts,
-    ReaffirmationPolicy,
     Report,
     Section,
-    Standing,
     Table,
     iso,
     make_report,
     show_date,
-    standing,
 )
 
 KIND = "custodians"

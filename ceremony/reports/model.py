@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from enum import StrEnum
 from typing import Any
 
 from ceremony.errors import ReportError
@@ -43,67 +42,6 @@ EXCEPTION_EVENT = sc.PreflightException.TYPE
 REAFFIRMED_EVENT = sc.CustodianReaffirmed.TYPE
 DOCUMENT_EVENT = sc.DocumentIssued.TYPE
 ACKNOWLEDGEMENT_KIND = ACKNOWLEDGEMENT
-
-
-# --- the reaffirmation schedule (PCI DSS 3.7.8) ---------------------------------------------------------
-class Standing(StrEnum):
-    CURRENT = "current"
-    DUE = "due"  # due within the warning window
-    OVERDUE = "overdue"
-    NONE = "never acknowledged"
-
-
-@dataclass(frozen=True)
-class ReaffirmationPolicy:
-    """How often custodians reaffirm (PCI DSS 3.7.8 asks at least annually) and how early to warn."""
-
-    period_days: int = 365
-    warning_days: int = 30
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.period_days <= 3650 or not 0 <= self.warning_days < self.period_days:
-            from ceremony.errors import InputError
-
-            raise InputError(
-                "a reaffirmation period is 1 to 3650 days and the warning window shorter than the period"
-            )
-
-
-DEFAULT_POLICY = ReaffirmationPolicy()
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """Calendar months later, on the same day (the last day of a shorter month): 12 months = a year."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    for day in range(moment.day, 27, -1):
-        try:
-            return moment.replace(year=year, month=month, day=day)
-        except ValueError:
-            continue
-    return moment.replace(year=year, month=month, day=min(moment.day, 28))
-
-
-def due_date(last: datetime, policy: ReaffirmationPolicy = DEFAULT_POLICY) -> datetime:
-    """When the next reaffirmation falls due: 12 calendar months after ``last`` for the default (annual)
-    period, otherwise ``period_days`` later."""
-    if policy.period_days == 365:
-        return add_months(last, 12)
-    return last + timedelta(days=policy.period_days)
-
-
-def standing(
-    last: datetime | None, now: datetime, policy: ReaffirmationPolicy = DEFAULT_POLICY
-) -> tuple[Standing, datetime | None]:
-    """The custodian's reaffirmation standing at ``now`` and the due date (None if never acknowledged)."""
-    if last is None:
-        return Standing.NONE, None
-    due = due_date(last, policy)
-    if now >= due:
-        return Standing.OVERDUE, due
-    if now >= due - timedelta(days=policy.warning_days):
-        return Standing.DUE, due
-    return Standing.CURRENT, due
 
 
 # --- facts ------------------------------------------------------------------------------------------------

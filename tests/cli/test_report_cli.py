@@ -23,8 +23,11 @@ from ceremony.flows.demo import DemoSummary, build_demo
 from ceremony.flows.reaffirmation import overdue_custodians, standings
 from ceremony.ledger.store import Ledger
 from ceremony.ledger.verify import verify_ledger
+from ceremony.policy.reaffirmation import Standing
 from ceremony.reports import KINDS
-from ceremony.reports.model import Standing, read_facts
+from ceremony.reports.model import (
+    read_facts,
+)
 from ceremony.reports.render import FORMATS
 
 START = datetime(2025, 6, 2, tzinfo=UTC)

@@ -24,7 +24,10 @@ from ceremony.flows.reaffirmation import (
 )
 from ceremony.ledger import participants
 from ceremony.ledger.verify import verify_ledger
-from ceremony.reports.model import ReaffirmationPolicy, Standing, add_months, read_facts, standing
+from ceremony.policy.reaffirmation import ReaffirmationPolicy, Standing, add_months, standing
+from ceremony.reports.model import (
+    read_facts,
+)
 
 
 # --- the schedule (pure) -----------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ import pytest
 from report_scenario import AS_OF, Scenario, on_day
 
 from ceremony.ledger.store import Ledger
+from ceremony.policy.reaffirmation import add_months
 from ceremony.reports import KINDS, build_report
-from ceremony.reports.model import Filters, add_months, read_facts, show_date
+from ceremony.reports.model import Filters, read_facts, show_date
 from ceremony.reports.render import TEXT_WIDTH, to_csv, to_json, to_text
 
 

@@ -56,11 +56,8 @@ from ceremony.flows.reaffirmation import (
 )
 from ceremony.ledger.participants import participants
 from ceremony.ledger.store import Ledger
+from ceremony.policy.reaffirmation import DEFAULT_POLICY, ReaffirmationPolicy, Standing, due_date
 from ceremony.reports.model import (
-    DEFAULT_POLICY,
-    ReaffirmationPolicy,
-    Standing,
-    due_date,
     read_facts,
     show_date,
 )
