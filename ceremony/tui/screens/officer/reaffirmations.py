@@ -43,6 +43,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
 
+from ceremony.documents import archive
 from ceremony.documents.model import HeldComponent
 from ceremony.errors import CeremonyError
 from ceremony.flows.presence import Presence, PresentPerson
@@ -84,26 +85,12 @@ def _now() -> datetime:
 
 def documents_folder(ledger_path: Path) -> Path:
     """Default home of reaffirmation forms: beside the ledger, with the ceremonies' signed forms."""
-    return ledger_path.parent / "ceremony-documents" / "reaffirmations"
+    return archive.documents_folder(ledger_path, "reaffirmations")
 
 
 def default_pdf_path(ledger_path: Path, employee_id: str, when: datetime) -> Path:
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", employee_id)[:40] or "custodian"
     return documents_folder(ledger_path) / f"reaffirmation-{safe}-{when.astimezone(UTC):%Y-%m-%d}.pdf"
-
-
-def write_new_file(target: Path, data: bytes) -> Path:
-    """Write ``data`` to ``target``, or to ``target-2.pdf``, ``-3``… if it exists: never overwrite a form."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1, 1000):
-        path = target if attempt == 1 else target.with_name(f"{target.stem}-{attempt}{target.suffix}")
-        try:
-            with path.open("xb") as out:
-                out.write(data)
-            return path
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"{target.parent} already holds 999 copies of {target.name}")
 
 
 # --- the responsibilities text, as the custodian reads it ---------------------------------------------
@@ -505,7 +492,7 @@ class RecordReaffirmationScreen(SecretScreen[ReaffirmationRecord | None]):
         record = self.record
         assert record is not None
         try:
-            written = await asyncio.to_thread(write_new_file, target, record.pdf)
+            written = await asyncio.to_thread(archive.write_new_file, target, record.pdf)
         except OSError as error:
             reason = error.strerror or str(error)
             self._status(

@@ -30,6 +30,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
+from ceremony.documents import archive
 from ceremony.errors import CeremonyError, ReportError
 from ceremony.ledger.store import Ledger
 from ceremony.reports import KINDS, build_report
@@ -90,20 +91,14 @@ def write_export(report: Report, fmt: str, folder: Path) -> Path:
         raise ReportError(f"reports are exported as {' or '.join(EXPORT_FORMATS)}, not {fmt[:10]!r}")
     data = to_pdf(report) if fmt == "pdf" else to_csv(report).encode("utf-8")
     name = export_name(report, fmt)
-    stem, suffix = name.rsplit(".", 1)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for attempt in range(1, 1000):
-            target = folder / (name if attempt == 1 else f"{stem}-{attempt}.{suffix}")
-            try:
-                with target.open("xb") as out:  # "x": never replace an exported file
-                    out.write(data)
-                return target
-            except FileExistsError:
-                continue
+        return archive.write_new_file(folder / name, data)  # never replaces an exported file
+    except FileExistsError:
+        raise ReportError(
+            f"{folder} already holds {archive.MAX_COPIES} copies of {name}; choose another folder"
+        ) from None
     except OSError as exc:
         raise ReportError(f"cannot write the report into {folder}: {exc.strerror}") from None
-    raise ReportError(f"{folder} already holds 999 copies of {name}; choose another folder")
 
 
 class ReportsScreen(CeremonyScreen[None]):
