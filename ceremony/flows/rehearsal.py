@@ -55,6 +55,7 @@ from ceremony.crypto.ids import is_id
 from ceremony.crypto.keys import KeyType
 from ceremony.crypto.secret import SecretBytes
 from ceremony.crypto.share import Scheme, Share
+from ceremony.documents import archive
 from ceremony.documents.model import Person, ShareCardData
 from ceremony.documents.render import render_share_card
 from ceremony.documents.sign import sha256_of
@@ -376,10 +377,7 @@ class _Run:
     entries: list[ManifestEntry] = field(default_factory=list)
 
     def write(self, relative: str, data: bytes | memoryview, kind: str, subject: str) -> None:
-        target = self.out_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "xb") as handle:
-            handle.write(data)
+        archive.write_exclusive(self.out_dir / relative, data)  # the manifest names this exact file
         self.entries.append(ManifestEntry(kind, relative, sha256_of(data), subject))
 
 
@@ -1247,10 +1245,7 @@ class _Life:
     refs: Mapping[str, str] = field(default_factory=dict)  # a sequence's stage names -> key ids
 
     def write(self, relative: str, data: bytes | memoryview, kind: str, subject: str) -> ManifestEntry:
-        target = self.out_dir / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "xb") as handle:
-            handle.write(data)
+        archive.write_exclusive(self.out_dir / relative, data)  # the manifest names this exact file
         self.entries.append(ManifestEntry(kind, relative, sha256_of(data), subject))
         return self.entries[-1]
 

@@ -24,6 +24,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from ceremony.crypto.codec import share_lines
 from ceremony.crypto.secret import SecretBytes
+from ceremony.documents import archive
 from ceremony.errors import CeremonyError
 from ceremony.flows.presence import PresentPerson
 from ceremony.flows.recovery import ComponentReveal, ComponentsOutput, WrappedOutput
@@ -324,8 +325,7 @@ class WrapFileScreen(LifecycleScreen):
             self.status(refusal_text(error))
             return
         try:
-            with path.open("xb") as out:  # "x": never overwrite, even if the file appeared meanwhile
-                out.write(wrapped.blob)
+            archive.write_exclusive(path, wrapped.blob)  # never over a file, even one that appeared meanwhile
         except OSError as error:
             self.status(
                 f"✗ The file could not be written ({error.strerror}); choose another path.", "bold red"
