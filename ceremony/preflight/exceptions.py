@@ -61,6 +61,32 @@ def subject_matches(pattern: str, subject: str) -> bool:
     return re.fullmatch(regex, subject, flags=re.DOTALL) is not None
 
 
+def subject_findings(check: str, subject: str, findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """The current findings of ``check`` that need cover and that ``subject`` matches.
+
+    A subject that matches none of them would be recorded and cover nothing (``eth0`` for a DNS finding),
+    so it is refused with :class:`ExceptionRecordError`, listing the subjects the check shows now. Only
+    ``*`` itself, given on purpose, is taken without a current finding: every finding of the check, now or
+    later.
+    """
+    current = tuple(f for f in findings if f.check == check and needs_cover(f))
+    matched = tuple(f for f in current if subject_matches(subject, f.subject))
+    if matched or subject == "*":
+        return matched
+    if not current:
+        raise ExceptionRecordError(
+            f"subject {subject[:64]!r} matches no current finding of {check}: the check shows no insecure "
+            f"or unknown finding on this machine now, so the exception would cover nothing; give the "
+            f"subject '*' to cover every finding of {check} on purpose"
+        )
+    listed = ", ".join(repr(f.subject) if f.subject else "'' (the whole check: use '*')" for f in current)
+    raise ExceptionRecordError(
+        f"subject {subject[:64]!r} matches no current finding of {check}, so the exception would cover "
+        f"nothing; the findings of {check} now: {listed}. Give one of these subjects (or a pattern with * "
+        f"that matches one), or '*' to cover every finding of {check} on purpose"
+    )
+
+
 def _utc(value: datetime, what: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ExceptionRecordError(f"the {what} time must say its time zone (UTC), got {value.isoformat()}")
