@@ -36,6 +36,8 @@ KEY_FIGURES = (
     "bare_p256_verify_x_events_s",
     "bare_sha256_chain_s",
     "ratio_tmux_to_pilot",
+    "ratio_tmux_to_bare",
+    "bare_textual_s",
     "documents",
     "events",
     "min_s",

@@ -14,7 +14,6 @@ from typing import Any
 
 from ceremony.commands import ledger_path
 from ceremony.errors import InputError
-from ceremony.flows.demo import build_demo
 
 
 def add_parser(subparsers: Any) -> None:
@@ -31,6 +30,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ceremony.flows.demo import build_demo
+
     path = ledger_path(args)
     start = None
     if args.start:

@@ -17,19 +17,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ceremony.commands import ledger_path, read_passphrase
 from ceremony.crypto.secret import SecretBytes
 from ceremony.errors import CeremonyError, DualControlError, InputError, LedgerNotFoundError
-from ceremony.flows.enrolment import Enrolment, check_passphrase, found_ledger
-from ceremony.flows.paperwork import issue_anchor
-from ceremony.flows.presence import Presence, PresentPerson
-from ceremony.ledger import participants as people
 from ceremony.ledger import schema as sc
-from ceremony.ledger.participants import Participant
-from ceremony.ledger.state import employee_key
-from ceremony.ledger.store import Ledger
+
+if TYPE_CHECKING:
+    from ceremony.flows.presence import PresentPerson
+    from ceremony.ledger.participants import Participant
+
+# The flows, the ledger and the paperwork (reportlab, pyHanko) are imported where used: registering this
+# subcommand must stay light (issue 14).
 
 
 def add_parser(subparsers: Any) -> None:
@@ -86,6 +86,11 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ceremony.flows.enrolment import Enrolment
+    from ceremony.flows.presence import Presence
+    from ceremony.ledger import participants as people
+    from ceremony.ledger.store import Ledger
+
     name, employee_id = args.name.strip(), args.employee_id.strip()
     if not name or not employee_id:
         raise InputError("give the new person's --name and --employee-id")
@@ -163,6 +168,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _found(args: argparse.Namespace, name: str, employee_id: str) -> int:
+    from ceremony.flows.enrolment import found_ledger
+    from ceremony.flows.paperwork import issue_anchor
+    from ceremony.ledger.store import Ledger
+
     if args.officer or args.second or args.confirm_different_from:
         raise InputError(
             "--found founds an empty ledger: nobody else is enrolled to be --officer or --second"
@@ -210,6 +219,8 @@ def _found(args: argparse.Namespace, name: str, employee_id: str) -> int:
 
 def _find(everyone: list[Participant], given: str, option: str) -> Participant:
     """The person ``given`` names: a person id, else an employee id (compared as the ledger does)."""
+    from ceremony.ledger.state import employee_key
+
     for person in everyone:
         if person.person_id == given:
             return person
@@ -251,6 +262,8 @@ def _check_namesakes(
 
 def _new_passphrase(who: str, as_what: str) -> SecretBytes:
     """A new passphrase, typed twice, checked by the flow's rule (DESIGN §1)."""
+    from ceremony.flows.enrolment import check_passphrase
+
     first = read_passphrase(f"new passphrase of {as_what}, {who}: ")
     try:
         again = read_passphrase(f"the same passphrase again ({who}): ")

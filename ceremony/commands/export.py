@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from ceremony.commands import ledger_path, read_passphrase
-from ceremony.ledger.export import export_ledger
 
 
 def add_parser(subparsers: Any) -> None:
@@ -34,6 +33,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ceremony.ledger.export import export_ledger
     from ceremony.reports.bundle import OfficerSigner, write_manifest, write_reports
 
     source = ledger_path(args)

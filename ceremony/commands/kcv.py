@@ -12,7 +12,6 @@ import argparse
 import sys
 from typing import Any, BinaryIO
 
-from ceremony.crypto.kcv import aes_kcv, generic_kcv, tdes_kcv
 from ceremony.crypto.keys import GENERIC_MAX_LENGTH, GENERIC_MIN_LENGTH
 from ceremony.crypto.secret import SecretBytes, SecretTooLongError, read_bounded, wipe_buffer
 from ceremony.errors import InputError, KeyMaterialError
@@ -140,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
                 "generic": f"a generic secret has {allowed[0]} to {allowed[-1]} bytes",
             }[alg]
             raise KeyMaterialError(f"{what}, i.e. twice as many hex digits; {len(key) * 2} hex digits given")
+        from ceremony.crypto.kcv import aes_kcv, generic_kcv, tdes_kcv
+
         compute = {"aes": aes_kcv, "tdes": tdes_kcv, "generic": generic_kcv}[alg]
         print(compute(key).hex)
     return 0

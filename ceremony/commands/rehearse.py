@@ -24,23 +24,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ceremony.commands import ledger_path
 from ceremony.errors import InputError
-from ceremony.flows.rehearsal import (
-    ALL_EXAMPLES,
-    DepartureResult,
-    LifecycleResult,
-    RehearsalResult,
-    SequenceResult,
-    departure_report,
-    example_script,
-    lifecycle_report,
-    load_any,
-    run_any,
-    sequence_report,
-)
+
+if TYPE_CHECKING:
+    from ceremony.flows.rehearsal import LifecycleResult, RehearsalResult
+
+# ceremony.flows.rehearsal (documents: reportlab, pyHanko) is imported where used: registering this
+# subcommand must stay light (issue 14). tests/cli/test_light_imports.py checks this against
+# ceremony.flows.rehearsal.ALL_EXAMPLES.
+ALL_EXAMPLES = ("2of3", "3of5", "xor3", "5of9", "recover-3of5", "reshare", "retire", "departure")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -75,6 +70,17 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ceremony.flows.rehearsal import (
+        DepartureResult,
+        LifecycleResult,
+        SequenceResult,
+        departure_report,
+        example_script,
+        load_any,
+        run_any,
+        sequence_report,
+    )
+
     if args.example:
         if args.script is not None:
             raise InputError("give either a script to run or --example NAME to print one, not both")
@@ -116,6 +122,8 @@ def _generation(result: RehearsalResult, ledger: Path) -> int:
 
 
 def _lifecycle(result: LifecycleResult, ledger: Path) -> int:
+    from ceremony.flows.rehearsal import lifecycle_report
+
     sys.stdout.write(lifecycle_report(result))
     print(
         f"Rehearsal ledger {result.ledger_id} ({ledger}); KCV {result.kcv or '-'}, split {result.split_id}."

@@ -13,14 +13,19 @@ import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ceremony.commands import ledger_path
 from ceremony.errors import ReportError
-from ceremony.ledger.store import Ledger
-from ceremony.reports import KINDS, build_report
-from ceremony.reports.model import Filters, parse_day, read_facts
-from ceremony.reports.render import FORMATS, render
+
+if TYPE_CHECKING:
+    from ceremony.reports.model import Filters
+
+# The ledger, the reports and their renderer (reportlab) are imported where used: registering this
+# subcommand must stay light (issue 14). tests/cli/test_light_imports.py checks these two against
+# ceremony.reports.KINDS and ceremony.reports.render.FORMATS.
+KIND_NAMES = ("custody", "custodians", "keys", "ceremonies", "exceptions")
+FORMAT_NAMES = ("text", "json", "csv", "pdf")
 
 
 def add_parser(subparsers: Any) -> None:
@@ -29,9 +34,9 @@ def add_parser(subparsers: Any) -> None:
         help="custody, custodians, keys, ceremonies or exceptions report (read-only)",
         description="Reads the ledger without changing it and prints or writes one report.",
     )
-    parser.add_argument("kind", choices=tuple(KINDS), metavar="KIND", help=", ".join(KINDS))
+    parser.add_argument("kind", choices=KIND_NAMES, metavar="KIND", help=", ".join(KIND_NAMES))
     parser.add_argument("--ledger", metavar="PATH", default=argparse.SUPPRESS, help="ledger file to read")
-    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.add_argument("--format", choices=FORMAT_NAMES, default="text")
     parser.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     parser.add_argument("--key", metavar="KEY_ID", help="only this key")
     parser.add_argument("--person", metavar="PERSON_ID", help="only this person")
@@ -50,6 +55,11 @@ def produce(
     now: datetime | None = None,
 ) -> bytes:
     """Open the ledger read-only, replay it once and render one report."""
+    from ceremony.ledger.store import Ledger
+    from ceremony.reports import build_report
+    from ceremony.reports.model import read_facts
+    from ceremony.reports.render import render
+
     as_of = filters.until or now or datetime.now(UTC)
     with Ledger.open_for_reading(path) as ledger:
         facts = read_facts(ledger, filters.until)
@@ -61,6 +71,8 @@ def produce(
 
 
 def run(args: argparse.Namespace) -> int:
+    from ceremony.reports.model import Filters, parse_day
+
     if args.format == "pdf" and not args.out:
         raise ReportError("a PDF report needs --out FILE (it is not printed to the terminal)")
     since = parse_day(args.since, end=False)

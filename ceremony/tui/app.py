@@ -21,7 +21,7 @@ import inspect
 import signal
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segments
 from textual import events, on
@@ -36,12 +36,15 @@ from ceremony.flows.unfinished import unfinished_ceremonies
 from ceremony.preflight import run_preflight
 from ceremony.tui.leaks import neutralise_textual_switches, safe_traceback
 from ceremony.tui.screens.context import LedgerContext
-from ceremony.tui.screens.first_run import FirstRunScreen
-from ceremony.tui.screens.gen_session import PreflightRunner
-from ceremony.tui.screens.help import HelpScreen
 from ceremony.tui.screens.home import WELCOME, HomeScreen
 from ceremony.tui.screens.main_menu import MainMenuScreen
-from ceremony.tui.screens.unfinished import UnfinishedScreen
+
+if TYPE_CHECKING:
+    from ceremony.tui.screens.gen_session import PreflightRunner
+
+# Cold start (issue 14): only what the main menu needs is imported here. The first-run, help and
+# unfinished-ceremony screens (first run pulls in the document renderer: reportlab, pyHanko, qrcode) are
+# imported where they are shown.
 
 __all__ = [
     "EXIT_CANCELLED",
@@ -103,6 +106,8 @@ class CeremonyApp(App[int]):
         return self.home_screen()
 
     def action_help(self) -> None:
+        from ceremony.tui.screens.help import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.screen, self.SCREEN_GUIDE))
@@ -256,6 +261,8 @@ class LedgerApp(CeremonyApp):
 
     def home_screen(self) -> Screen[Any]:
         if not self.context.people(active=False):
+            from ceremony.tui.screens.first_run import FirstRunScreen
+
             return FirstRunScreen(self.context)
         return MainMenuScreen(self.context)
 
@@ -264,7 +271,8 @@ class LedgerApp(CeremonyApp):
         ledger = self.context.open()
         if ledger is None:
             return
-        for card in card_files.wipe_leftovers(ledger.events()):
+        events = list(ledger.events())  # one read of the ledger for both passes below
+        for card in card_files.wipe_leftovers(events):
             self.notify(
                 f"Ceremony {card.ceremony_id}: the share card file {card.path}, left by an interrupted run, "
                 "was overwritten and removed. Voiding or resuming that ceremony records it.",
@@ -272,7 +280,9 @@ class LedgerApp(CeremonyApp):
                 severity="warning",
                 timeout=60,
             )
-        for item in reversed(unfinished_ceremonies(ledger.events())):
+        for item in reversed(unfinished_ceremonies(events)):
+            from ceremony.tui.screens.unfinished import UnfinishedScreen
+
             self.push_screen(UnfinishedScreen(self.context, item))
 
     @on(events.Unmount)

@@ -17,11 +17,12 @@ Seen on Textual 8.2.8:
 from __future__ import annotations
 
 from types import ModuleType
-
-import rich
-from rich.traceback import Trace, Traceback
+from typing import TYPE_CHECKING
 
 from ceremony.errors import CeremonyError
+
+if TYPE_CHECKING:
+    from rich.traceback import Trace, Traceback
 
 WITHHELD = "(message withheld: it may quote secret input)"
 
@@ -41,6 +42,9 @@ def neutralise_textual_switches(constants: ModuleType | None = None) -> None:
 
 def safe_traceback(error: BaseException) -> Traceback:
     """A Rich traceback of ``error`` without locals and, unless it is a CeremonyError, without its message."""
+    import rich  # only when an error is shown: rich.traceback costs the cold start ~40 ms
+    from rich.traceback import Traceback
+
     trace = Traceback.extract(type(error), error, error.__traceback__, show_locals=False)
     _scrub(trace, _our_error_names())
     return Traceback(trace, show_locals=False, width=100, suppress=[rich])

@@ -6,6 +6,11 @@
 Both on a demo ledger (``build_demo``: a year of ceremonies, a dozen people), so the first frame is the
 main menu, reached after opening the ledger and scanning it for unfinished ceremonies:
 
+  bare   the yardstick (issue 14): a bare Textual app that paints one line, started the same way in the
+         same kind of tmux pane in the same run (``.venv/bin/python BARE.py``). ``ratio_tmux_to_bare`` on the
+         tmux row is ceremony's cold start over it; the target is at most 2. The tmux and bare runs
+         alternate, so a machine that gets busier mid-run slows both alike.
+
   tmux   the real ``.venv/bin/ceremony --ledger X`` typed into a bash shell in a detached 80x24 tmux pane
          (a private tmux server); the clock runs from the Enter key to the first ``capture-pane`` that shows
          the main menu's "New key generation ceremony" (polled every 10 ms). Includes interpreter start-up,
@@ -38,6 +43,20 @@ from ceremony.flows.demo import build_demo  # noqa: E402
 CEREMONY = ROOT / ".venv" / "bin" / "ceremony"
 HOME_TEXT = "New key generation ceremony"  # a main menu button: the home screen is painted
 TIMEOUT_S = 60.0
+BARE_TEXT = "bare textual app ready"
+
+_BARE_APP = f"""
+from textual.app import App, ComposeResult
+from textual.widgets import Static
+
+
+class Bare(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Static("{BARE_TEXT}")
+
+
+Bare().run()
+"""
 
 _PILOT_CHILD = """
 import asyncio, sys
@@ -68,8 +87,9 @@ def _tmux(socket: str, *args: str, env: dict[str, str]) -> str:
     ).stdout
 
 
-def tmux_once(ledger: Path) -> float:
-    """Seconds from Enter to the main menu on screen, real binary in an 80x24 tmux pane."""
+def tmux_once(command: str, marker: str = HOME_TEXT) -> float:
+    """Seconds from Enter to ``marker`` on screen (the main menu by default), ``command`` typed into a shell
+    in an 80x24 tmux pane."""
     socket = f"ceremony-bench-{uuid.uuid4().hex[:10]}"
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -84,12 +104,12 @@ def tmux_once(ledger: Path) -> float:
         _tmux(socket, "set-option", "-t", "b", "status", "off", env=env)
         while not _tmux(socket, "capture-pane", "-p", "-t", "b", env=env).strip():
             time.sleep(0.01)  # the shell's prompt
-        _tmux(socket, "send-keys", "-t", "b", "-l", f"{CEREMONY} --ledger {ledger}", env=env)
+        _tmux(socket, "send-keys", "-t", "b", "-l", command, env=env)
         t0 = time.perf_counter()
         _tmux(socket, "send-keys", "-t", "b", "Enter", env=env)
-        while HOME_TEXT not in _tmux(socket, "capture-pane", "-p", "-t", "b", env=env):
+        while marker not in _tmux(socket, "capture-pane", "-p", "-t", "b", env=env):
             if time.perf_counter() - t0 > TIMEOUT_S:
-                raise RuntimeError("the main menu never appeared in the tmux pane")
+                raise RuntimeError(f"{marker!r} never appeared in the tmux pane")
             time.sleep(0.01)
         elapsed = time.perf_counter() - t0
         _tmux(socket, "send-keys", "-t", "b", "C-q", env=env)
@@ -135,16 +155,32 @@ def run(quick: bool) -> list[dict]:
         events = build_demo(ledger, start=datetime(2025, 6, 2, tzinfo=UTC)).events
         rows = []
         if shutil.which("tmux") and CEREMONY.exists():
-            tmux_once(ledger)  # warm-up: page cache, .pyc files
-            times = [tmux_once(ledger) for _ in range(runs)]
+            bare = folder / "bare_app.py"
+            bare.write_text(_BARE_APP)
+            ceremony_command = f"{CEREMONY} --ledger {ledger}"
+            bare_command = f"{CEREMONY.parent / 'python'} {bare}"
+            tmux_once(ceremony_command)  # warm-up: page cache, .pyc files
+            tmux_once(bare_command, BARE_TEXT)
+            times, bare_times = [], []
+            for _ in range(runs):  # alternating: both see the same machine
+                times.append(tmux_once(ceremony_command))
+                bare_times.append(tmux_once(bare_command, BARE_TEXT))
+            ratio = round(statistics.median(times) / statistics.median(bare_times), 2)
             rows.append(
-                _row("cold start to main menu, real binary in tmux 80x24", times, ledger_events=events)
+                _row(
+                    "cold start to main menu, real binary in tmux 80x24",
+                    times,
+                    ledger_events=events,
+                    bare_textual_s=round(statistics.median(bare_times), 3),
+                    ratio_tmux_to_bare=ratio,
+                )
             )
+            rows.append(_row("bare Textual app painting one line, tmux 80x24 (yardstick)", bare_times))
         pilot_once(ledger)
         times = [pilot_once(ledger) for _ in range(runs)]
         rows.append(_row("cold start to main menu, Pilot run_test (headless)", times, ledger_events=events))
-        if len(rows) == 2:
-            rows[0]["ratio_tmux_to_pilot"] = round(rows[0]["median_s"] / rows[1]["median_s"], 2)
+        if len(rows) == 3:
+            rows[0]["ratio_tmux_to_pilot"] = round(rows[0]["median_s"] / rows[2]["median_s"], 2)
         return rows
     finally:
         shutil.rmtree(folder, ignore_errors=True)

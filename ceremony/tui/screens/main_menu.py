@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
 from rich.text import Text
@@ -15,12 +15,14 @@ from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
 from ceremony.errors import CeremonyError
-from ceremony.flows.presence import Presence
-from ceremony.ledger.store import Ledger
-from ceremony.ledger.verify import VerifyResult, verify_ledger
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
-from ceremony.tui.screens.participants import ParticipantsScreen, missing_for_a_ceremony
+
+if TYPE_CHECKING:
+    from ceremony.ledger.store import Ledger
+
+# Cold start (issue 14): what a button leads to (flows, other screens, the verifier) is imported in its
+# handler, not here.
 
 
 def attention_text(ledger: Ledger | None, now: datetime | None = None) -> Text:
@@ -97,6 +99,9 @@ class MainMenuScreen(CeremonyScreen[None]):
 
     @on(Button.Pressed, "#generate")
     def new_ceremony(self) -> None:
+        from ceremony.flows.presence import Presence
+        from ceremony.tui.screens.participants import missing_for_a_ceremony
+
         missing = missing_for_a_ceremony(self.context.people(active=False))
         if missing:
             self._status("Enroll first: " + ", ".join(missing) + " (Participants).", "bold red")
@@ -111,6 +116,7 @@ class MainMenuScreen(CeremonyScreen[None]):
 
     @on(Button.Pressed, "#recover, #reshare, #retire, #departure, #keys")
     def lifecycle(self, event: Button.Pressed) -> None:
+        from ceremony.flows.presence import Presence
         from ceremony.tui.screens import lifecycle
 
         ledger = self.context.open()
@@ -153,11 +159,15 @@ class MainMenuScreen(CeremonyScreen[None]):
 
     @on(Button.Pressed, "#participants")
     def participants(self) -> None:
+        from ceremony.tui.screens.participants import ParticipantsScreen
+
         self.app.push_screen(ParticipantsScreen(self.context))
 
     @on(Button.Pressed, "#verify")
     def verify(self) -> None:
         self._status("Working: verifying every event, signature and the custody rule…", "bold yellow")
+        from ceremony.ledger.verify import verify_ledger
+
         path = self.context.ledger_path
         self.run_worker(lambda: verify_ledger(path), thread=True, exit_on_error=False, name="verify")
 
@@ -165,6 +175,8 @@ class MainMenuScreen(CeremonyScreen[None]):
         if event.worker.name != "verify" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
             return
         if event.state is WorkerState.SUCCESS:
+            from ceremony.ledger.verify import VerifyResult
+
             result = event.worker.result
             assert isinstance(result, VerifyResult)
             self._status("✓ " + result.summary(), "bold green")
