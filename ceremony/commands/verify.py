@@ -15,7 +15,6 @@ from typing import Any
 
 from ceremony.commands import ledger_path
 from ceremony.errors import InputError, LedgerIntegrityError, SignatureError
-from ceremony.ledger.verify import verify_ledger
 
 
 def add_parser(subparsers: Any) -> None:
@@ -32,7 +31,9 @@ def add_parser(subparsers: Any) -> None:
         metavar="TEXT",
         action="append",
         default=[],
-        help="a checkpoint line from a signed form (repeatable): proves nothing was cut off or rewritten",
+        help="a checkpoint from a signed form or the close-out screen, quoted, exactly as printed (CEREMONY-"
+        "CHECKPOINT V1 ..., its hashes in groups; any spacing, line breaks or case; repeatable): proves "
+        "nothing was cut off or rewritten",
     )
     parser.add_argument(
         "--anchor",
@@ -63,6 +64,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ceremony.ledger.verify import verify_ledger
+
     manifest_json: dict[str, Any] | None = None
     if args.bundle is not None:
         path, manifest_json = _check_bundle(args.bundle, args.officer_cert_sha256)

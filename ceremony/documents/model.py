@@ -37,12 +37,16 @@ class LedgerReference:
     prints it; ``qr_payload`` is what the QR code carries (the ledger defines both; we only print them).
     ``anchor`` is the ledger's anchor in its grouped, printed lines (ledger id, genesis hash, root
     certificate SHA-256; DESIGN §5), printed in the same box; empty for a paper from before the anchor.
+    ``organisation`` is the organisation the ledger's genesis records: every page of the paper names it
+    (never the example name of ``forms/organisation.toml``); empty only for a form rendered without a
+    ledger (a preview), which is then marked as a specimen if the forms still carry the example name.
     """
 
     event_id: str
     checkpoint_text: str
     qr_payload: str
     anchor: tuple[str, ...] = ()
+    organisation: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,7 @@ class ShareCardData:
     issued_at: datetime
     share_lines: SecretBytes | bytearray
     qr_payload: SecretBytes | bytearray
+    organisation: str = ""  # as the ledger's genesis records it (see LedgerReference.organisation)
 
     def __repr__(self) -> str:
         return (

@@ -58,8 +58,9 @@ from ceremony.documents.model import (
     utc,
 )
 from ceremony.documents.qr import qr_matrix
-from ceremony.documents.templates import Form, FormSet, Organisation, load_forms
+from ceremony.documents.templates import SPECIMEN_MARK, Form, FormSet, Organisation, load_forms
 from ceremony.errors import DocumentError
+from ceremony.ledger.checkpoint import Checkpoint, CheckpointFormatError
 
 PAGE_SIZES = {Paper.A4: A4, Paper.LETTER: LETTER}
 MARGIN_X = 18 * mm
@@ -172,13 +173,14 @@ def _draw_furniture(canvas: Canvas, doc: SimpleDocTemplate, page: _Page) -> None
     canvas.drawString(MARGIN_X, bottom, page.footer)
     total = page.total_pages or doc.page
     canvas.drawRightString(width - MARGIN_X, bottom, f"page {doc.page} of {total}")
-    if page.watermark:
+    watermark = page.watermark or (SPECIMEN_MARK if org.specimen else "")
+    if watermark:
         # Drawn before the page's content: QR codes (white ground) and boxes stay clean above it.
         canvas.setFillColor(WATERMARK)
         canvas.setFont("Helvetica-Bold", 30)
         canvas.translate(width / 2, height / 2)
         canvas.rotate(52)
-        canvas.drawCentredString(0, 0, page.watermark)
+        canvas.drawCentredString(0, 0, watermark)
     canvas.restoreState()
 
 
@@ -526,6 +528,16 @@ def _signature_blocks(blocks: Sequence[tuple[str, str, str]], width: float) -> T
     return table
 
 
+def _checkpoint_lines(checkpoint_text: str) -> Flowable:
+    """The checkpoint as people read it: its name and size, then each hash in groups of eight hex digits,
+    a line each, never broken inside a group (``ceremony verify --checkpoint`` takes it back as printed)."""
+    try:
+        lines = Checkpoint.parse(checkpoint_text).grouped()
+    except CheckpointFormatError:
+        return _para(escape(checkpoint_text), "mono")
+    return GroupedLines(lines, size=7.2, min_size=5.5, bold=True, hang=False)
+
+
 def _checkpoint_box(ref: LedgerReference, width: float) -> Table:
     qr_size = 26 * mm
     text = [
@@ -534,7 +546,7 @@ def _checkpoint_box(ref: LedgerReference, width: float) -> Table:
         _para(f"Ledger event: <b>{escape(ref.event_id)}</b>", "cell"),
         Spacer(1, 3),
         _para("Checkpoint:", "cell"),
-        _para(escape(ref.checkpoint_text), "mono"),
+        _checkpoint_lines(ref.checkpoint_text),
         Spacer(1, 4),
     ]
     if ref.anchor:
@@ -777,8 +789,9 @@ def _content_width(paper: Paper) -> float:
     return float(PAGE_SIZES[paper][0] - 2 * MARGIN_X)
 
 
-def _resolve(forms: FormSet | None, paper: Paper | str | None) -> tuple[FormSet, Paper]:
-    formset = forms or load_forms()
+def _resolve(forms: FormSet | None, paper: Paper | str | None, organisation: str) -> tuple[FormSet, Paper]:
+    # ``organisation``: the ledger genesis's, printed on every page (a specimen without one; templates.py).
+    formset = (forms or load_forms()).issued_by(organisation)
     if paper is None:
         return formset, formset.organisation.paper
     try:
@@ -837,7 +850,7 @@ def render_acknowledgement(
     data: AcknowledgementData, *, forms: FormSet | None = None, paper: Paper | str | None = None
 ) -> bytes:
     """The custodian's acknowledgement form (PCI DSS 3.7.8), unsigned. Never shows the share."""
-    formset, size = _resolve(forms, paper)
+    formset, size = _resolve(forms, paper, data.ledger.organisation)
     form = formset["acknowledgement"]
     title = _title_text(form)
     values = {
@@ -870,7 +883,7 @@ def render_reaffirmation(
     data: ReaffirmationData, *, forms: FormSet | None = None, paper: Paper | str | None = None
 ) -> bytes:
     """The annual reaffirmation form, listing every component the custodian holds, unsigned."""
-    formset, size = _resolve(forms, paper)
+    formset, size = _resolve(forms, paper, data.ledger.organisation)
     form = formset["reaffirmation"]
     title = _title_text(form)
     values = {
@@ -927,7 +940,7 @@ def render_share_card(
     is overwritten. The page stream is zlib-compressed, so the share does not appear as plain text in the
     PDF bytes either. Never written to disk here: see :mod:`ceremony.documents.printing`.
     """
-    formset, size = _resolve(forms, paper)
+    formset, size = _resolve(forms, paper, data.organisation)
     form = formset["share_card"]
     title = _title_text(form)
     values = {
@@ -996,7 +1009,7 @@ def render_minutes(
     data: MinutesData, *, forms: FormSet | None = None, paper: Paper | str | None = None
 ) -> bytes:
     """The ceremony minutes (DESIGN §4.7), any number of pages, unsigned. KCVs only, never key material."""
-    formset, size = _resolve(forms, paper)
+    formset, size = _resolve(forms, paper, data.closing.organisation)
     form = formset["minutes"]
     title = _title_text(form)
     values = {
@@ -1086,7 +1099,7 @@ def render_anchor(
     """The ledger anchor page (DESIGN §5), one page, unsigned: organisation, production or rehearsal, ledger
     id, creation time, founding security officer, the anchor as grouped text and as a QR code, the root
     certificate's SHA-256, what an auditor does with it, and the founder's signature block."""
-    formset, size = _resolve(forms, paper)
+    formset, size = _resolve(forms, paper, data.organisation)
     form = formset["anchor"]
     title = _title_text(form)
     mode = _ledger_mode(data.rehearsal)

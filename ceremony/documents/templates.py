@@ -25,7 +25,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -572,12 +572,27 @@ def load_form(path: Path, spec: FormSpec) -> Form:
 
 
 # --- organisation.toml -------------------------------------------------------------------------------------
+# The name forms/organisation.toml ships with. A ledger's paper names the organisation its genesis records,
+# never this; a form rendered without a ledger while the forms still carry it is a specimen (see below).
+EXAMPLE_ORGANISATION = "Example Payments Ltd"
+SPECIMEN_MARK = "SPECIMEN - NOT FROM A LEDGER"  # across every page of such a form
+
+
 @dataclass(frozen=True)
 class Organisation:
+    """Who issues the documents: ``name`` (from the ledger's genesis on a ledger's paper; organisation.toml's
+    only for a form rendered without a ledger), department line, logo, paper size. ``specimen``: rendered
+    without a ledger under the example name, so every page is marked as a specimen."""
+
     name: str
     department: str
     logo: Path | None
     paper: Paper
+    specimen: bool = False
+
+    @property
+    def is_example(self) -> bool:
+        return " ".join(self.name.split()).casefold() == EXAMPLE_ORGANISATION.casefold()
 
 
 def load_organisation(path: Path) -> Organisation:
@@ -631,6 +646,17 @@ class FormSet:
 
     def __getitem__(self, name: str) -> Form:
         return self.forms[name]
+
+    def issued_by(self, organisation: str) -> FormSet:
+        """These forms as printed for ``organisation``, the name the ledger's genesis records: it replaces
+        organisation.toml's name on every page. Without one (a form rendered without a ledger), the toml's
+        name stays, and the example name marks the document as a specimen (never silently on paper)."""
+        name = " ".join(organisation.split())
+        if name:
+            return replace(self, organisation=replace(self.organisation, name=name, specimen=False))
+        if self.organisation.is_example:
+            return replace(self, organisation=replace(self.organisation, specimen=True))
+        return self
 
 
 def load_forms(forms_dir: Path | None = None) -> FormSet:

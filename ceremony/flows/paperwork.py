@@ -47,6 +47,7 @@ from typing import Any, Protocol, TypeVar
 
 from ceremony.crypto.codec import share_text
 from ceremony.crypto.secret import SecretBytes
+from ceremony.documents import archive
 from ceremony.documents.model import (
     AcknowledgementData,
     AnchorData,
@@ -71,6 +72,7 @@ from ceremony.ledger import participants as people
 from ceremony.ledger import register as ledger_register
 from ceremony.ledger import schema as sc
 from ceremony.ledger.anchor import group
+from ceremony.ledger.checkpoint import Checkpoint, CheckpointFormatError
 from ceremony.ledger.events import Event
 from ceremony.ledger.register import KeyInfo, PreflightEvidence, Register, ceremony_id_of
 from ceremony.ledger.store import Attester, Ledger
@@ -151,12 +153,46 @@ def ledger_reference(ledger: Ledger, seq: int) -> LedgerReference:
     (DESIGN §5)."""
     checkpoint = ledger.checkpoint(seq)
     anchor = tuple(people.anchor(ledger).grouped())
-    return LedgerReference(f"#{seq}", checkpoint.text(), checkpoint.qr_payload(), anchor)
+    return LedgerReference(
+        f"#{seq}", checkpoint.text(), checkpoint.qr_payload(), anchor, people.genesis(ledger).organisation
+    )
 
 
 def closing_checkpoint(ledger: Ledger) -> str:
     """The checkpoint text of the ledger as it stands now (pass it to ``GenerationCeremony.close``)."""
     return ledger.checkpoint().text()
+
+
+def closing_checkpoint_of(ledger: Ledger, ceremony_id: str) -> Checkpoint:
+    """THE closing checkpoint of a ceremony — one value, shown on its close-out screen, printed in its
+    minutes and listed by the auditor view (issue 14): the checkpoint its ``ceremony.closed`` event records
+    in its payload (the ledger as it stood when the close was asked for, just before the closing events).
+    A ceremony whose end records none (voided, or closed without one) gets the ledger as it stood just
+    before its ``ceremony.voided``/``closed`` event. Refuses a ceremony that has not ended."""
+    end = _ended(ceremony_events(ledger, ceremony_id))
+    return recorded_closing_checkpoint(end.record) or ledger.checkpoint(max(1, end.seq - 1))
+
+
+def recorded_closing_checkpoint(record: object) -> Checkpoint | None:
+    """The checkpoint a ``ceremony.closed`` record carries, or None (a void, none recorded, unreadable)."""
+    text = record.checkpoint if isinstance(record, sc.CeremonyClosed) else None
+    if not text:
+        return None
+    try:
+        return Checkpoint.parse(text)
+    except CheckpointFormatError:
+        return None
+
+
+def closing_reference(ledger: Ledger, ceremony_id: str) -> LedgerReference:
+    """What the minutes print in their checkpoint box: the ceremony's end event and its
+    :func:`closing_checkpoint_of`, with the ledger's anchor."""
+    end = _ended(ceremony_events(ledger, ceremony_id))
+    checkpoint = closing_checkpoint_of(ledger, ceremony_id)
+    anchor = tuple(people.anchor(ledger).grouped())
+    return LedgerReference(
+        f"#{end.seq}", checkpoint.text(), checkpoint.qr_payload(), anchor, people.genesis(ledger).organisation
+    )
 
 
 def _scheme_text(scheme: str, threshold: int, count: int) -> str:
@@ -231,6 +267,7 @@ def share_card_data(
         issued_at=datetime.now(UTC).replace(microsecond=0),
         share_lines=lines,
         qr_payload=qr_payload,
+        organisation=people.genesis(ledger).organisation,
     )
 
 
@@ -616,8 +653,9 @@ def _title(control: _Control) -> str:
     return f"{what} {'rehearsal' if control.rehearsal else 'ceremony'}"
 
 
-def _describe(event: Event, names: Mapping[str, str]) -> str:
-    """One line of the minutes for ``event``: what happened, in the custodians' words; never a share."""
+def _describe(event: Event, names: Mapping[str, str], cards: Mapping[str, int] | None = None) -> str:
+    """One line of the minutes for ``event``: what happened, in the custodians' words; never a share.
+    ``cards``: card file -> share number, from the ceremony's ``share.card_delivered`` events."""
     match event.record:
         case sc.CeremonyStarted() as r:
             mode = " (REHEARSAL)" if r.rehearsal else ""
@@ -666,7 +704,23 @@ def _describe(event: Event, names: Mapping[str, str]) -> str:
                     f"Share {r.share_number} of split {r.split_id} entered by its custodian; "
                     "checked, accepted"
                 )
-            return f"Share {r.share_number} shown privately to its custodian"
+            return _exposure_text(r)
+        case sc.ShareCardDelivered() as r:
+            copies = "" if r.copies == 1 else f", {r.copies} copies"
+            if r.ram_backed:
+                where = f"the RAM folder (file {r.destination})"
+            elif r.destination.startswith("/"):
+                where = f"a folder on disk (file {r.destination})"
+            else:
+                where = f"the printer ({r.destination}{copies})"
+            return f"Share {r.share_number} card delivered to {where}"
+        case sc.ShareCardFailed() as r:
+            return f"Share {r.share_number} card NOT delivered ({r.reason}); the failure was recorded"
+        case sc.ShareCardWiped() as r:
+            when = " (left by an interrupted run)" if r.leftover else " after printing"
+            number = (cards or {}).get(r.file)
+            which = f"Share {number} card file" if number else "Share card file"
+            return f"{which} wiped{when} (overwritten and removed): {r.file}"
         case sc.ShareReceived() as r:
             how = "share card" if r.method == "card" else "custodian's own record"
             return f"Share {r.share_number} receipt signed; {how} sealed in envelope {r.envelope_serial}"
@@ -734,7 +788,35 @@ def _describe(event: Event, names: Mapping[str, str]) -> str:
             return f"Ceremony voided: {r.reason}"
         case sc.AuthFailed() as r:
             return f"Wrong passphrase (attempt {r.attempt}) for the {r.role} role"
-    return event.type
+    return _plain_event_name(event.type)
+
+
+def _exposure_text(r: sc.ShareExposed) -> str:
+    """One exposure of a share, in words: shown, printed on a card, handed over… (never the raw kind)."""
+    share = f"Share {r.share_number}"
+    envelope = f", envelope {r.envelope_serial}" if r.envelope_serial else ""
+    match r.kind:
+        case "shown":
+            return f"{share} shown privately to its custodian"
+        case "printed":
+            where = f" on {r.printer}" if r.printer else ""
+            return f"{share} printed on a share card{where} for its custodian{envelope}"
+        case "assigned":
+            return f"{share} assigned to its custodian{envelope}"
+        case "handed":
+            return f"{share} handed to its custodian{envelope}"
+        case "returned":
+            return f"{share} returned{envelope}"
+        case "demonstrated":
+            return f"{share} demonstrated by its holder{envelope}"
+    return f"{share} {r.kind} ({envelope.lstrip(', ') or 'custodian'})"
+
+
+def _plain_event_name(event_type: str) -> str:
+    """An event type the minutes have no sentence for, in words (``share.card_failed`` -> "Share card
+    failed"): the minutes never print a raw ledger type name."""
+    words = event_type.replace(".", " ").replace("_", " ")
+    return words[:1].upper() + words[1:]
 
 
 def _preflight_result(evidence: PreflightEvidence) -> str:
@@ -824,10 +906,11 @@ def _cast_of(ledger: Ledger, control: _Control, events: Sequence[Event]) -> _Cas
                 where = "" if control.kind == "generation" else f", new split {r.split_id}"
                 for n, pid in enumerate(r.custodians or (), start=1):
                     cast.add(pid, f"{custodian} ({noun} {n} of {r.shares}{where})", "custodian")
-            case sc.EnvelopeInspected() | sc.RecoveryShareRefused() as r:
-                cast.add(r.person_id, f"{custodian} (presented share {r.share_number})", "custodian")
-            case sc.ShareExposed(kind="entered") as r:
-                cast.add(r.person_id, f"{custodian} (presented share {r.share_number})", "custodian")
+            case sc.EnvelopeInspected() | sc.RecoveryShareRefused() | sc.ShareExposed(kind="entered") as r:
+                # A share number only when one was read: never "presented share None" (issue 14).
+                number = r.share_number if isinstance(r.share_number, int) and r.share_number > 0 else None
+                role = f"{custodian} (presented share {number})" if number else custodian
+                cast.add(r.person_id, role, "custodian")
             case sc.KekComponentEntered() as r:
                 part = r.component_number
                 cast.add(r.person_id, f"KEK custodian (KEK component {part})", "KEK custodian")
@@ -953,7 +1036,7 @@ def minutes_data_for(
     or voided — from the ledger events whose record names ``ceremony_id``: kind and purpose (from
     ``ceremony.started``), participants and their roles, preflight result and exceptions relied on, every
     step with its UTC time and who performed and approved it, KCVs (never key material), envelope serials,
-    incidents, outcome and the closing checkpoint (the checkpoint after ``ceremony.closed``/``voided``).
+    incidents, outcome and the closing checkpoint (:func:`closing_checkpoint_of`).
     ``location``: where the ceremony took place; by default the one recorded at its start (recovery,
     re-share and retirement record it in ``ceremony.started``). Call once the ceremony was closed or
     voided."""
@@ -964,6 +1047,11 @@ def minutes_data_for(
     end = _ended(events)
     cast = _cast_of(ledger, control, events)
     short = {pid: cast.short(pid) for pid in cast.everyone}
+    cards = {
+        e.record.destination: e.record.share_number
+        for e in events
+        if isinstance(e.record, sc.ShareCardDelivered)
+    }
     steps = []
     for event in events:
         performer = event.actors[0] if event.actors else ""
@@ -971,7 +1059,7 @@ def minutes_data_for(
         steps.append(
             MinutesStep(
                 at=_time(event),
-                description=_describe(event, short),
+                description=_describe(event, short, cards),
                 performed_by=cast.tagged(performer),
                 approved_by=", ".join(cast.tagged(a) for a in approvers) or "-",
                 event_id=f"#{event.seq}",
@@ -1001,7 +1089,7 @@ def minutes_data_for(
         kcvs=tuple(_kcvs(events, ledger_register.read(ledger), control, cast)),
         envelopes=tuple(_envelopes(events, end, cast)),
         outcome=outcome,
-        closing=ledger_reference(ledger, end.seq),
+        closing=closing_reference(ledger, ceremony_id),
     )
 
 
@@ -1127,21 +1215,7 @@ async def async_issue_minutes(
 # --- the ledger anchor --------------------------------------------------------------------------------------
 def documents_folder(ledger: Ledger) -> Path:
     """Where the signed papers go by default: ``ceremony-documents/`` beside the ledger file."""
-    return ledger.path.parent / "ceremony-documents"
-
-
-def write_new_file(target: Path, data: bytes) -> Path:
-    """Write ``data`` to ``target``, or to ``target-2.pdf``, ``-3``… if it exists: never overwrite a paper."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1, 1000):
-        path = target if attempt == 1 else target.with_name(f"{target.stem}-{attempt}{target.suffix}")
-        try:
-            with path.open("xb") as out:  # "x": never replace a file, even one that appeared meanwhile
-                out.write(data)
-            return path
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"{target.parent} already holds 999 copies of {target.name}")
+    return archive.documents_folder(ledger.path)
 
 
 def anchor_names(ledger_id: str) -> tuple[str, str]:
@@ -1211,7 +1285,7 @@ def issue_anchor(
         reason=_ANCHOR_REASON,
     )
     document = _record_anchor(ledger, founded, signed, subject, file_name)
-    path = write_new_file((folder or documents_folder(ledger)) / file_name, signed)
+    path = archive.write_new_file((folder or documents_folder(ledger)) / file_name, signed)
     return document, path
 
 
@@ -1228,5 +1302,6 @@ async def async_issue_anchor(
         reason=_ANCHOR_REASON,
     )
     document = _record_anchor(ledger, founded, signed, subject, file_name)
-    path = await asyncio.to_thread(write_new_file, (folder or documents_folder(ledger)) / file_name, signed)
+    target = (folder or documents_folder(ledger)) / file_name
+    path = await asyncio.to_thread(archive.write_new_file, target, signed)
     return document, path

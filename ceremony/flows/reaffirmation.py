@@ -211,6 +211,7 @@ class Reaffirmation:
                 checkpoint.text(),
                 checkpoint.qr_payload(),
                 tuple(people.anchor(self.ledger).grouped()),
+                people.genesis(self.ledger).organisation,
             ),
             next_due=show_date(next_due),
         )

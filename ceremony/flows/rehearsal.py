@@ -1590,6 +1590,7 @@ def _card_data(
         issued_at=datetime.now(UTC).replace(microsecond=0),
         share_lines=lines,
         qr_payload=typed,
+        organisation=enrolment.genesis(life.ledger).organisation,
     )
 
 

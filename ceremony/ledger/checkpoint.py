@@ -12,7 +12,15 @@ two smaller than ``n``: ``MTH(D[n]) = SHA-256(0x01 || MTH(D[0:k]) || MTH(D[k:n])
 
     CEREMONY-CHECKPOINT V1 <LEDGER-ID> <SIZE> <HEAD-HASH-HEX> <MERKLE-ROOT-HEX>
 
-hashes in uppercase hex. Parsing accepts lowercase and runs of whitespace, so a transcribed line still reads.
+hashes in uppercase hex. **Printed for people** (:meth:`Checkpoint.grouped`, on screen and on paper) it is
+three lines — the name and size, then each hash in groups of eight hex digits, never broken inside a group::
+
+    CEREMONY-CHECKPOINT V1 <LEDGER-ID> <SIZE>
+    4998C092 0F570A65 71235B67 077E7755 5F8A14A8 C29FDD29 83559559 5A971778    (head hash)
+    8549D45C 74B5FF48 19E9BDF0 62510DFE 895EC469 84F235D4 B7DE78E6 998178DF    (Merkle root)
+
+:meth:`Checkpoint.parse` takes it back exactly as printed: any white space (spaces, line breaks), any case;
+the words ``head`` and ``root`` (as some people write them in front of the hashes) are ignored.
 """
 
 from __future__ import annotations
@@ -29,6 +37,14 @@ MAGIC: Final = "CEREMONY-CHECKPOINT"
 VERSION: Final = "V1"
 _HASH_HEX = re.compile(r"[0-9A-F]{64}")
 _LEDGER_ID = re.compile(r"[0-9A-Z]{1,32}")
+GROUP: Final = 8  # hex digits per printed group
+_LABELS = frozenset({"HEAD", "ROOT", "MERKLE", "HASH"})  # words people may write before a hash; never hex
+
+
+def group_hex(hex_text: str, size: int = GROUP) -> str:
+    """``4998c0920f57...`` as ``4998C092 0F57...``: uppercase, groups of ``size`` separated by one space."""
+    upper = hex_text.upper()
+    return " ".join(upper[i : i + size] for i in range(0, len(upper), size))
 
 
 class CheckpointFormatError(InputError):
@@ -112,16 +128,33 @@ class Checkpoint:
             f"{self.head_hash.hex().upper()} {self.merkle_root.hex().upper()}"
         )
 
+    def grouped(self) -> list[str]:
+        """The checkpoint as printed for people: ``MAGIC VERSION ledger size``, then the head hash, then the
+        Merkle root, each hash in groups of :data:`GROUP` hex digits (a line breaks between groups only)."""
+        return [
+            f"{MAGIC} {VERSION} {self.ledger_id} {self.size}",
+            group_hex(self.head_hash.hex()),
+            group_hex(self.merkle_root.hex()),
+        ]
+
+    def printed(self) -> str:
+        """:meth:`grouped` as one text, a line each; :meth:`parse` reads it back."""
+        return "\n".join(self.grouped())
+
     def qr_payload(self) -> str:
         """Same as :meth:`text`: uppercase letters, digits, space and '-' fit QR alphanumeric mode."""
         return self.text()
 
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
-        parts = text.upper().split()
+        """The one-line form or the printed (grouped) form: any white space, any case (module docstring)."""
+        tokens = text.upper().split()
+        hashes = "".join(t for t in tokens[4:] if t.rstrip(":") not in _LABELS)
+        parts = tokens[:4] + ([hashes[:64], hashes[64:]] if len(hashes) == 128 else tokens[4:])
         if len(parts) != 6 or parts[0] != MAGIC:
             raise CheckpointFormatError(
-                f"A checkpoint reads '{MAGIC} {VERSION} <ledger id> <size> <head hash> <Merkle root>'."
+                f"A checkpoint reads '{MAGIC} {VERSION} <ledger id> <size> <head hash> <Merkle root>', the "
+                "hashes 64 hex digits each (spaces and line breaks inside them are fine)."
             )
         if parts[1] != VERSION:
             raise CheckpointFormatError(f"Checkpoint version {parts[1][:8]!r} is not known to this program.")

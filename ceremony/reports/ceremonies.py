@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from ceremony.ledger import schema as sc
+from ceremony.ledger.checkpoint import Checkpoint, CheckpointFormatError
 from ceremony.ledger.register import PreflightEvidence, person_id_of
 from ceremony.reports.model import (
     CeremonyFacts,
@@ -122,6 +123,19 @@ def describe(facts: LedgerFacts, step: Step) -> str:
     return readable[:1].upper() + readable[1:]
 
 
+def closing_checkpoint_text(ceremony: CeremonyFacts) -> str:
+    """The ceremony's closing checkpoint as printed in its minutes and shown at its close-out (issue 14):
+    the one its ``ceremony.closed`` event records, its hashes in groups of eight; "" when none is recorded
+    (voided or unfinished: its minutes print the ledger as it stood just before the void)."""
+    for step in reversed(ceremony.steps):
+        if isinstance(step.record, sc.CeremonyClosed) and step.record.checkpoint:
+            try:
+                return " ".join(Checkpoint.parse(step.record.checkpoint).grouped())
+            except CheckpointFormatError:
+                return step.record.checkpoint
+    return ""
+
+
 def _preflight_text(evidence: PreflightEvidence) -> str:
     parts = ["BLOCKED" if evidence.blocked else "cleared"]
     if evidence.counts is not None:
@@ -200,6 +214,7 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                 )
             )
         outcome = ceremony.outcome + (f": {ceremony.outcome_reason}" if ceremony.outcome_reason else "")
+        closing = closing_checkpoint_text(ceremony)
         participants = "; ".join(f"{facts.name_of(p)} ({r})" for p, r in roles.items())
         sections.append(
             Section(
@@ -212,6 +227,7 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                     ("Outcome", outcome),
                     ("Participants", participants or "-"),
                     ("Preflight", preflight_text),
+                    ("Closing checkpoint", closing or "-"),
                 ),
                 tables=(
                     Table(
@@ -234,6 +250,7 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                 "outcome_reason": ceremony.outcome_reason or None,
                 "participants": [{"person_id": p, "role": r} for p, r in roles.items()],
                 "preflight": preflight_text,
+                "closing_checkpoint": closing or None,
                 "steps": step_records,
             }
         )

@@ -627,6 +627,7 @@ class Report:
     csv_columns: tuple[str, ...]
     csv_rows: tuple[tuple[str, ...], ...]
     empty_note: str = "Nothing in the ledger matches."
+    organisation: str = ""  # as the ledger's genesis records it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -635,6 +636,7 @@ class Report:
             "basis": self.basis,
             "as_of": self.as_of.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "ledger_id": self.ledger_id,
+            "organisation": self.organisation,
             "rehearsal": self.rehearsal,
             "checkpoint": self.checkpoint,
             "filters": self.filters_json,
@@ -675,6 +677,7 @@ def make_report(
         records=tuple(records),
         csv_columns=csv_columns,
         csv_rows=tuple(csv_rows),
+        organisation=facts.register.genesis.organisation if facts.register.genesis else "",
     )
 
 

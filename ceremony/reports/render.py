@@ -129,6 +129,8 @@ def to_text(report: Report, width: int = TEXT_WIDTH) -> str:
     ledger = f"{report.ledger_name} ({report.ledger_id})"
     if report.rehearsal:
         ledger += " - REHEARSAL LEDGER, TEST KEYS ONLY"
+    if report.organisation:
+        out += _field_lines("Organisation", report.organisation, width)
     out += _field_lines("Ledger", ledger, width)
     out += _field_lines("As of", show_time(report.as_of) + " UTC", width)
     out += _field_lines("Filters", report.filters, width)
@@ -261,6 +263,7 @@ def _story(report: Report, width: float) -> list[Flowable]:
     ]
     ledger = f"{report.ledger_name} ({report.ledger_id})"
     rows = [
+        *([("Organisation", report.organisation)] if report.organisation else []),
         ("Ledger", ledger + (" - REHEARSAL LEDGER, TEST KEYS ONLY" if report.rehearsal else "")),
         ("As of", show_time(report.as_of) + " UTC"),
         ("Filters", report.filters),

@@ -142,7 +142,10 @@ def test_minutes_record_every_step_from_the_ledger(cast) -> None:
     assert data.outcome == "Completed" and data.location == "Vault room"
     closed = events[-1]
     assert closed.type == "ceremony.closed" and data.closing.event_id == f"#{closed.seq}"
-    assert Checkpoint.parse(data.closing.checkpoint_text).head_hash == closed.hash
+    # The closing checkpoint is the one the close recorded: the ledger just before ceremony.closed.
+    closing = Checkpoint.parse(data.closing.checkpoint_text)
+    assert closing == Checkpoint.parse(closed.payload["checkpoint"]) == cast.ledger.checkpoint(closed.seq - 1)
+    assert closing.head_hash == events[-2].hash
 
 
 def test_xor_minutes_list_every_component_kcv(cast) -> None:

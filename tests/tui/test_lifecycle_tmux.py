@@ -86,11 +86,20 @@ def test_recovery_to_a_wrapped_file_in_tmux(tmp_path: Path) -> None:
         tmux.send_keys("Tab")
         settle()
         tmux.type_text("HSM-2 transport KEK")
-        tmux.send_keys("Enter")  # no KEK custodian ticked yet: the list takes the focus
         settle()
-        tmux.send_keys("Down", "Down", "Down", "Down", "space", "Down", "space")  # cust5 and cust6, planned
+        tmux.send_keys("Tab")  # into the KEK custodians list, on its first name
         settle()
-        tmux.send_keys("Tab", "Tab", "Enter")  # past the optional KEK KCV to "Continue: air-gap preflight"
+        tmux.send_keys("Down", "Down", "Down", "Down")
+        settle()
+        tmux.send_keys("space")  # cust5, planned
+        settle()
+        tmux.send_keys("Down")
+        settle()
+        tmux.send_keys("space")  # cust6, planned
+        settle()
+        tmux.send_keys("Tab", "Tab")  # past the optional KEK KCV to "Continue: air-gap preflight"
+        settle()
+        tmux.send_keys("Enter")
         # The real air-gap preflight: clear, or (a networked test machine, rehearsal ledger) recorded.
         tmux.wait_for(lambda s: "Preflight clear" in s or "BLOCKED" in s, timeout=30)
         settle()

@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from ceremony.errors import CeremonyError
 from ceremony.flows import paperwork
+from ceremony.ledger.checkpoint import Checkpoint
 from ceremony.tui.screens.gen_base import GenerationScreen, error_text
 from ceremony.tui.screens.gen_session import STEP_CLOSE
 
@@ -92,8 +93,9 @@ class CloseScreen(GenerationScreen):
                 written.append(signed.record.file_name)
         except (CeremonyError, OSError) as error:
             problem = f"acknowledgement forms not all issued: {error}"
-        checkpoint = paperwork.closing_checkpoint(ledger)
-        ceremony.close(checkpoint)
+        ceremony.close(paperwork.closing_checkpoint(ledger))
+        # The one closing checkpoint (issue 14): the one ceremony.closed records, also printed in the minutes.
+        checkpoint = paperwork.closing_checkpoint_of(ledger, ceremony.ceremony_id)
         try:
             location = self.query_one("#location", Input).value.strip()
             minutes = await paperwork.async_issue_minutes(ledger, ceremony, location=location)
@@ -109,9 +111,12 @@ class CloseScreen(GenerationScreen):
             error = event.worker.error
             raise error if error is not None else RuntimeError("close-out failed")
 
-    def _done(self, checkpoint: str, folder: Path, written: list[str], problem: str | None) -> None:
-        text = Text("✓ Ceremony closed. Ledger checkpoint (write it down):\n", style="bold green")
-        text.append(checkpoint, style="bold")
+    def _done(self, checkpoint: Checkpoint, folder: Path, written: list[str], problem: str | None) -> None:
+        text = Text(
+            "✓ Ceremony closed. Closing checkpoint (write it down; the minutes print the same):\n",
+            style="bold green",
+        )
+        text.append(checkpoint.printed(), style="bold")
         self.query_one("#checkpoint", Static).update(text)
         if problem:
             self.status(error_text(CeremonyError(problem)))

@@ -8,16 +8,19 @@ is closed at once; this app never holds a writable connection and offers no scre
 ``open_for_reading`` first lets SQLite roll it back, as any program opening it would; give the auditor a
 clean copy.)
 
-The first thing shown is ``verify``'s result (DESIGN §5): the intact summary with the checkpoint to compare
-against the paper minutes, or the first bad event in red, so no report is read before the auditor knows
-whether the ledger can be trusted. The reports (:class:`~ceremony.tui.screens.officer.reports.ReportsScreen`)
-follow, also on a faulty ledger, with the fault repeated on the home screen.
+The first thing shown is ``verify``'s result (DESIGN §5): the intact summary with the ledger's checkpoint now
+and each ended ceremony's closing checkpoint — the same value its close-out screen showed and its minutes
+print, to compare with the paper — or the first bad event in red, so no report is read before the auditor
+knows whether the ledger can be trusted. The reports
+(:class:`~ceremony.tui.screens.officer.reports.ReportsScreen`) follow, also on a faulty ledger, with the fault
+repeated on the home screen.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,6 +35,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from ceremony.errors import CeremonyError, LedgerIntegrityError
+from ceremony.ledger.checkpoint import Checkpoint
+from ceremony.ledger.store import Ledger
 from ceremony.ledger.verify import VerifyResult, verify_ledger
 from ceremony.tui.app import CeremonyApp, run_app
 from ceremony.tui.screens.base import CeremonyScreen
@@ -44,7 +49,42 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def intact_text(result: VerifyResult) -> Text:
+@dataclass(frozen=True)
+class Closing:
+    """One ended ceremony and its closing checkpoint (the one its minutes print)."""
+
+    kind: str
+    ceremony_id: str
+    outcome: str  # "closed" | "voided"
+    end_seq: int
+    checkpoint: Checkpoint
+
+
+def closings(ledger_path: Path) -> list[Closing]:
+    """Every ended ceremony of the ledger with :func:`~ceremony.flows.paperwork.closing_checkpoint_of`: the
+    value its close-out screen showed and its minutes print (issue 14), in ledger order. Read-only."""
+    from ceremony.flows import paperwork  # the documents stack: loaded on the worker thread only
+
+    kinds: dict[str, str] = {}
+    ended: dict[str, tuple[str, int]] = {}
+    with Ledger.open_for_reading(ledger_path) as ledger:
+        for event in ledger.events():
+            ceremony_id = event.payload.get("ceremony_id")
+            if not isinstance(ceremony_id, str):
+                continue
+            if event.type == "ceremony.started":
+                kinds[ceremony_id] = str(event.payload.get("kind") or "ceremony")
+            elif event.type in ("ceremony.closed", "ceremony.voided"):
+                ended[ceremony_id] = (event.type.removeprefix("ceremony."), event.seq)
+        return [
+            Closing(
+                kinds.get(cid, "ceremony"), cid, outcome, seq, paperwork.closing_checkpoint_of(ledger, cid)
+            )
+            for cid, (outcome, seq) in sorted(ended.items(), key=lambda item: item[1][1])
+        ]
+
+
+def intact_text(result: VerifyResult, ended: Sequence[Closing] = ()) -> Text:
     text = Text()
     text.append("✓ LEDGER INTACT\n", style="bold green")
     text.append(
@@ -55,8 +95,13 @@ def intact_text(result: VerifyResult) -> Text:
     )
     checkpoint = result.checkpoint()
     if checkpoint is not None:
-        text.append("Checkpoint (compare with the paper minutes):\n", style="bold")
-        text.append(checkpoint.text() + "\n", style="bold")
+        text.append("The whole ledger now (newer than any paper):\n", style="bold")
+        text.append(checkpoint.printed() + "\n")
+    if ended:
+        text.append("Closing checkpoint of each ceremony (compare with its signed minutes):\n", style="bold")
+        for closing in ended:
+            text.append(f"{closing.kind} {closing.ceremony_id}, {closing.outcome} at #{closing.end_seq}:\n")
+            text.append(closing.checkpoint.printed() + "\n", style="bold")
     if result.flagged_keys:
         text.append(
             f"Keys that must be replaced (a custodian who knew them left, PCI DSS 3.7.5): "
@@ -103,6 +148,7 @@ class AuditorHomeScreen(CeremonyScreen[None]):
         self.clock = clock
         self.export_folder = export_folder
         self.result: VerifyResult | None = None
+        self.closings: list[Closing] = []
         self.fault: CeremonyError | None = None
         self.verified = False
 
@@ -134,8 +180,10 @@ class AuditorHomeScreen(CeremonyScreen[None]):
     async def _verify(self) -> None:
         box = self.query_one("#verify-result", Static)
         reports = self.query_one("#reports", Button)
+        ended: list[Closing] = []
         try:
             self.result = await asyncio.to_thread(verify_ledger, self.ledger_path)
+            ended = await asyncio.to_thread(closings, self.ledger_path)
         except LedgerIntegrityError as error:
             self.fault = error
             box.update(fault_text(error))
@@ -146,7 +194,8 @@ class AuditorHomeScreen(CeremonyScreen[None]):
             box.update(fault_text(error))
             box.add_class("-fault")
         else:
-            box.update(intact_text(self.result))
+            self.closings = ended
+            box.update(intact_text(self.result, ended))
             reports.disabled = False
         self.verified = True
         if not reports.disabled:

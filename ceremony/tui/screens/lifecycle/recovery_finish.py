@@ -106,7 +106,10 @@ class FinishScreen(LifecycleScreen):
             (folder / paper.record.file_name).write_bytes(paper.pdf)
         session.release()
         text = Text("\n".join(lines), style="bold green")
-        text.append(f"\nCeremony closed. Ledger checkpoint: {ledger.checkpoint().text()}", style="")
+        # The one closing checkpoint (issue 14): recorded in ceremony.closed, printed in the minutes.
+        closing = paperwork.closing_checkpoint_of(ledger, ceremony_id)
+        text.append("\nCeremony closed. Closing checkpoint (write it down; the minutes print the same):\n")
+        text.append(closing.printed(), style="bold")
         text.append(f"\nSigned papers ({len(papers)}) in {folder}", style="")
         self.query_one("#summary", Static).update(text)
         self.query_one("#finish", Button).disabled = True

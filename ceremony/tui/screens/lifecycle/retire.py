@@ -271,6 +271,9 @@ class RetireScreen(CeremonyScreen[None]):
             administrator, witness = ceremony.administrator, ceremony.witness
             assert isinstance(administrator, PresentPerson) and isinstance(witness, PresentPerson)
             text = Text("✓ Retirement ceremony closed.", style="bold green")
+            # The one closing checkpoint (issue 14): recorded in ceremony.closed, printed in the minutes.
+            closing = paperwork.closing_checkpoint_of(self.ledger, ceremony.ceremony_id)
+            text.append(f"\nClosing checkpoint (write it down):\n{closing.printed()}\n", style="bold")
             try:
                 # DESIGN 4.7: minutes signed by administrator and witness, with the closing checkpoint.
                 minutes = await paperwork.async_issue_minutes_for(
