@@ -20,9 +20,10 @@ from textual.worker import Worker, WorkerState
 
 from ceremony.errors import CeremonyError
 from ceremony.flows.exceptions import ledger_exceptions
-from ceremony.preflight import PreflightReport, Verdict, covering
+from ceremony.preflight import PreflightReport, covering
 from ceremony.tui.screens.gen_base import GenerationScreen
 from ceremony.tui.screens.gen_session import STEP_PREFLIGHT, record_preflight
+from ceremony.tui.widgets.preflight_findings import fill_findings, verdict_text
 
 
 class PreflightScreen(GenerationScreen):
@@ -74,38 +75,19 @@ class PreflightScreen(GenerationScreen):
     def show(self, report: PreflightReport) -> None:
         coverage = covering(report.findings, ledger_exceptions(self.session.ledger), report.taken_at)
         self.session.report, self.session.coverage = report, coverage
-        table = self.query_one("#findings", DataTable)
-        table.clear()
-        for finding in report.findings:
-            if finding.verdict is Verdict.PASS:
-                status = Text("pass", style="green")
-            elif coverage.exception_for(finding) is not None:
-                status = Text("excepted", style="yellow")
-            else:
-                status = Text(finding.verdict.value.upper(), style="bold red")
-            table.add_row(status, Text(finding.check), Text(finding.subject or finding.summary))
-        verdict = self.query_one("#verdict", Static)
+        fill_findings(self.query_one("#findings", DataTable), report, coverage)
+        self.query_one("#verdict", Static).update(verdict_text(coverage, self.session.rehearsal))
         cont = self.query_one("#continue", Button)
         override = self.query_one("#override", Button)
         if not coverage.blocked:
-            verdict.update(Text("✓ Preflight clear: no uncovered finding.", style="bold green"))
             cont.disabled = False
             override.display = False
             cont.focus()
-            return
-        count = len(coverage.uncovered)
-        text = Text(f"✗ BLOCKED: {count} finding(s) without an active exception.", style="bold red")
-        if self.session.rehearsal:
-            text.append("\nRehearsal ledger: you may record them and continue.", style="yellow")
+        elif self.session.rehearsal:
             override.display = True
             override.focus()
         else:
-            text.append(
-                "\nFix them and run again, or a security officer records an exception (PCI 1.2.6).",
-                style="red",
-            )
             self.query_one("#again", Button).focus()
-        verdict.update(text)
 
     @on(Button.Pressed, "#continue")
     def proceed(self) -> None:

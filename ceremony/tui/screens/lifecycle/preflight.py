@@ -26,9 +26,10 @@ from textual.worker import Worker, WorkerState
 
 from ceremony.errors import CeremonyError
 from ceremony.flows.exceptions import ledger_exceptions
-from ceremony.preflight import PreflightReport, Verdict, covering
+from ceremony.preflight import PreflightReport, covering
 from ceremony.tui.screens.lifecycle.base import LifecycleScreen, close_flow_screen, refusal_text
 from ceremony.tui.screens.lifecycle.session import STEP_PREFLIGHT, PreflightGate
+from ceremony.tui.widgets.preflight_findings import fill_findings, verdict_text
 
 
 class PreflightPanel(Vertical):
@@ -96,38 +97,19 @@ class PreflightPanel(Vertical):
         gate = self.gate
         coverage = covering(report.findings, ledger_exceptions(gate.ledger), report.taken_at)
         gate.report, gate.coverage = report, coverage
-        table = self.query_one("#findings", DataTable)
-        table.clear()
-        for finding in report.findings:
-            if finding.verdict is Verdict.PASS:
-                status = Text("pass", style="green")
-            elif coverage.exception_for(finding) is not None:
-                status = Text("excepted", style="yellow")
-            else:
-                status = Text(finding.verdict.value.upper(), style="bold red")
-            table.add_row(status, Text(finding.check), Text(finding.subject or finding.summary))
-        verdict = self.query_one("#verdict", Static)
+        fill_findings(self.query_one("#findings", DataTable), report, coverage)
+        self.query_one("#verdict", Static).update(verdict_text(coverage, gate.rehearsal))
         cont = self.query_one("#preflight-continue", Button)
         override = self.query_one("#override", Button)
         if not coverage.blocked:
-            verdict.update(Text("✓ Preflight clear: no uncovered finding.", style="bold green"))
             cont.disabled = False
             override.display = False
             cont.focus()
-            return
-        count = len(coverage.uncovered)
-        text = Text(f"✗ BLOCKED: {count} finding(s) without an active exception.", style="bold red")
-        if gate.rehearsal:
-            text.append("\nRehearsal ledger: you may record them and continue.", style="yellow")
+        elif gate.rehearsal:
             override.display = True
             override.focus()
         else:
-            text.append(
-                "\nFix them and run again, or a security officer records an exception (PCI 1.2.6).",
-                style="red",
-            )
             self.query_one("#again", Button).focus()
-        verdict.update(text)
 
     @property
     def blocked(self) -> bool:
