@@ -527,6 +527,12 @@ class CustodyHistory:
     ) -> None:
         """Raise if wrapping ``key_id`` under ``transport_id`` whose components (person, component id) were
         entered would let fewer people than a quorum rebuild any key wrapped under it."""
+        self._checked_wrap(key_id, transport_id, components, seq)
+
+    def _checked_wrap(
+        self, key_id: str, transport_id: str, components: tuple[tuple[str, str], ...], seq: int
+    ) -> _Transport:
+        """The transport key as it would stand with this wrap (a copy), checked against every quorum."""
         if key_id not in self._splits_of_key:
             raise CustodyRecordError(f"Event #{seq}: key {key_id} has no split in the custody record.")
         if len(components) < 2:
@@ -535,10 +541,22 @@ class CustodyHistory:
                 "person; it needs at least two components from different people (PCI DSS 3.7.6).",
                 forbidding_seq=None,
             )
-        trial = self._trial_transport(transport_id, key_id, components)
+        current = self._transports.get(transport_id, _Transport())
+        trial = _Transport(
+            {c: dict(people) for c, people in current.knowers.items()},
+            list(current.componentisations),
+            list(current.keys),
+        )
+        for person, component in components:
+            trial.knowers.setdefault(component, {}).setdefault(person, seq)
+        parts = tuple(component for _, component in components)
+        if parts not in trial.componentisations:
+            trial.componentisations.append(parts)
+        if key_id not in trial.keys:
+            trial.keys.append(key_id)
         members = trial.coalition()
         if members is None:
-            return
+            return trial
         for affected in trial.keys:
             needed = max(self._quorum.get(affected, 2), 2)
             if len(members) < needed:
@@ -549,23 +567,6 @@ class CustodyHistory:
                     "(PCI DSS 3.7.6); a security officer and a witness must first record key.quorum_lowered.",
                     forbidding_seq=self._quorum_seq(affected),
                 )
-
-    def _trial_transport(
-        self, transport_id: str, key_id: str, components: tuple[tuple[str, str], ...]
-    ) -> _Transport:
-        current = self._transports.get(transport_id, _Transport())
-        trial = _Transport(
-            {c: dict(people) for c, people in current.knowers.items()},
-            list(current.componentisations),
-            list(current.keys),
-        )
-        for person, component in components:
-            trial.knowers.setdefault(component, {}).setdefault(person, 0)
-        parts = tuple(component for _, component in components)
-        if parts not in trial.componentisations:
-            trial.componentisations.append(parts)
-        if key_id not in trial.keys:
-            trial.keys.append(key_id)
         return trial
 
     def add_wrap(
@@ -573,15 +574,7 @@ class CustodyHistory:
     ) -> None:
         """Check, then remember: the key was wrapped under the transport key, whose components the people
         named entered (each (person, component id))."""
-        self.check_wrap(key_id, transport_id, components, seq)
-        transport = self._transports.setdefault(transport_id, _Transport())
-        for person, component in components:
-            transport.knowers.setdefault(component, {}).setdefault(person, seq)
-        parts = tuple(component for _, component in components)
-        if parts not in transport.componentisations:
-            transport.componentisations.append(parts)
-        if key_id not in transport.keys:
-            transport.keys.append(key_id)
+        transport = self._transports[transport_id] = self._checked_wrap(key_id, transport_id, components, seq)
         routes = self._routes.setdefault(key_id, [])
         if transport_id not in routes:
             routes.append(transport_id)
@@ -590,15 +583,6 @@ class CustodyHistory:
         knowers = {person for people in transport.knowers.values() for person in people}
         if knowers & self._deactivated.keys() and key_id not in self._retired_keys:
             self._flagged.setdefault(key_id, seq)
-
-    def transports(self, key_id: str) -> list[str]:
-        """The transport keys the key was ever wrapped under."""
-        return list(self._routes.get(key_id, ()))
-
-    def transport_knowers(self, transport_id: str) -> dict[str, dict[str, int]]:
-        """Component id -> person -> seq of first knowledge."""
-        transport = self._transports.get(transport_id)
-        return {} if transport is None else {c: dict(p) for c, p in transport.knowers.items()}
 
     def broken(self, key_id: str) -> Coalition | None:
         """The key's smallest coalition when it is below the key's quorum (or 2): the rule no longer holds,
