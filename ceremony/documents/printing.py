@@ -189,16 +189,21 @@ def write_to_ram_folder(
     return Delivery(destination=str(path), copies=1, path=path, ram_backed=ram, warning=warning)
 
 
-def wipe_after_print(path: Path) -> None:
-    """Overwrite the file with zeros (flushed to the device), then delete it."""
+def overwrite_and_remove(path: Path) -> bool:
+    """Overwrite the file with zeros (flushed), then unlink it. ``False`` when there was no such regular file.
+
+    Uses only ``os`` calls on a descriptor opened without following a symlink, so it can run from a signal
+    handler or an ``atexit`` hook. A symlink or anything but a regular file is left alone.
+    """
     try:
-        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise DocumentError(f"{path} is already gone: nothing to wipe") from None
-    except OSError as exc:
-        raise DocumentError(f"cannot open {path} to wipe it: {exc.strerror}") from None
+        return False
     try:
-        size = os.fstat(fd).st_size
+        info = os.fstat(fd)
+        if not (info.st_mode & 0o170000 == 0o100000):  # S_ISREG
+            return False
+        size = info.st_size
         block = bytes(min(size, 1 << 16))
         done = 0
         while done < size:
@@ -207,6 +212,19 @@ def wipe_after_print(path: Path) -> None:
     finally:
         os.close(fd)
     os.unlink(path)
+    return True
+
+
+def wipe_after_print(path: Path) -> None:
+    """Overwrite the file with zeros (flushed to the device), then delete it."""
+    try:
+        wiped = overwrite_and_remove(path)
+    except OSError as exc:
+        raise DocumentError(f"cannot open {path} to wipe it: {exc.strerror}") from None
+    if not wiped:
+        if os.path.lexists(path):
+            raise DocumentError(f"{path} is not a regular file: it was left alone")
+        raise DocumentError(f"{path} is already gone: nothing to wipe")
 
 
 def _check_copies(copies: int) -> None:

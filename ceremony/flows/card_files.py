@@ -32,6 +32,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ceremony.documents.printing import overwrite_and_remove
+
 CARD_DELIVERED = "share.card_delivered"
 CARD_WIPED = "share.card_wiped"
 CLEANUP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -40,33 +42,6 @@ CLEANUP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def card_file_name(split_id: str, number: int) -> str:
     """The file name a share card gets in the RAM folder."""
     return f"share-card-{split_id}-{number}.pdf"
-
-
-# --- overwrite and remove -----------------------------------------------------------------------------------
-def overwrite_and_remove(path: Path) -> bool:
-    """Overwrite the file with zeros (flushed), then unlink it. ``False`` when there was no such file.
-
-    Uses only ``os`` calls on a descriptor opened without following a symlink, so it can run from a signal
-    handler or an ``atexit`` hook. A symlink or anything but a regular file is left alone.
-    """
-    try:
-        fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        return False
-    try:
-        info = os.fstat(fd)
-        if not (info.st_mode & 0o170000 == 0o100000):  # S_ISREG
-            return False
-        size = info.st_size
-        block = bytes(min(size, 1 << 16))
-        done = 0
-        while done < size:
-            done += os.write(fd, block[: size - done])
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.unlink(path)
-    return True
 
 
 # --- this process's live card files ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ceremony.documents.printing import Delivery, deliver_card, wipe_after_print
+from ceremony.documents.printing import Delivery, deliver_card, overwrite_and_remove, wipe_after_print
 from ceremony.errors import CeremonyError, DocumentError
 from ceremony.flows import card_files, paperwork
 from ceremony.flows.common import Present, normalise_serial
@@ -84,7 +84,7 @@ def print_share_card(
             # Not recorded as delivered: the file must not stay behind (nothing would ever find it).
             if delivery.path is not None:
                 card_files.forget(delivery.path)
-                card_files.overwrite_and_remove(delivery.path)
+                overwrite_and_remove(delivery.path)
             raise
         return delivery
     finally:

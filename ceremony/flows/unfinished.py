@@ -18,8 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ceremony.documents.printing import overwrite_and_remove
 from ceremony.errors import FlowError, InputError
-from ceremony.flows.card_files import CardFile, is_card_file, open_card_files, overwrite_and_remove
+from ceremony.flows.card_files import CardFile, is_card_file, open_card_files
 from ceremony.flows.common import Present, Recorder, distinct
 from ceremony.ledger.events import Event
 from ceremony.ledger.register import KEY_MATERIAL_EVENTS, Register

@@ -76,6 +76,7 @@ if __name__ == "__main__":
     sys.exit(0)
 
 
+from ceremony.documents import printing  # noqa: E402
 from ceremony.flows import card_files  # noqa: E402
 from ceremony.flows.unfinished import leftover_cards, unfinished_ceremonies, void_unfinished  # noqa: E402
 from ceremony.ledger.store import Ledger  # noqa: E402
@@ -283,5 +284,5 @@ def test_only_files_named_as_cards_are_ever_touched(tmp_path: Path) -> None:
     os.symlink(bystander, target)
     assert card_files.is_card_file(card_files.CardFile("C000000001", "S000000001", 1, target))
     with pytest.raises(OSError):  # O_NOFOLLOW: a symlink in the card's place is not followed
-        card_files.overwrite_and_remove(target)
+        printing.overwrite_and_remove(target)
     assert bystander.read_text() == "keep me"
