@@ -98,6 +98,14 @@ def check_ledger_kind(ledger: object, rehearsal: bool) -> None:
     )
 
 
+def require_security_officer(ledger: LedgerWriter, person: Present) -> None:
+    """Refuse, before anything is written, a decision by someone not enrolled as a security officer (the
+    ledger's signing rule would refuse the event too, but only after the people typed their passphrases)."""
+    roles = {p.person_id: p.roles for p in people_from(ledger.events())}
+    if "security_officer" not in roles.get(person.person_id, ()):
+        raise DualControlError(f"{person.person_id} is not enrolled as a security officer")
+
+
 def distinct(*people: Present) -> None:
     """Dual control (DESIGN §1): one person never fills two control roles in one step."""
     ids = [p.person_id for p in people]
@@ -418,9 +426,7 @@ def decide_demonstrated(
         raise InputError("the decision is 'continue' (the ceremony goes on) or 'void' (it is voided)")
     if not reason.strip():
         raise InputError("record the reason for the decision; it goes into the minutes")
-    roles = {p.person_id: p.roles for p in people_from(record.ledger.events())}
-    if "security_officer" not in roles.get(security_officer.person_id, ()):
-        raise DualControlError(f"{security_officer.person_id} is not enrolled as a security officer")
+    require_security_officer(record.ledger, security_officer)
     distinct(security_officer, witness)
     if security_officer.person_id == incident.person_id:
         raise DualControlError("the person who typed the share cannot decide about their own incident")

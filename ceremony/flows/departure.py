@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ceremony.errors import DualControlError, InputError
-from ceremony.flows.common import Present, distinct, read_register
+from ceremony.flows.common import Present, distinct, read_register, require_security_officer
 from ceremony.ledger.participants import deactivate, participant
 from ceremony.ledger.store import Ledger
 
@@ -45,8 +45,7 @@ def record_departure(
     distinct(security_officer, witness)
     if person_id in (security_officer.person_id, witness.person_id):
         raise DualControlError("the person leaving cannot record or witness their own departure")
-    if "security_officer" not in participant(ledger, security_officer.person_id).roles:
-        raise DualControlError(f"{security_officer.person_id} is not enrolled as a security officer")
+    require_security_officer(ledger, security_officer)
     person = participant(ledger, person_id)
     if not person.active:
         raise InputError(

@@ -75,10 +75,10 @@ from ceremony.flows.common import (
     read_register,
     record_demonstrated,
     record_preflight_run,
+    require_security_officer,
     split_created_payload,
     split_for_plan,
 )
-from ceremony.ledger.participants import participant
 from ceremony.ledger.register import KeyInfo, Register, SplitInfo
 from ceremony.ledger.store import Ledger
 from ceremony.policy.custody import CustodyHistory, transport_key_id
@@ -627,8 +627,7 @@ class RecoveryCeremony:
             raise InputError("the decision is 'accept' (use the share) or 'refuse' (it stays refused)")
         if not reason.strip():
             raise InputError("record the reason for the decision; it goes into the minutes")
-        if "security_officer" not in participant(self.ledger, security_officer.person_id).roles:
-            raise DualControlError(f"{security_officer.person_id} is not enrolled as a security officer")
+        require_security_officer(self.ledger, security_officer)
         distinct(security_officer, self.witness)
         if security_officer.person_id == self.split.custodians.get(number):
             raise DualControlError("the custodian of the share cannot decide about their own envelope")
