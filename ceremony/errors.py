@@ -3,29 +3,59 @@
 Every message is written for a custodian or auditor and never contains key material, share bytes or a
 passphrase: when an error talks about user input it quotes only harmless parts (a header, a group index,
 a length). The CLI prints ``str(error)`` on one line and exits with ``error.exit_code``.
+
+The refusal vocabulary lives here too, one word pair per class, so every screen, the CLI and the
+rehearsal report name a refusal the same way (issue 14): ``refusal`` is what the room hears first
+("Duplicate share"), :meth:`CeremonyError.describe` is the whole line ("Duplicate share — share 2 was
+already entered"), and ``reason`` is the short token rehearsal scripts match against (``refused:
+duplicate``); it is part of the script format, so a token never changes once published.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
 
 
 class CeremonyError(Exception):
     """Base of every deliberate ceremony error."""
 
     exit_code: int = 2
+    refusal: ClassVar[str] = "Refused"
+    reason: ClassVar[str] = ""  # "": the class name stands in (rehearsal scripts never match on it)
+
+    @classmethod
+    def reason_token(cls) -> str:
+        return cls.reason or cls.__name__
+
+    def describe(self, names: Mapping[str, str] | None = None) -> str:
+        """The refusal as one line for the room: its name, then the flow's own sentence (which never
+        quotes a share), with person ids replaced by the names in ``names`` (id -> name)."""
+        message = str(self)
+        for person_id, name in (names or {}).items():
+            message = message.replace(person_id, name)
+        return f"{self.refusal} — {message}" if message else self.refusal
 
 
 # --- input and usage -------------------------------------------------------------------------------------
 class InputError(CeremonyError):
     """Something a person typed or a file supplied is not acceptable."""
 
+    refusal = "Not accepted"
+
 
 # --- keys and KCVs ---------------------------------------------------------------------------------------
 class KeyMaterialError(CeremonyError):
     """A key or component is malformed (wrong length, bad parity, degenerate, all zero...)."""
 
+    refusal = "Not a usable key"
+
 
 class KCVMismatchError(CeremonyError):
     """A reconstructed or entered key does not match the registered key check value."""
+
+    refusal = "KCV mismatch"
+    reason = "kcv mismatch"
 
     exit_code = 3
 
@@ -34,25 +64,41 @@ class KCVMismatchError(CeremonyError):
 class SplitError(CeremonyError):
     """Split parameters are invalid (m < 2, m > n, n > 255, empty secret...)."""
 
+    refusal = "Split refused"
+
 
 class ShareError(CeremonyError):
     """A share (or set of shares) offered for combination or checking is not acceptable."""
+
+    refusal = "Share refused"
 
 
 class BelowThresholdError(ShareError):
     """Fewer shares than the split's threshold were offered."""
 
+    refusal = "Not enough shares"
+    reason = "below threshold"
+
 
 class DuplicateShareError(ShareError):
     """The same share (number or x-coordinate) was offered twice."""
+
+    refusal = "Duplicate share"
+    reason = "duplicate"
 
 
 class ForeignShareError(ShareError):
     """A share belongs to another split or key."""
 
+    refusal = "Share of another key or split"
+    reason = "another key"
+
 
 class BadShareError(ShareError):
     """A share failed its commitment or made the combination fail the KCV."""
+
+    refusal = "Share does not match its commitment"
+    reason = "commitment mismatch"
 
     def __init__(self, message: str, share_numbers: tuple[int, ...] = ()) -> None:
         super().__init__(message)
@@ -62,14 +108,23 @@ class BadShareError(ShareError):
 class MalformedShareError(ShareError):
     """A share's bytes cannot be a share of this split (x = 0, too short, another length than the rest)."""
 
+    refusal = "Not a share"
+    reason = "format"
+
 
 # --- share codec (typed / QR form) -----------------------------------------------------------------------
 class ShareFormatError(InputError):
     """A typed or scanned share cannot be decoded."""
 
+    refusal = "Not a share"
+    reason = "format"
+
 
 class ShareChecksumError(ShareFormatError):
     """A group (or the whole share) fails its checksum; ``group`` is 1-based, 0 for the whole share."""
+
+    refusal = "Typing error"
+    reason = "format"
 
     def __init__(self, message: str, group: int = 0) -> None:
         super().__init__(message)
@@ -80,9 +135,14 @@ class ShareChecksumError(ShareFormatError):
 class IdentityError(CeremonyError):
     """Enrollment or identity-key problem."""
 
+    refusal = "Identity refused"
+
 
 class WrongPassphraseError(IdentityError):
     """The passphrase did not unlock the participant's key."""
+
+    refusal = "Wrong passphrase"
+    reason = "wrong passphrase"
 
 
 class DuplicateEnrollmentError(IdentityError):
@@ -100,6 +160,8 @@ class IdentityKeyFormatError(IdentityError):
 # --- ledger ----------------------------------------------------------------------------------------------
 class LedgerError(CeremonyError):
     """The ledger cannot be opened or written."""
+
+    refusal = "Ledger problem"
 
 
 class LedgerFormatError(LedgerError):
@@ -138,6 +200,8 @@ class LedgerNotFoundError(LedgerError):
 class LedgerIntegrityError(LedgerError):
     """Verification found a fault; ``seq`` names the first bad event (None for file-level faults)."""
 
+    refusal = "Ledger does not verify"
+
     exit_code = 4
 
     def __init__(
@@ -166,11 +230,16 @@ class ReportError(InputError):
 class PolicyError(CeremonyError):
     """A rule of split knowledge or dual control would be broken."""
 
+    refusal = "Refused by policy"
+
     exit_code = 5
 
 
 class CustodyViolationError(PolicyError):
     """An exposure would break split knowledge (PCI DSS 3.7.6); ``forbidding_seq`` is the earlier event."""
+
+    refusal = "Split knowledge"
+    reason = "custody rule"
 
     def __init__(self, message: str, forbidding_seq: int | None = None) -> None:
         super().__init__(message)
@@ -187,6 +256,9 @@ class DemonstratedKnowledgeError(PolicyError):
     exposure (kind "demonstrated") and an incident are recorded; the ceremony waits for a security
     officer's decision on incident ``incident_seq``. ``broken``: the custody rule no longer holds for the
     key (``coalition`` could rebuild it), so the ceremony cannot continue on that split."""
+
+    refusal = "Demonstrated knowledge"
+    reason = "demonstrated"
 
     def __init__(
         self,
@@ -205,6 +277,9 @@ class DemonstratedKnowledgeError(PolicyError):
 class DualControlError(PolicyError):
     """A step lacks two different authenticated people, or one person fills two control roles."""
 
+    refusal = "Dual control"
+    reason = "not the holder"
+
 
 class SigningRuleError(DualControlError):
     """An event is not signed as its type's rule requires (DESIGN §5): too few distinct signers, a signer
@@ -219,6 +294,8 @@ class SigningRuleError(DualControlError):
 class PreflightError(CeremonyError):
     """Preflight could not run or an exception record is invalid."""
 
+    refusal = "Preflight"
+
 
 class ExceptionRecordError(PreflightError):
     """A PCI DSS 1.2.6 exception record is incomplete or invalid (no justification, expiry too far...)."""
@@ -227,12 +304,17 @@ class ExceptionRecordError(PreflightError):
 class PreflightBlockedError(PreflightError):
     """An insecure (or unknown) preflight finding is not covered by an active exception."""
 
+    refusal = "Blocked by the air-gap preflight"
+    reason = "preflight"
+
     exit_code = 6
 
 
 # --- documents -------------------------------------------------------------------------------------------
 class DocumentError(CeremonyError):
     """A document could not be rendered, signed or checked."""
+
+    refusal = "Document problem"
 
 
 class TemplateError(DocumentError):
@@ -249,18 +331,29 @@ class SignatureError(DocumentError):
 class FlowError(CeremonyError):
     """A ceremony step was attempted out of order or without what it needs."""
 
+    refusal = "Out of order"
+
 
 class RetiredKeyError(FlowError):
     """The key (or split) was retired: no later ceremony may rebuild or re-share it (DESIGN §4.6)."""
+
+    refusal = "Retired"
+    reason = "retired"
 
 
 class RetiredShareError(ShareError):
     """A share of a retired split or key was offered; such shares are refused by every flow (DESIGN §4.6)."""
 
+    refusal = "Share of a retired split"
+    reason = "retired"
+
 
 class EnvelopeIncidentError(PolicyError):
     """An envelope's serial or seal did not check out before opening (PCI PIN 9-2/9-4): its share is refused
     until a security officer records a decision."""
+
+    refusal = "Envelope incident"
+    reason = "envelope incident"
 
 
 class KeyWrapError(KeyMaterialError):
@@ -271,9 +364,13 @@ class RehearsalMixError(FlowError):
     """A rehearsal (TEST key) on a production ledger, or a production key on a rehearsal ledger: refused,
     test and production keys never mix (PCI DSS 3.6.1.1)."""
 
+    refusal = "Test and production never mix"
+
 
 class CeremonyCancelled(FlowError):
     """The ceremony was cancelled (Ctrl+C or an explicit abort); the cancellation is recorded."""
+
+    refusal = "Cancelled"
 
 
 # --- terminal UI -----------------------------------------------------------------------------------------
