@@ -254,11 +254,18 @@ def test_broken_seal_is_an_incident_and_components_output_lands_as_cards(world: 
     assert result.outcome == "completed" and result.as_expected, lifecycle_lines(result)
     incident = _events(world.ledger, "incident.recorded")[-1].payload
     assert incident["share_number"] == 5 and "seal broken" in incident["what"]
-    docs = [d for d in _manifest(result)["documents"] if d["kind"] != "minutes"]
+    documents = _manifest(result)["documents"]
+    docs = [d for d in documents if d["kind"] == "share_card"]
     assert [d["path"] for d in docs] == [
         "components/component-01-of-03-R0201.pdf",
         "components/component-02-of-03-R0202.pdf",
         "components/component-03-of-03-R0203.pdf",
+    ]
+    # The one close-out (as in the TUI): each component's custodian acknowledges it (PCI DSS 3.7.8), then
+    # the close, then the minutes.
+    assert [d["kind"] for d in documents[3:]] == ["acknowledgement"] * 3 + ["minutes"]
+    assert [d["subject"].split(" - ")[0] for d in documents[3:6]] == [
+        f"component {n} of 3" for n in (1, 2, 3)
     ]
     components = []
     for doc in docs:

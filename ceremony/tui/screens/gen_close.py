@@ -1,8 +1,9 @@
 """Generation step 8: wipe the clear key, acknowledgement forms, close-out with the ledger checkpoint.
 
-Every share was verified, so the flow may wipe the key. Then ``ceremony.flows.paperwork`` builds and signs
-each new custodian's acknowledgement form (PCI DSS 3.7.8) and, after the flow closes the ceremony with the
-ledger checkpoint, the minutes (signed by administrator and witness). The PDFs hold no key material; they
+Every share was verified, so the flow may wipe the key. Then the one close-out
+(:class:`ceremony.flows.closeout.CloseOut`) has each new custodian sign their acknowledgement form (PCI DSS
+3.7.8), closes the ceremony with the ledger checkpoint and has the minutes signed by administrator and
+witness; a paper that fails is named here, and never stops the close. The PDFs hold no key material; they
 are written next to the ledger, in ``ceremony-documents/<ceremony id>/``, for printing.
 """
 
@@ -19,14 +20,10 @@ from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from ceremony.errors import CeremonyError
-from ceremony.flows import paperwork
+from ceremony.flows.closeout import CloseOut
 from ceremony.ledger.checkpoint import Checkpoint
 from ceremony.tui.screens.gen_base import GenerationScreen, error_text
 from ceremony.tui.screens.gen_session import STEP_CLOSE
-
-
-def documents_dir(ledger_path: Path, ceremony_id: str) -> Path:
-    return ledger_path.parent / "ceremony-documents" / ceremony_id
 
 
 class CloseScreen(GenerationScreen):
@@ -78,32 +75,13 @@ class CloseScreen(GenerationScreen):
 
     async def _paperwork(self) -> None:
         session, ceremony = self.session, self.session.ceremony
-        assert ceremony is not None and ceremony.plan is not None
-        ledger = session.ledger
-        folder = documents_dir(ledger.path, ceremony.ceremony_id)
-        written: list[str] = []
-        problem: str | None = None
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            for number in range(1, ceremony.plan.count + 1):
-                signed = await paperwork.async_issue_acknowledgement(
-                    ledger, ceremony, number, session.custodians[number]
-                )
-                (folder / signed.record.file_name).write_bytes(signed.pdf)
-                written.append(signed.record.file_name)
-        except (CeremonyError, OSError) as error:
-            problem = f"acknowledgement forms not all issued: {error}"
-        ceremony.close(paperwork.closing_checkpoint(ledger))
+        assert ceremony is not None
+        location = self.query_one("#location", Input).value.strip()
+        closing = CloseOut.generation(session.ledger, ceremony, session.custodians, location=location)
+        closed = await closing.run_async()
         # The one closing checkpoint (issue 14): the one ceremony.closed records, also printed in the minutes.
-        checkpoint = paperwork.closing_checkpoint_of(ledger, ceremony.ceremony_id)
-        try:
-            location = self.query_one("#location", Input).value.strip()
-            minutes = await paperwork.async_issue_minutes(ledger, ceremony, location=location)
-            (folder / minutes.record.file_name).write_bytes(minutes.pdf)
-            written.append(minutes.record.file_name)
-        except (CeremonyError, OSError) as error:
-            problem = (problem + "; " if problem else "") + f"minutes not issued: {error}"
-        self._done(checkpoint, folder, written, problem)
+        problem = "; ".join(closed.problems) or None
+        self._done(closed.checkpoint, closed.folder, [p.name for p in closed.written], problem)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # An unexpected failure in the close-out is an internal error, never silently swallowed.

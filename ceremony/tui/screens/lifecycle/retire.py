@@ -29,7 +29,6 @@ from ceremony.ledger.participants import participants
 from ceremony.ledger.store import Ledger
 from ceremony.preflight import run_preflight
 from ceremony.tui.screens.base import CeremonyScreen
-from ceremony.tui.screens.gen_close import documents_dir
 from ceremony.tui.screens.gen_session import PreflightRunner
 from ceremony.tui.screens.lifecycle.base import LIFECYCLE_CSS, close_flow_screen, refusal_text
 from ceremony.tui.screens.lifecycle.preflight import PreflightPanel
@@ -256,7 +255,7 @@ class RetireScreen(CeremonyScreen[None]):
 
     @on(Button.Pressed, "#close")
     async def close(self) -> None:
-        from ceremony.flows import paperwork
+        from ceremony.flows.closeout import CloseOut
 
         ceremony = self.ceremony
         if ceremony is None:
@@ -264,27 +263,20 @@ class RetireScreen(CeremonyScreen[None]):
             return
         if ceremony.stage is RetirementStage.OPEN:
             try:
-                ceremony.close(paperwork.closing_checkpoint(self.ledger))
+                # The one close-out: close with the ledger checkpoint, then the minutes (DESIGN 4.7), signed
+                # by administrator and witness.
+                closed = await CloseOut.retirement(self.ledger, ceremony).run_async()
             except CeremonyError as error:
                 self.status(refusal_text(error))
                 return
-            administrator, witness = ceremony.administrator, ceremony.witness
-            assert isinstance(administrator, PresentPerson) and isinstance(witness, PresentPerson)
             text = Text("✓ Retirement ceremony closed.", style="bold green")
             # The one closing checkpoint (issue 14): recorded in ceremony.closed, printed in the minutes.
-            closing = paperwork.closing_checkpoint_of(self.ledger, ceremony.ceremony_id)
-            text.append(f"\nClosing checkpoint (write it down):\n{closing.printed()}\n", style="bold")
-            try:
-                # DESIGN 4.7: minutes signed by administrator and witness, with the closing checkpoint.
-                minutes = await paperwork.async_issue_minutes_for(
-                    self.ledger, ceremony.ceremony_id, administrator, witness
-                )
-                folder = documents_dir(self.ledger.path, ceremony.ceremony_id)
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / minutes.record.file_name).write_bytes(minutes.pdf)
-                text.append(f" Signed minutes in {folder}.", style="")
-            except (CeremonyError, OSError) as error:
-                text.append(f" The minutes were not issued: {error}", style="bold red")
+            printed = closed.checkpoint.printed()
+            text.append(f"\nClosing checkpoint (write it down):\n{printed}\n", style="bold")
+            if closed.problems:
+                text.append(f" The minutes were not issued: {'; '.join(closed.problems)}", style="bold red")
+            else:
+                text.append(f" Signed minutes in {closed.folder}.", style="")
             self._release()
             self._step(STEP_CLOSE)
             text.append(" Press Close again to leave.", style="bold green")
