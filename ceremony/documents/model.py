@@ -98,8 +98,10 @@ class AcknowledgementData:
     share_number: int
     share_count: int
     issued_at: datetime  # UTC; also the PDF's creation date (deterministic output)
-    ledger: LedgerReference
+    ledger: LedgerReference  # the custodian's receipt of the share, and the checkpoint after it
     witness: Person | None = None
+    envelope_serial: str = ""  # the tamper-evident envelope the share was sealed in, as the receipt records
+    issued_event_id: str = ""  # the ledger event that issued the share to the custodian (shown, printed...)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ One function per document; each returns the unsigned PDF (sign it with :mod:`cer
 
 Every form with a ``@checkpoint`` box also prints the ledger's anchor in that box, when the flow gives it.
 
+The look of the paper - page furniture, palette, styles, grouped hashes, signature blocks and where the
+digital signature's stamp goes - comes from :mod:`ceremony.documents.pdfkit`, shared with the reports.
+
 Output is deterministic: reportlab's ``invariant`` mode (fixed document id), the creation date taken from
 the data rather than the clock, fixed metadata and zlib page compression - the same inputs give the same
 bytes, so two copies of a document can be compared byte for byte.
@@ -17,8 +20,6 @@ bytes, so two copies of a document can be compared byte for byte.
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -26,11 +27,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfdoc import PDFDictionary
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
     Flowable,
@@ -39,7 +37,6 @@ from reportlab.platypus import (
     ListItem,
     PageBreak,
     Paragraph,
-    SimpleDocTemplate,
     Spacer,
     Table,
     TableStyle,
@@ -57,203 +54,37 @@ from ceremony.documents.model import (
     ShareCardData,
     utc,
 )
+from ceremony.documents.pdfkit import (
+    A4_PORTRAIT,
+    FAINT,
+    FORM_MARGINS,
+    INK,
+    LETTER_PORTRAIT,
+    RULE,
+    SHADE,
+    STYLES,
+    Furniture,
+    GroupedLines,
+    Metadata,
+    QrCode,
+    build,
+    build_two_pass,
+    column_widths,
+    content_width,
+    fields_table,
+    fit_words,
+    height_of,
+    longest_word_width,
+    para,
+    signature_blocks,
+)
 from ceremony.documents.qr import qr_matrix
 from ceremony.documents.templates import SPECIMEN_MARK, Form, FormSet, Organisation, load_forms
 from ceremony.errors import DocumentError
 from ceremony.ledger.checkpoint import Checkpoint, CheckpointFormatError
 
-PAGE_SIZES = {Paper.A4: A4, Paper.LETTER: LETTER}
-MARGIN_X = 18 * mm
-MARGIN_TOP = 22 * mm
-MARGIN_BOTTOM = 16 * mm
-INK = colors.HexColor("#1a1a1a")
-RULE = colors.HexColor("#8c8c8c")
-SHADE = colors.HexColor("#ececec")
-FAINT = colors.HexColor("#5a5a5a")
-WATERMARK = colors.HexColor("#e4e4e4")
-SIGNATURE_DESTINATION_PREFIX = "ceremony-signature-"
-SIGNATURE_DESTINATION = SIGNATURE_DESTINATION_PREFIX + "{field}"  # destination marking a block's stamp area
-
-_BASE = ParagraphStyle("body", fontName="Helvetica", fontSize=9, leading=11.4, textColor=INK)
-STYLES = {
-    "body": _BASE,
-    "title": ParagraphStyle("title", _BASE, fontName="Helvetica-Bold", fontSize=16, leading=19, spaceAfter=5),
-    "h2": ParagraphStyle(
-        "h2", _BASE, fontName="Helvetica-Bold", fontSize=10.5, leading=13, spaceBefore=6, spaceAfter=3
-    ),
-    "h3": ParagraphStyle("h3", _BASE, fontName="Helvetica-Bold", fontSize=10, leading=13, spaceBefore=6),
-    "label": ParagraphStyle("label", _BASE, fontName="Helvetica-Bold", fontSize=8.5, leading=10.5),
-    "cell": ParagraphStyle("cell", _BASE, fontSize=8.5, leading=10.5),
-    "value": ParagraphStyle("value", _BASE, fontSize=9, leading=11),
-    "small": ParagraphStyle("small", _BASE, fontSize=7.5, leading=9.5, textColor=FAINT),
-    "mono": ParagraphStyle(
-        "mono", _BASE, fontName="Courier", fontSize=8, leading=10, wordWrap="CJK", textColor=INK
-    ),
-    "callout": ParagraphStyle("callout", _BASE, fontSize=10.5, leading=14),
-    "empty": ParagraphStyle("empty", _BASE, fontName="Helvetica-Oblique", fontSize=8.5, textColor=FAINT),
-}
-
-
-# --- page furniture ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Page:
-    """What every page of one document shows in its header and footer."""
-
-    organisation: Organisation
-    title: str
-    reference: str  # header, under the title: ceremony / custodian
-    footer: str  # footer, left
-    created: datetime
-    total_pages: int  # 0 = unknown yet (first pass)
-    watermark: str = ""  # printed large and light across the page, under the content (a rehearsal's mark)
-
-
-class _FormCanvas(Canvas):  # type: ignore[misc]  # reportlab is untyped
-    """A canvas that writes the signature-block destinations into the catalog's /Dests dictionary
-    (reportlab writes named destinations only for outlines and links)."""
-
-    def save(self) -> None:
-        marks = {k: v for k, v in self._destinations.items() if k.startswith(SIGNATURE_DESTINATION_PREFIX)}
-        if marks:
-            self._doc.Catalog.Dests = PDFDictionary({k: marks[k] for k in sorted(marks)})
-        super().save()
-
-
-def _canvas_maker(page: _Page) -> Callable[..., Canvas]:
-    stamp = utc(page.created).strftime("D:%Y%m%d%H%M%S+00'00'")
-
-    def make(*args: Any, **kwargs: Any) -> Canvas:
-        canvas = _FormCanvas(*args, **kwargs)
-        # Creation/modification date from the data, not the clock: same inputs, same bytes.
-        canvas.setDateFormatter(lambda *_: stamp)
-        canvas.setCreator("ceremony")
-        canvas.setProducer("ceremony (reportlab)")
-        return canvas
-
-    return make
-
-
-def _draw_furniture(canvas: Canvas, doc: SimpleDocTemplate, page: _Page) -> None:
-    width, height = doc.pagesize
-    org = page.organisation
-    canvas.saveState()
-    top = height - 12 * mm
-    x = MARGIN_X
-    if org.logo is not None:
-        canvas.drawImage(
-            str(org.logo),
-            x,
-            top - 8 * mm,
-            height=10 * mm,
-            width=24 * mm,
-            preserveAspectRatio=True,
-            anchor="sw",
-            mask="auto",
-        )
-        x += 27 * mm
-    canvas.setFillColor(INK)
-    canvas.setFont("Helvetica-Bold", 10.5)
-    canvas.drawString(x, top, org.name)
-    if org.department:
-        canvas.setFont("Helvetica", 8)
-        canvas.setFillColor(FAINT)
-        canvas.drawString(x, top - 10, org.department)
-    canvas.setFont("Helvetica-Bold", 8.5)
-    canvas.setFillColor(INK)
-    canvas.drawRightString(width - MARGIN_X, top, page.title)
-    canvas.setFont("Helvetica", 8)
-    canvas.setFillColor(FAINT)
-    canvas.drawRightString(width - MARGIN_X, top - 10, page.reference)
-    canvas.setStrokeColor(RULE)
-    canvas.setLineWidth(0.6)
-    canvas.line(MARGIN_X, top - 15, width - MARGIN_X, top - 15)
-    bottom = 11 * mm
-    canvas.line(MARGIN_X, bottom + 9, width - MARGIN_X, bottom + 9)
-    canvas.setFont("Helvetica", 7.5)
-    canvas.drawString(MARGIN_X, bottom, page.footer)
-    total = page.total_pages or doc.page
-    canvas.drawRightString(width - MARGIN_X, bottom, f"page {doc.page} of {total}")
-    watermark = page.watermark or (SPECIMEN_MARK if org.specimen else "")
-    if watermark:
-        # Drawn before the page's content: QR codes (white ground) and boxes stay clean above it.
-        canvas.setFillColor(WATERMARK)
-        canvas.setFont("Helvetica-Bold", 30)
-        canvas.translate(width / 2, height / 2)
-        canvas.rotate(52)
-        canvas.drawCentredString(0, 0, watermark)
-    canvas.restoreState()
-
-
-def _build(
-    story_factory: Callable[[], list[Flowable]], page: _Page, paper: Paper, subject: str, keywords: str
-) -> tuple[io.BytesIO, int]:
-    """Lay out the story; returns the PDF buffer and the page count."""
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=PAGE_SIZES[paper],
-        leftMargin=MARGIN_X,
-        rightMargin=MARGIN_X,
-        topMargin=MARGIN_TOP,
-        bottomMargin=MARGIN_BOTTOM,
-        title=page.title,
-        author=page.organisation.name,
-        subject=subject,
-        keywords=keywords,
-        creator="ceremony",
-        invariant=1,
-        pageCompression=1,
-    )
-
-    def furniture(canvas: Canvas, d: SimpleDocTemplate) -> None:
-        _draw_furniture(canvas, d, page)
-
-    doc.build(story_factory(), onFirstPage=furniture, onLaterPages=furniture, canvasmaker=_canvas_maker(page))
-    return buf, doc.page
-
-
-def _two_pass(
-    story_factory: Callable[[], list[Flowable]], page: _Page, paper: Paper, subject: str, keywords: str
-) -> bytes:
-    """First pass counts the pages, second pass prints "page X of Y" with the right Y."""
-    _, pages = _build(story_factory, page, paper, subject, keywords)
-    final = replace(page, total_pages=pages)
-    buf, _ = _build(story_factory, final, paper, subject, keywords)
-    return buf.getvalue()
-
-
-# --- flowables --------------------------------------------------------------------------------------------
-class QrCode(Flowable):  # type: ignore[misc]  # reportlab is untyped
-    """A QR code drawn as vector squares; one rectangle per horizontal run of dark modules."""
-
-    def __init__(self, matrix: list[list[bool]], size: float) -> None:
-        super().__init__()
-        self.matrix = matrix
-        self.size = size
-
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
-        return self.size, self.size
-
-    def draw(self) -> None:
-        count = len(self.matrix)
-        module = self.size / count
-        canvas = self.canv
-        canvas.saveState()
-        canvas.setFillColor(colors.white)
-        canvas.rect(0, 0, self.size, self.size, stroke=0, fill=1)
-        canvas.setFillColor(colors.black)
-        for r, row in enumerate(self.matrix):
-            y = self.size - (r + 1) * module
-            c = 0
-            while c < count:
-                if row[c]:
-                    start = c
-                    while c < count and row[c]:
-                        c += 1
-                    canvas.rect(start * module, y, (c - start) * module, module, stroke=0, fill=1)
-                else:
-                    c += 1
-        canvas.restoreState()
+PAGE_SIZES = {Paper.A4: A4_PORTRAIT, Paper.LETTER: LETTER_PORTRAIT}
+__all__ = ["GroupedLines", "QrCode"]  # re-exported: the toolkit's flowables, as callers knew them here
 
 
 class TypedShare(Flowable):  # type: ignore[misc]  # reportlab is untyped
@@ -324,98 +155,24 @@ class TypedShare(Flowable):  # type: ignore[misc]  # reportlab is untyped
         canvas.restoreState()
 
 
-class GroupedLines(Flowable):  # type: ignore[misc]  # reportlab is untyped
-    """Monospace lines of hex groups (a ledger anchor) drawn exactly as given, spaces kept.
-
-    As large as fits, up to ``size`` points and down to ``min_size``; a line that still does not fit is broken
-    between two groups (at a space), never inside one, and continues under its first group (``hang``) or at
-    the left edge. The same lines and width always give the same layout."""
-
-    def __init__(
-        self, lines: Sequence[str], *, size: float, min_size: float, bold: bool = False, hang: bool = True
-    ) -> None:
-        super().__init__()
-        self.lines = tuple(lines)
-        self.hang = hang
-        self.max_size = size
-        self.min_size = min_size
-        self.font = "Courier-Bold" if bold else "Courier"
-        self.font_size = size
-        self.pieces: list[tuple[int, str]] = []  # (indent in characters, text)
-        self.width = 0.0
-
-    def _layout(self, width: float) -> None:
-        longest = max((len(line) for line in self.lines), default=1) or 1
-        self.font_size = max(self.min_size, min(self.max_size, width / (0.6 * longest)))
-        fits = max(1, int(width / (0.6 * self.font_size)))  # characters per line (Courier: 0.6 em each)
-        self.pieces = []
-        for line in self.lines:
-            label = re.match(r"\S+\s+", line)
-            hang = label.end() if self.hang and label and label.end() < fits // 2 else 0
-            indent, rest = 0, line
-            while len(rest) + indent > fits and " " in rest.strip():
-                room = fits - indent
-                cut = rest.rfind(" ", 0, room + 1)
-                if cut <= 0:
-                    cut = rest.find(" ")  # one group longer than the line: it overflows, unbroken
-                self.pieces.append((indent, rest[:cut].rstrip()))
-                rest, indent = rest[cut:].lstrip(), hang
-            self.pieces.append((indent, rest))
-        self.width = min(width, max((0.6 * self.font_size * (i + len(t)) for i, t in self.pieces), default=0))
-
-    @property
-    def leading(self) -> float:
-        return self.font_size * 1.3
-
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
-        self._layout(availWidth)
-        return self.width, len(self.pieces) * self.leading
-
-    def draw(self) -> None:
-        canvas = self.canv
-        canvas.saveState()
-        canvas.setFont(self.font, self.font_size)
-        canvas.setFillColor(INK)
-        advance = 0.6 * self.font_size
-        y = len(self.pieces) * self.leading - self.font_size
-        for indent, text in self.pieces:
-            canvas.drawString(indent * advance, y, text)
-            y -= self.leading
-        canvas.restoreState()
-
-
-def _para(markup: str, style: str = "body") -> Paragraph:
-    return Paragraph(markup, STYLES[style])
-
-
-def _fields_table(rows: Sequence[tuple[str, str]], width: float) -> Table:
-    data = [[_para(label, "label"), _para(value, "value")] for label, value in rows]
-    table = Table(data, colWidths=[0.3 * width, 0.7 * width], hAlign="LEFT")
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.5, RULE),
-                ("BACKGROUND", (0, 0), (0, -1), SHADE),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-            ]
-        )
-    )
-    return table
-
-
 def _data_table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: float) -> Table:
-    # Column widths follow the longest word and the typical length of each column (deterministic).
+    # Column widths follow the typical length of each column, but never below the column's longest word
+    # (a name, an id) while the table fits: words wrap whole, and a word too wide for any width is shrunk.
     weights: list[float] = []
+    minimums: list[float] = []
+    pad = 12.0  # the cell's left and right padding
     for c, header in enumerate(headers):
         cells = [r[c] for r in rows] or [""]
         longest_word = max(len(w) for text in [header, *cells] for w in (text.split() or [""]))
         typical = sum(min(len(t), 60) for t in cells) / len(cells)
         weights.append(max(4.0, longest_word * 1.1, typical * 0.55))
-    total = sum(weights)
-    widths = [width * w / total for w in weights]
-    data: list[list[Any]] = [[_para(h, "label") for h in headers]]
+        minimums.append(
+            max(longest_word_width(header, "label"), *(longest_word_width(t, "cell") for t in cells)) + pad
+        )
+    widths = column_widths(weights, minimums, width)
+    data: list[list[Any]] = [
+        [Paragraph(h, fit_words(h, STYLES["label"], w - pad)) for h, w in zip(headers, widths, strict=True)]
+    ]
     style = [
         ("GRID", (0, 0), (-1, -1), 0.5, RULE),
         ("BACKGROUND", (0, 0), (-1, 0), SHADE),
@@ -424,107 +181,18 @@ def _data_table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: fl
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
     ]
     if rows:
-        data += [[_para(cell, "cell") for cell in row] for row in rows]
+        data += [
+            [
+                Paragraph(cell, fit_words(cell, STYLES["cell"], w - pad))
+                for cell, w in zip(row, widths, strict=True)
+            ]
+            for row in rows
+        ]
     else:
-        data.append([_para("None recorded.", "empty")] + [""] * (len(headers) - 1))
+        data.append([para("Nothing recorded.", "empty")] + [""] * (len(headers) - 1))
         style.append(("SPAN", (0, 1), (-1, 1)))
     table = Table(data, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(TableStyle(style))
-    return table
-
-
-class SignatureBlock(Table):  # type: ignore[misc]  # reportlab is untyped
-    """One signature block; if it has a PDF signature field, it marks where that signature's visible stamp
-    goes (the right half of its role and name rows, left empty for it) with a named destination, which
-    :mod:`ceremony.documents.sign` looks up. The unsigned page looks the same either way."""
-
-    field = ""
-
-    def draw(self) -> None:
-        super().draw()
-        if not self.field:
-            return
-        canvas = self.canv
-        top = self._height - 2
-        bottom = self._height - self._rowHeights[0] - self._rowHeights[1] + 2
-        left, right = self._width * 0.5, self._width - 4
-        x0, y0 = canvas.absolutePosition(left, bottom)
-        x1, y1 = canvas.absolutePosition(right, top)
-        canvas.bookmarkPage(
-            SIGNATURE_DESTINATION.format(field=self.field),
-            fit="FitR",
-            left=round(x0, 2),
-            bottom=round(y0, 2),
-            right=round(x1, 2),
-            top=round(y1, 2),
-        )
-
-
-def _signature_blocks(blocks: Sequence[tuple[str, str, str]], width: float) -> Table:
-    """Wet-ink signature and date blocks, two to a row: (role, printed name, PDF signature field or "")."""
-    gap = 8 * mm
-    block_w = (width - gap) / 2
-
-    def one(role: str, name: str, field: str) -> Table:
-        # Columns: margin | signature line | gap | date line | margin (ink lines stop short of the box).
-        name_markup = name if name else "&nbsp;"
-        edge = 6.0
-        inner_w = block_w - 2 * edge
-        sign_w, gap_w = inner_w * 0.6, inner_w * 0.06
-        date_w = inner_w - sign_w - gap_w
-        # A block signed as PDF keeps the right half of its first two rows free for the visible stamp.
-        reserve = block_w * 0.5 + 4 if field else 0.0
-        role_style = ParagraphStyle("sig-role", STYLES["label"], rightIndent=reserve)
-        name_style = ParagraphStyle("sig-name", STYLES["cell"], rightIndent=reserve)
-        inner = SignatureBlock(
-            [
-                [Paragraph(role, role_style), "", "", "", ""],
-                [Paragraph(f"Name: {name_markup}", name_style), "", "", "", ""],
-                ["", "", "", "", ""],
-                ["", _para("Signature", "small"), "", _para("Date (YYYY-MM-DD)", "small"), ""],
-            ],
-            colWidths=[edge, sign_w, gap_w, date_w, edge],
-            rowHeights=[None, None, 13 * mm, None],
-        )
-        inner.setStyle(
-            TableStyle(
-                [
-                    ("SPAN", (0, 0), (-1, 0)),
-                    ("SPAN", (0, 1), (-1, 1)),
-                    ("BOX", (0, 0), (-1, -1), 0.6, RULE),
-                    ("BACKGROUND", (0, 0), (-1, 0), SHADE),
-                    ("LINEBELOW", (1, 2), (1, 2), 0.8, INK),
-                    ("LINEBELOW", (3, 2), (3, 2), 0.8, INK),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
-                    ("LEFTPADDING", (0, 0), (0, 1), edge),
-                    ("TOPPADDING", (0, 0), (-1, -1), 2),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                    ("BOTTOMPADDING", (0, 3), (-1, 3), 4),
-                ]
-            )
-        )
-        inner.field = field
-        return inner
-
-    cells = [one(role, name, field) for role, name, field in blocks]
-    rows: list[list[Any]] = []
-    for i in range(0, len(cells), 2):
-        pair: list[Any] = cells[i : i + 2]
-        rows.append(pair + [""] * (2 - len(pair)))
-    table = Table(rows, colWidths=[block_w + gap, block_w], hAlign="LEFT")
-    table.setStyle(
-        TableStyle(
-            [
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                ("RIGHTPADDING", (0, 0), (0, -1), gap),
-                ("RIGHTPADDING", (1, 0), (1, -1), 0),
-                ("TOPPADDING", (0, 0), (-1, -1), 0),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
     return table
 
 
@@ -534,28 +202,31 @@ def _checkpoint_lines(checkpoint_text: str) -> Flowable:
     try:
         lines = Checkpoint.parse(checkpoint_text).grouped()
     except CheckpointFormatError:
-        return _para(escape(checkpoint_text), "mono")
+        # Not a checkpoint this version reads: its short words on one line, each long one (a hash) on its own.
+        words = checkpoint_text.split()
+        lines = [" ".join(w for w in words if len(w) <= 24), *(w for w in words if len(w) > 24)]
+        return GroupedLines([line for line in lines if line], size=7.2, min_size=5.5, bold=True, hang=False)
     return GroupedLines(lines, size=7.2, min_size=5.5, bold=True, hang=False)
 
 
 def _checkpoint_box(ref: LedgerReference, width: float) -> Table:
     qr_size = 26 * mm
     text = [
-        _para("Ledger reference", "label"),
+        para("Ledger reference", "label"),
         Spacer(1, 2),
-        _para(f"Ledger event: <b>{escape(ref.event_id)}</b>", "cell"),
+        para(f"Ledger event: <b>{escape(ref.event_id)}</b>", "cell"),
         Spacer(1, 3),
-        _para("Checkpoint:", "cell"),
+        para("Checkpoint:", "cell"),
         _checkpoint_lines(ref.checkpoint_text),
         Spacer(1, 4),
     ]
     if ref.anchor:
         text += [
-            _para("Ledger anchor:", "cell"),
+            para("Ledger anchor:", "cell"),
             Spacer(1, 1),
             GroupedLines(ref.anchor, size=7.2, min_size=5.5),
             Spacer(1, 4),
-            _para(
+            para(
                 "The QR code carries the same checkpoint. An auditor compares it with the ledger "
                 "(<font face='Courier'>ceremony verify</font>) to show this paper belongs to it and that the "
                 "ledger was not truncated or rewritten since; the anchor (<font face='Courier'>"
@@ -566,7 +237,7 @@ def _checkpoint_box(ref: LedgerReference, width: float) -> Table:
         ]
     else:
         text.append(
-            _para(
+            para(
                 "The QR code carries the same checkpoint. An auditor compares it with the ledger "
                 "(<font face='Courier'>ceremony verify</font>) to show this paper belongs to it and that the "
                 "ledger was not truncated or rewritten since.",
@@ -618,13 +289,11 @@ def _anchor_box(data: AnchorData, width: float) -> Table:
         banner_style,
     )
     caption = [
-        _para(
-            "<b>The QR code holds the same anchor</b>, on one line, as the command below takes it:", "cell"
-        ),
+        para("<b>The QR code holds the same anchor</b>, on one line, as the command below takes it:", "cell"),
         Spacer(1, 3),
         GroupedLines([data.text], size=7.5, min_size=7.5, hang=False),
         Spacer(1, 5),
-        _para(
+        para(
             "<font face='Courier'>ceremony&nbsp;verify&nbsp;--anchor&nbsp;\"&lt;the&nbsp;anchor&gt;\"</font> "
             "(typed as printed above, any spacing and case, or scanned) refuses a ledger rewritten from its "
             "beginning.",
@@ -638,7 +307,7 @@ def _anchor_box(data: AnchorData, width: float) -> Table:
                 [
                     GroupedLines(data.lines, size=10.5, min_size=7, bold=True),
                     Spacer(1, 5),
-                    _para(
+                    para(
                         "<b>genesis</b>: the SHA-256 hash of event #1, the genesis, signed by the founding "
                         "security officer. <b>root</b>: the SHA-256 fingerprint of the ledger's root "
                         "certificate (<font face='Courier'>root.pem</font>), which issued every "
@@ -692,28 +361,60 @@ class _Context:
     anchor: AnchorData | None = None
 
 
+KEEP_WITH_SIGNATURES = 100 * mm  # the most of the section before the signatures moved with them
+
+
+def _signature_section(
+    story: list[Flowable],
+    start: int | None,
+    previous: int | None,
+    blocks: Sequence[tuple[str, str, str]],
+    width: float,
+) -> None:
+    """Replace the signature section at the end of ``story`` (from ``start``, its heading) by one piece: its
+    heading, wording and every block, kept on one page if it fits, and kept with the end of what it signs:
+    the section before it (from ``previous``) goes along when it is short, else at least that section's last
+    piece, so the signatures never stand alone on a page after a half-empty one."""
+    start = len(story) if start is None else start
+    cut = start
+    if previous is not None and height_of(_content(story[previous:start]), width) <= KEEP_WITH_SIGNATURES:
+        cut = previous
+    else:
+        last = [i for i in range(start) if not isinstance(story[i], (CondPageBreak, Spacer))][-1:]
+        if last and height_of(story[last[0] : start], width) <= KEEP_WITH_SIGNATURES:
+            cut = last[0]
+    kept = _content(story[cut:])
+    story[cut:] = [KeepTogether([*kept, signature_blocks(blocks, width)])]
+
+
+def _content(flowables: Sequence[Flowable]) -> list[Flowable]:
+    # A CondPageBreak inside a KeepTogether would break the piece it is meant to keep whole.
+    return [f for f in flowables if not isinstance(f, CondPageBreak)]
+
+
 def _story(form: Form, ctx: _Context, width: float) -> list[Flowable]:
     story: list[Flowable] = []
     section_start: int | None = None  # where the current section's heading sits in the story
+    previous_start: int | None = None  # and the section before it
     fill = form.fill
     for block in form.blocks:
         if block.kind == "title":
             assert block.text is not None
-            story.append(_para(fill(block.text, ctx.values), "title"))
+            story.append(para(fill(block.text, ctx.values), "title"))
         elif block.kind == "heading":
             assert block.text is not None
-            heading = _para(fill(block.text, ctx.values), "h2" if block.level == 2 else "h3")
+            heading = para(fill(block.text, ctx.values), "h2" if block.level == 2 else "h3")
             # Keep a heading with the start of what follows it.
             story.append(CondPageBreak(40 * mm))
-            section_start = len(story)
+            previous_start, section_start = section_start, len(story)
             story.append(heading)
         elif block.kind == "paragraph":
             assert block.text is not None
-            story.append(_para(fill(block.text, ctx.values)))
+            story.append(para(fill(block.text, ctx.values)))
             story.append(Spacer(1, 4))
         elif block.kind == "callout":
             assert block.text is not None
-            box = Table([[_para(fill(block.text, ctx.values), "callout")]], colWidths=[width], hAlign="LEFT")
+            box = Table([[para(fill(block.text, ctx.values), "callout")]], colWidths=[width], hAlign="LEFT")
             box.setStyle(
                 TableStyle(
                     [
@@ -728,7 +429,7 @@ def _story(form: Form, ctx: _Context, width: float) -> list[Flowable]:
             story.append(box)
             story.append(Spacer(1, 6))
         elif block.kind == "list":
-            items = [ListItem(_para(fill(t, ctx.values)), leftIndent=16) for t in block.items]
+            items = [ListItem(para(fill(t, ctx.values)), leftIndent=16) for t in block.items]
             story.append(
                 ListFlowable(
                     items,
@@ -744,7 +445,7 @@ def _story(form: Form, ctx: _Context, width: float) -> list[Flowable]:
             story.append(Spacer(1, 4))
         elif block.kind == "fields":
             rows = [(fill(label, ctx.values), fill(value, ctx.values)) for label, value in block.rows]
-            story.append(_fields_table(rows, width))
+            story.append(fields_table(rows, width))
             story.append(Spacer(1, 5))
         elif block.kind == "table":
             headers = [fill(h, ctx.values) for h, _ in block.rows]
@@ -759,11 +460,8 @@ def _story(form: Form, ctx: _Context, width: float) -> list[Flowable]:
                     (fill(role, ctx.values), fill(name, ctx.values), field)
                     for (role, name), field in zip(block.rows, block.signers, strict=True)
                 ]
-            # The signature section (its heading and wording, and all blocks) stays on one page if it can.
-            section = story[section_start:] if section_start is not None else []
-            del story[len(story) - len(section) :]
-            story.append(KeepTogether([*section, _signature_blocks(pairs, width)]))
-            section_start = None
+            _signature_section(story, section_start, previous_start, pairs, width)
+            section_start = previous_start = None
         elif block.kind == "checkpoint":
             if ctx.ledger is None:
                 raise DocumentError(f"{form.path}, line {block.line}: this document has no ledger checkpoint")
@@ -786,7 +484,25 @@ def _story(form: Form, ctx: _Context, width: float) -> list[Flowable]:
 
 
 def _content_width(paper: Paper) -> float:
-    return float(PAGE_SIZES[paper][0] - 2 * MARGIN_X)
+    return content_width(PAGE_SIZES[paper], FORM_MARGINS)
+
+
+def _page(org: Organisation, title: str, reference: str, footer: str, watermark: str = "") -> Furniture:
+    """Every form's page furniture: the organisation (and department, logo) left, the title and what this
+    copy is about right, the footer line, and the specimen (or rehearsal) mark across the page."""
+    return Furniture(
+        left=org.name,
+        left_sub=org.department,
+        right=title,
+        right_sub=reference,
+        footer=footer,
+        watermark=watermark or (SPECIMEN_MARK if org.specimen else ""),
+        logo=org.logo,
+    )
+
+
+def _meta(org: Organisation, title: str, subject: str, keywords: str, created: datetime) -> Metadata:
+    return Metadata(title=title, author=org.name, subject=subject, keywords=keywords, created=utc(created))
 
 
 def _resolve(forms: FormSet | None, paper: Paper | str | None, organisation: str) -> tuple[FormSet, Paper]:
@@ -853,30 +569,34 @@ def render_acknowledgement(
     formset, size = _resolve(forms, paper, data.ledger.organisation)
     form = formset["acknowledgement"]
     title = _title_text(form)
+    issued = data.issued_event_id or data.ledger.event_id
     values = {
         **_common(formset.organisation, title, data.issued_at),
         **_person("custodian", data.custodian),
         **_person("witness", data.witness),
         **_ledger_values(data.ledger),
         **_component_values(data),
+        "envelope_serial": data.envelope_serial or "not recorded",
+        "issued_event": issued,
     }
     ctx = _Context(values, {}, ledger=data.ledger)
-    page = _Page(
+    # The footer cites the event that issued the share (its receipt is in the ledger reference box).
+    page = _page(
         formset.organisation,
         title,
         f"{data.custodian.name} - {data.key_label}",
-        f"Ceremony {data.ceremony_id} - ledger event {data.ledger.event_id}",
-        data.issued_at,
-        0,
+        f"Ceremony {data.ceremony_id} - share {data.share_number} of {data.share_count} issued in ledger "
+        f"event {issued}",
     )
     width = _content_width(size)
-    return _two_pass(
-        lambda: _story(form, ctx, width),
-        page,
-        size,
+    meta = _meta(
+        formset.organisation,
+        title,
         "Key custodian acknowledgement (PCI DSS 3.7.8)",
-        f"ledger event {data.ledger.event_id}",
+        f"ledger event {issued}; receipt {data.ledger.event_id}",
+        data.issued_at,
     )
+    return build_two_pass(lambda: _story(form, ctx, width), page, PAGE_SIZES[size], meta)
 
 
 def render_reaffirmation(
@@ -909,22 +629,21 @@ def render_reaffirmation(
         for h in data.holdings
     ]
     ctx = _Context(values, {"holdings": holdings}, ledger=data.ledger)
-    page = _Page(
+    page = _page(
         formset.organisation,
         title,
         f"{data.custodian.name} - {data.period}",
         f"Reaffirmation {data.period} - ledger event {data.ledger.event_id}",
-        data.issued_at,
-        0,
     )
     width = _content_width(size)
-    return _two_pass(
-        lambda: _story(form, ctx, width),
-        page,
-        size,
+    meta = _meta(
+        formset.organisation,
+        title,
         "Annual key custodian reaffirmation (PCI DSS 3.7.8)",
         f"ledger event {data.ledger.event_id}",
+        data.issued_at,
     )
+    return build_two_pass(lambda: _story(form, ctx, width), page, PAGE_SIZES[size], meta)
 
 
 def render_share_card(
@@ -954,7 +673,7 @@ def render_share_card(
 
     def share_flowables(width: float) -> list[Flowable]:
         qr_size = 58 * mm
-        caption = _para(
+        caption = para(
             f"<b>Share {data.share_number} of {data.share_count}</b>, split {escape(data.split_id)}. "
             "To enter it, type the lines above exactly as printed, or scan this QR code: it holds the same "
             "share.",
@@ -962,7 +681,7 @@ def render_share_card(
         )
         return [
             Spacer(1, 6),
-            _para("Share (typed form)", "h3"),
+            para("Share (typed form)", "h3"),
             Spacer(1, 3),
             TypedShare(lines, width),
             Spacer(1, 8),
@@ -978,17 +697,19 @@ def render_share_card(
         ]
 
     ctx = _Context(values, {}, share=share_flowables)
-    page = _Page(
-        formset.organisation,
-        title,
-        f"{data.custodian.name} - share {data.share_number} of {data.share_count}",
-        f"CONFIDENTIAL - envelope {data.envelope_serial} - split {data.split_id}",
-        data.issued_at,
-        1,
+    page = replace(
+        _page(
+            formset.organisation,
+            title,
+            f"{data.custodian.name} - share {data.share_number} of {data.share_count}",
+            f"CONFIDENTIAL - envelope {data.envelope_serial} - split {data.split_id}",
+        ),
+        total_pages=1,
     )
     width = _content_width(size)
+    meta = _meta(formset.organisation, title, "Key share card", "", data.issued_at)
     try:
-        buf, pages = _build(lambda: _story(form, ctx, width), page, size, "Key share card", "")
+        buf, pages = build(lambda: _story(form, ctx, width), page, PAGE_SIZES[size], meta)
         if pages != 1:
             raise DocumentError(
                 f"the share card does not fit on one page ({pages} pages): shorten {form.path}"
@@ -1075,22 +796,21 @@ def render_minutes(
         if p.present
     ]
     ctx = _Context(values, tables, signatures_participants=signers, ledger=data.closing)
-    page = _Page(
+    page = _page(
         formset.organisation,
         title,
         f"{data.title} - {utc(data.started_at):%Y-%m-%d}",
         f"Ceremony {data.ceremony_id} - closing ledger event {data.closing.event_id}",
-        data.ended_at,
-        0,
     )
     width = _content_width(size)
-    return _two_pass(
-        lambda: _story(form, ctx, width),
-        page,
-        size,
+    meta = _meta(
+        formset.organisation,
+        title,
         "Key ceremony minutes",
         f"ceremony {data.ceremony_id}; ledger event {data.closing.event_id}",
+        data.ended_at,
     )
+    return build_two_pass(lambda: _story(form, ctx, width), page, PAGE_SIZES[size], meta)
 
 
 def render_anchor(
@@ -1113,23 +833,25 @@ def render_anchor(
         "root_cert_sha256": data.root_cert_sha256,
     }
     ctx = _Context(values, {}, anchor=data)
-    page = _Page(
-        formset.organisation,
-        title,
-        f"ledger {data.ledger_id} - {mode}",
-        f"Ledger {data.ledger_id} - anchor - keep with the paper checkpoints",
-        data.created,
-        1,
-        watermark=mode if data.rehearsal else "",
+    page = replace(
+        _page(
+            formset.organisation,
+            title,
+            f"ledger {data.ledger_id} - {mode}",
+            f"Ledger {data.ledger_id} - anchor - keep with the paper checkpoints",
+            watermark=mode if data.rehearsal else "",
+        ),
+        total_pages=1,
     )
     width = _content_width(size)
-    buf, pages = _build(
-        lambda: _story(form, ctx, width),
-        page,
-        size,
+    meta = _meta(
+        formset.organisation,
+        title,
         f"Ledger anchor ({mode})",
         f"ledger {data.ledger_id}; {data.text}",
+        data.created,
     )
+    buf, pages = build(lambda: _story(form, ctx, width), page, PAGE_SIZES[size], meta)
     if pages != 1:
         raise DocumentError(
             f"the ledger anchor does not fit on one page ({pages} pages): shorten {form.path}"

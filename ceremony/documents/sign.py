@@ -1,8 +1,9 @@
 """PAdES signatures on the forms with the participants' P-256 identity keys (DESIGN §1), and their validation.
 
 * :func:`sign_document` / :func:`async_sign_document` add one PAdES baseline B-B signature (pyHanko,
-  ``ETSI.CAdES.detached``, SHA-256 / ECDSA P-256) in a new signature field, shown as a small stamp in the
-  signer's signature block when the form left room for it (:func:`signature_place`), else invisible.
+  ``ETSI.CAdES.detached``, SHA-256 / ECDSA P-256) in a new signature field, shown as a stamp ("Digitally
+  signed by", name, time; 9 pt) on the signature line of the signer's block when the form has a block for
+  that field (:func:`signature_place`), so a printout shows who signed where; else invisible.
   Signing an already signed PDF appends an incremental revision, so the earlier signature stays valid
   (the reaffirmation is signed by the custodian, then by the security officer; the minutes by the
   administrator, then the witness: :data:`SIGNATURE_FIELDS`).
@@ -40,7 +41,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko import stamp
-from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -52,22 +53,47 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from ceremony.documents.render import SIGNATURE_DESTINATION
+from ceremony.documents.pdfkit import (
+    SIGNATURE_DESTINATION,
+    STAMP_FONT_SIZE,
+    STAMP_LEADING,
+    STAMP_MARGIN,
+    stamp_lines,
+)
 from ceremony.errors import DocumentError, SignatureError
 
 T = TypeVar("T")
 
-# The visible stamp: who signed and when (the signer's clock; PAdES B-B carries no trusted time).
+# The visible stamp: who signed and when (the signer's clock; PAdES B-B carries no trusted time). It sits on
+# the signer's signature line (the space the form leaves above it), left-aligned like a written signature,
+# at its natural size: STAMP_FONT_SIZE, readable on paper. pyHanko shrinks it only if it does not fit, so
+# the signer's name is wrapped at spaces to the line's width first (:func:`pdfkit.stamp_lines`), and the form
+# left room for that many lines.
 STAMP = stamp.TextStampStyle(
-    stamp_text="Digitally signed by\n%(signer)s\n%(ts)s",
+    stamp_text="Digitally signed by\n%(signer_lines)s\n%(ts)s",
     timestamp_format="%Y-%m-%d %H:%M UTC",
-    border_width=1,
-    text_box_style=TextBoxStyle(font_size=10, leading=13),
+    border_width=0,
+    background=None,
+    text_box_style=TextBoxStyle(
+        font_size=STAMP_FONT_SIZE,
+        leading=STAMP_LEADING,
+        box_layout_rule=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MIN,
+            y_align=layout.AxisAlignment.ALIGN_MIN,
+            margins=layout.Margins(STAMP_MARGIN, STAMP_MARGIN, STAMP_MARGIN, STAMP_MARGIN),
+        ),
+    ),
+    inner_content_layout=layout.SimpleBoxLayoutRule(
+        x_align=layout.AxisAlignment.ALIGN_MIN,
+        y_align=layout.AxisAlignment.ALIGN_MID,
+        inner_content_scaling=layout.InnerScaling.SHRINK_TO_FIT,
+    ),
 )
+
 
 # Who signs which document, in this order (issue 5); the share card is sealed, not signed.
 SIGNATURE_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "acknowledgement": ("Custodian",),
+    "acknowledgement": ("Custodian",),  # the form has a "Witness" block too, for the witness to sign
     "reaffirmation": ("Custodian", "SecurityOfficer"),
     "minutes": ("Administrator", "Witness"),
 }
@@ -192,11 +218,16 @@ async def async_sign_document(
         place = signature_place(pdf, field_name) if visible else None
         if place is None:
             spec = fields.SigFieldSpec(sig_field_name=field_name)  # invisible
+            box_width = 0.0
         else:
             spec = fields.SigFieldSpec(sig_field_name=field_name, on_page=place[0], box=place[1])
+            box_width = place[1][2] - place[1][0]
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=STAMP, new_field_spec=spec)
-        out = await pdf_signer.async_sign_pdf(writer, output=io.BytesIO())
+        lines = "\n".join(stamp_lines(meta.name or "", box_width)) if box_width else (meta.name or "")
+        out = await pdf_signer.async_sign_pdf(
+            writer, output=io.BytesIO(), appearance_text_params={"signer_lines": lines}
+        )
     except (PdfError, SigningError, ValueError) as exc:
         raise SignatureError(f"could not sign the document: {type(exc).__name__}: {exc}") from None
     assert isinstance(out, io.BytesIO)

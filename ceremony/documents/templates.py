@@ -142,7 +142,14 @@ ACKNOWLEDGEMENT = FormSpec(
     | _CUSTODIAN
     | _KEY
     | _LEDGER
-    | {"ceremony_id", "share_number", "witness_name", "witness_employee_id"},
+    | {
+        "ceremony_id",
+        "share_number",
+        "witness_name",
+        "witness_employee_id",
+        "envelope_serial",
+        "issued_event",
+    },
     required={
         "custodian_name": _PCI_378,
         "custodian_employee_id": _PCI_378,

@@ -154,7 +154,11 @@ def ledger_reference(ledger: Ledger, seq: int) -> LedgerReference:
     checkpoint = ledger.checkpoint(seq)
     anchor = tuple(people.anchor(ledger).grouped())
     return LedgerReference(
-        f"#{seq}", checkpoint.text(), checkpoint.qr_payload(), anchor, people.genesis(ledger).organisation
+        ledger_reference_id(seq),
+        checkpoint.text(),
+        checkpoint.qr_payload(),
+        anchor,
+        people.genesis(ledger).organisation,
     )
 
 
@@ -449,9 +453,10 @@ def acknowledgement_data_for(
 ) -> AcknowledgementData:
     """The acknowledgement of share ``number`` of ``split_id`` (a split this ceremony created: a generation,
     a re-share's new split, a recovery's fresh components) by its custodian (PCI DSS 3.7.8). It names the
-    receipt (``share.received``, a recovery's fresh components signed for too) and the checkpoint at that
-    event; a component recorded without a receipt (ledgers from before receipts were signed for them)
-    names the event that showed it to its custodian."""
+    event that issued the share (``share.exposed``: shown, printed, assigned or handed), the envelope it was
+    sealed in, and the receipt (``share.received``, a recovery's fresh components signed for too) with the
+    checkpoint at that event; a component recorded without a receipt (ledgers from before receipts were
+    signed for them) names the event that showed it to its custodian."""
     events = ceremony_events(ledger, ceremony_id)
     control = _control(events)
     receipt = (
@@ -461,6 +466,20 @@ def acknowledgement_data_for(
         else None
     )
     receipt = _need(receipt, f"the receipt of share {number}")
+    # The event that issued the share to its custodian (shown on screen, printed on a card, assigned or
+    # handed over), the last before the receipt: the paper cites it, and the receipt in its ledger box.
+    issued = [
+        e
+        for e in events
+        if e.seq <= receipt.seq
+        and isinstance(e.record, sc.ShareExposed)
+        and e.record.kind in _ISSUING_KINDS
+        and e.record.share_number == number
+        and e.record.split_id == split_id
+    ]
+    issuer = issued[-1] if issued else receipt
+    serials = [getattr(e.record, "envelope_serial", None) for e in (receipt, *reversed(issued))]
+    envelope = next((str(serial) for serial in serials if serial), "")
     split = _split_facts(events, split_id)
     key = ledger_register.read(ledger).key(split.key_id)
     return AcknowledgementData(
@@ -480,7 +499,17 @@ def acknowledgement_data_for(
         issued_at=_time(receipt),
         ledger=ledger_reference(ledger, receipt.seq),
         witness=_person(ledger, control.witness, ROLE_NAMES["witness"]),
+        envelope_serial=envelope,
+        issued_event_id=ledger_reference_id(issuer.seq),
     )
+
+
+_ISSUING_KINDS = ("shown", "printed", "assigned", "handed")
+
+
+def ledger_reference_id(seq: int) -> str:
+    """How a paper names ledger event ``seq`` (the same as :func:`ledger_reference`)."""
+    return f"#{seq}"
 
 
 def acknowledgement_data(ledger: Ledger, ceremony: GenerationCeremony, number: int) -> AcknowledgementData:
@@ -742,7 +771,9 @@ def _describe(event: Event, names: Mapping[str, str], cards: Mapping[str, int] |
         case sc.IncidentDecided() as r:
             return f"Security officer's decision on share {r.share_number}: {r.decision} ({r.reason})"
         case sc.RecoveryShareRefused() as r:
-            return f"Refused share {r.share_number}: {r.reason} (nothing of it was kept)"
+            number = _share_number(r.share_number)
+            which = f"share {number}" if number else "an entry that could not be read as a share"
+            return f"Refused {which}: {r.reason} (nothing of it was kept)"
         case sc.RecoveryKcvFailed() as r:
             bad = ", ".join(map(str, r.bad_shares)) or "not identified"
             offered = ", ".join(map(str, r.offered))
@@ -896,6 +927,14 @@ class _Cast:
         return tuple(out)
 
 
+_NO_SHARE = "(presented no share)"
+
+
+def _share_number(value: object) -> int | None:
+    """A share number as recorded, or None when none was read (a refused entry that could not be decoded)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 def _cast_of(ledger: Ledger, control: _Control, events: Sequence[Event]) -> _Cast:
     cast = _Cast(ledger, control)
     custodian = ROLE_NAMES["custodian"]
@@ -908,14 +947,19 @@ def _cast_of(ledger: Ledger, control: _Control, events: Sequence[Event]) -> _Cas
                     cast.add(pid, f"{custodian} ({noun} {n} of {r.shares}{where})", "custodian")
             case sc.EnvelopeInspected() | sc.RecoveryShareRefused() | sc.ShareExposed(kind="entered") as r:
                 # A share number only when one was read: never "presented share None" (issue 14).
-                number = r.share_number if isinstance(r.share_number, int) and r.share_number > 0 else None
-                role = f"{custodian} (presented share {number})" if number else custodian
+                number = _share_number(r.share_number)
+                role = f"{custodian} (presented share {number})" if number else f"{custodian} {_NO_SHARE}"
                 cast.add(r.person_id, role, "custodian")
             case sc.KekComponentEntered() as r:
                 part = r.component_number
                 cast.add(r.person_id, f"KEK custodian (KEK component {part})", "KEK custodian")
             case sc.IncidentDecided() if event.actors:
                 cast.add(event.actors[0], "Security officer (incident decision)", "security officer")
+    for roles in cast.roles.values():  # "presented no share" only for one who never presented one
+        if f"{custodian} {_NO_SHARE}" in roles and any(
+            r.startswith(f"{custodian} (presented share ") for r in roles
+        ):
+            roles.remove(f"{custodian} {_NO_SHARE}")
     for event in events:  # anyone else who signed a step is listed too: nobody signs unseen
         for pid in (*event.actors, *event.attested_by):
             if pid not in cast.roles:

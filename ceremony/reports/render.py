@@ -21,24 +21,27 @@ from collections.abc import Sequence
 from typing import Any, Final
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import (
-    CondPageBreak,
-    Flowable,
-    KeepTogether,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    TableStyle,
-)
-from reportlab.platypus import (
-    Table as PdfTable,
-)
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Paragraph, Spacer, TableStyle
+from reportlab.platypus import Table as PdfTable
 
+from ceremony.documents.pdfkit import (
+    A4_LANDSCAPE,
+    INK,
+    REPORT_MARGINS,
+    RULE,
+    SHADE,
+    STYLES,
+    Furniture,
+    GroupedLines,
+    Metadata,
+    build_two_pass,
+    column_widths,
+    content_width,
+    fit_words,
+    longest_word_width,
+)
+from ceremony.ledger.checkpoint import Checkpoint, CheckpointFormatError
 from ceremony.reports.model import Report, Section, Table, show_time
 
 TEXT_WIDTH: Final = 100
@@ -165,46 +168,49 @@ def to_csv(report: Report) -> str:
 
 
 # --- pdf -------------------------------------------------------------------------------------------------
-PAGE: Final = landscape(A4)
-MARGIN_X: Final = 14 * mm
-MARGIN_TOP: Final = 20 * mm
-MARGIN_BOTTOM: Final = 17 * mm
-INK: Final = colors.HexColor("#1a1a1a")
-RULE: Final = colors.HexColor("#8c8c8c")
-SHADE: Final = colors.HexColor("#e6e6e6")
-FAINT: Final = colors.HexColor("#555555")
-ALERT: Final = colors.HexColor("#9b1c1c")
-
-_BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=9, leading=11.5, textColor=INK)
-_STYLES: Final = {
-    "title": ParagraphStyle("title", _BODY, fontName="Helvetica-Bold", fontSize=15, leading=18, spaceAfter=2),
-    "basis": ParagraphStyle("basis", _BODY, fontSize=8.5, textColor=FAINT, spaceAfter=6),
-    "h2": ParagraphStyle(
-        "h2", _BODY, fontName="Helvetica-Bold", fontSize=11, leading=14, spaceBefore=10, spaceAfter=4
-    ),
-    "h3": ParagraphStyle(
-        "h3", _BODY, fontName="Helvetica-Bold", fontSize=9, leading=12, spaceBefore=6, spaceAfter=2
-    ),
-    "label": ParagraphStyle("label", _BODY, fontName="Helvetica-Bold", fontSize=8.5, leading=10.5),
-    "cell": ParagraphStyle("cell", _BODY, fontSize=8, leading=10),
-    "head": ParagraphStyle("head", _BODY, fontName="Helvetica-Bold", fontSize=8, leading=10),
-    "mono": ParagraphStyle("mono", _BODY, fontName="Courier", fontSize=7.5, leading=9.5, wordWrap="CJK"),
-    "note": ParagraphStyle("note", _BODY, fontSize=7.5, leading=9.5, textColor=FAINT, spaceBefore=4),
-    "empty": ParagraphStyle("empty", _BODY, fontName="Helvetica-Oblique", textColor=FAINT),
-}
+# The look of the paper (palette, styles, header band, footer, page x of y) is the forms' own: one toolkit.
+PAGE: Final = A4_LANDSCAPE
+REHEARSAL_MARK: Final = "REHEARSAL LEDGER - TEST KEYS ONLY"
 
 
 def _markup(text: str) -> str:
     return escape(text).replace("\n", "<br/>")
 
 
-def _cell(text: str, style: str = "cell") -> Paragraph:
-    return Paragraph(_markup(text), _STYLES[style])
+def _cell(text: str, style: str = "cell", width: float = 0.0) -> Paragraph:
+    markup = _markup(text)
+    return Paragraph(markup, fit_words(markup, STYLES[style], width) if width else STYLES[style])
 
 
 def _fields(rows: Sequence[tuple[str, str]], width: float) -> PdfTable:
-    data = [[_cell(label, "label"), _cell(value)] for label, value in rows]
-    table = PdfTable(data, colWidths=[38 * mm, width - 38 * mm], hAlign="LEFT")
+    label_w = 38 * mm
+    data = [[_cell(label, "label"), _cell(value, "value", width - label_w)] for label, value in rows]
+    table = PdfTable(data, colWidths=[label_w, width - label_w], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return table
+
+
+def _checkpoint(checkpoint: str, width: float) -> PdfTable:
+    """The ledger checkpoint the report was made at, its hashes in groups never broken inside one."""
+    try:
+        lines = Checkpoint.parse(checkpoint).grouped()
+    except CheckpointFormatError:
+        lines = checkpoint.split()
+    label_w = 38 * mm
+    table = PdfTable(
+        [[_cell("Ledger checkpoint", "label"), GroupedLines(lines, size=8, min_size=6, hang=False)]],
+        colWidths=[label_w, width - label_w],
+        hAlign="LEFT",
+    )
     table.setStyle(
         TableStyle(
             [
@@ -220,10 +226,19 @@ def _fields(rows: Sequence[tuple[str, str]], width: float) -> PdfTable:
 
 def _table(table: Table, width: float) -> PdfTable:
     weights = table.weights or tuple(1.0 for _ in table.columns)
-    total = sum(weights)
-    col_widths = [width * w / total for w in weights]
-    data: list[list[Any]] = [[_cell(c, "head") for c in table.columns]]
-    data += [[_cell(cell) for cell in row] for row in table.rows]
+    pad = 6.0
+    minimums = [
+        max(longest_word_width(_markup(c), "head"), *(longest_word_width(_markup(r[i])) for r in table.rows))
+        + pad
+        for i, c in enumerate(table.columns)
+    ]
+    col_widths = column_widths(weights, minimums, width)
+    data: list[list[Any]] = [
+        [_cell(c, "head", w - pad) for c, w in zip(table.columns, col_widths, strict=True)]
+    ]
+    data += [
+        [_cell(cell, "cell", w - pad) for cell, w in zip(row, col_widths, strict=True)] for row in table.rows
+    ]
     if not table.rows:
         data.append([_cell("(none)", "empty"), *("" for _ in table.columns[1:])])
     pdf = PdfTable(data, colWidths=col_widths, repeatRows=1, hAlign="LEFT")
@@ -242,109 +257,62 @@ def _table(table: Table, width: float) -> PdfTable:
 
 
 def _section(section: Section, width: float) -> list[Flowable]:
-    head: list[Flowable] = [Paragraph(_markup(section.heading), _STYLES["h2"])]
+    head: list[Flowable] = [Paragraph(_markup(section.heading), STYLES["h2"])]
     if section.fields:
         head.append(_fields(section.fields, width))
     out: list[Flowable] = [CondPageBreak(45 * mm), KeepTogether(head)]
     for table in section.tables:
         if table.title:
             # Never leave a table's title alone at the foot of a page.
-            out += [CondPageBreak(22 * mm), Paragraph(_markup(table.title), _STYLES["h3"])]
+            out += [CondPageBreak(22 * mm), Paragraph(_markup(table.title), STYLES["h3"])]
         out.append(_table(table, width))
     for note in section.notes:
-        out.append(Paragraph(_markup(note), _STYLES["note"]))
+        out.append(Paragraph(_markup(note), STYLES["note"]))
     return out
 
 
 def _story(report: Report, width: float) -> list[Flowable]:
     story: list[Flowable] = [
-        Paragraph(_markup(report.title), _STYLES["title"]),
-        Paragraph(_markup(report.basis), _STYLES["basis"]),
+        Paragraph(_markup(report.title), STYLES["title"]),
+        Paragraph(_markup(report.basis), STYLES["basis"]),
     ]
     ledger = f"{report.ledger_name} ({report.ledger_id})"
     rows = [
         *([("Organisation", report.organisation)] if report.organisation else []),
-        ("Ledger", ledger + (" - REHEARSAL LEDGER, TEST KEYS ONLY" if report.rehearsal else "")),
+        ("Ledger", ledger + (" - " + REHEARSAL_MARK if report.rehearsal else "")),
         ("As of", show_time(report.as_of) + " UTC"),
         ("Filters", report.filters),
-        ("Ledger checkpoint", report.checkpoint),
     ]
     story.append(_fields(rows, width))
+    story.append(_checkpoint(report.checkpoint, width))
     story.append(Spacer(1, 2 * mm))
     if not report.sections:
-        story.append(Paragraph(_markup(report.empty_note), _STYLES["empty"]))
+        story.append(Paragraph(_markup(report.empty_note), STYLES["empty"]))
     for section in report.sections:
         story += _section(section, width)
     return story
 
 
-def _furniture(canvas: Canvas, doc: SimpleDocTemplate, report: Report, total: int) -> None:
-    width, height = PAGE
-    canvas.saveState()
-    top = height - 11 * mm
-    canvas.setFillColor(INK)
-    canvas.setFont("Helvetica-Bold", 9)
-    canvas.drawString(MARGIN_X, top, report.title)
-    canvas.setFont("Helvetica", 8)
-    canvas.setFillColor(FAINT)
-    right = f"Ledger {report.ledger_name} ({report.ledger_id}) - as of {show_time(report.as_of)} UTC"
-    canvas.drawRightString(width - MARGIN_X, top, right)
-    if report.rehearsal:
-        canvas.setFillColor(ALERT)
-        canvas.setFont("Helvetica-Bold", 8)
-        canvas.drawRightString(width - MARGIN_X, top - 10, "REHEARSAL LEDGER - TEST KEYS ONLY")
-    canvas.setStrokeColor(RULE)
-    canvas.setLineWidth(0.6)
-    canvas.line(MARGIN_X, top - 13, width - MARGIN_X, top - 13)
-    bottom = 7 * mm
-    canvas.line(MARGIN_X, bottom + 17, width - MARGIN_X, bottom + 17)
-    canvas.setFillColor(INK)
-    canvas.setFont("Courier", 6.5)
-    canvas.drawString(MARGIN_X, bottom + 8, report.checkpoint)
-    canvas.setFont("Helvetica", 7.5)
-    canvas.setFillColor(FAINT)
-    canvas.drawString(MARGIN_X, bottom, f"Ledger checkpoint above - ceremony report '{report.kind}'")
-    canvas.setFillColor(INK)
-    canvas.drawRightString(width - MARGIN_X, bottom, f"page {doc.page} of {total or doc.page}")
-    canvas.restoreState()
-
-
-def _build(report: Report, total: int) -> tuple[bytes, int]:
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buf,
-        pagesize=PAGE,
-        leftMargin=MARGIN_X,
-        rightMargin=MARGIN_X,
-        topMargin=MARGIN_TOP,
-        bottomMargin=MARGIN_BOTTOM,
-        title=report.title,
-        author="ceremony",
-        subject=f"ceremony report {report.kind}; {report.checkpoint}",
-        creator="ceremony",
-        invariant=1,
-        pageCompression=1,
-    )
-    stamp = report.as_of.strftime("D:%Y%m%d%H%M%S+00'00'")
-
-    def make_canvas(*args: Any, **kwargs: Any) -> Canvas:
-        canvas = Canvas(*args, **kwargs)
-        canvas.setDateFormatter(lambda *_: stamp)  # the report's date, not the clock: same input, same bytes
-        return canvas
-
-    def furniture(canvas: Canvas, d: SimpleDocTemplate) -> None:
-        _furniture(canvas, d, report, total)
-
-    width = PAGE[0] - 2 * MARGIN_X
-    doc.build(_story(report, width), onFirstPage=furniture, onLaterPages=furniture, canvasmaker=make_canvas)
-    return buf.getvalue(), int(doc.page)
-
-
 def to_pdf(report: Report) -> bytes:
-    """Two passes: the first counts the pages, the second prints "page X of Y" with the right Y."""
-    _, pages = _build(report, 0)
-    pdf, _ = _build(report, pages)
-    return pdf
+    """A4 landscape, in two passes: the first counts the pages, the second prints "page X of Y"."""
+    page = Furniture(
+        left=report.organisation or "ceremony",
+        left_sub=report.title,
+        right=f"Ledger {report.ledger_name} ({report.ledger_id})",
+        right_sub=f"as of {show_time(report.as_of)} UTC",
+        alert=REHEARSAL_MARK if report.rehearsal else "",
+        footer=f"Ledger checkpoint above - ceremony report '{report.kind}'",
+        footer_mono=report.checkpoint,
+    )
+    meta = Metadata(
+        title=report.title,
+        author=report.organisation or "ceremony",
+        subject=f"ceremony report {report.kind}; {report.checkpoint}",
+        keywords="",
+        created=report.as_of,
+    )
+    width = content_width(PAGE, REPORT_MARGINS)
+    return build_two_pass(lambda: _story(report, width), page, PAGE, meta, REPORT_MARGINS)
 
 
 def render(report: Report, fmt: str) -> bytes:

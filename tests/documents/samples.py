@@ -108,6 +108,8 @@ def acknowledgement_data() -> AcknowledgementData:
         issued_at=ISSUED,
         ledger=LEDGER,
         witness=DAN,
+        envelope_serial="TE-880231",
+        issued_event_id="E-000041",
     )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from flow_support import passphrase_of
-from lifecycle_support import CLEAR, People, generate, start_wrapped, wrap_components
+from lifecycle_support import CLEAR, People, generate, open_and_enter, start_wrapped, wrap_components
 from pypdf import PdfReader
 
 from ceremony.crypto.keys import KeyType
@@ -38,8 +38,8 @@ def _steps(cast, ceremony_id: str) -> list[str]:
 
 def _assert_plain_words(text: str, steps: list[str]) -> None:
     flat = re.sub(r"\s+", " ", text)
-    # "None recorded." is the form's own words for an empty table; any other "None" is a missing value.
-    assert not re.search(r"\bNone\b(?! recorded\.)", flat), flat
+    # Paperwork never prints "None" (an empty table says "Nothing recorded."): it is always a missing value.
+    assert not re.search(r"\bNone\b", flat), flat
     assert "share.card_" not in flat and "card_delivered" not in flat and "card_wiped" not in flat
     dotted = {m for m in re.findall(r"\b[a-z]+\.[a-z_]+\b", flat) if m in REGISTRY}
     assert not dotted, dotted
@@ -113,3 +113,41 @@ def test_recovery_minutes_after_a_wrong_passphrase_name_no_share_none(cast, peop
     roles = {p.person.name: p.person.role for p in data.participants}
     assert roles["Cust2"] == "Key custodian (presented share 2)"
     assert "Wrong passphrase" in text
+
+
+def test_a_custodian_who_presented_no_share_is_named_so_never_none(cast, people) -> None:
+    """cust4 authenticates and offers something from which no share was read (a refusal recorded with share
+    number 0): the minutes call them a custodian who "presented no share" and the step "an entry that could
+    not be read as a share", never "presented share None" / "Refused share None" / "share 0"."""
+    zmk = generate(people, ("cust1", "cust2", "cust3", "cust4", "cust5"), 3)
+    ceremony = start_wrapped(people, zmk, location="Vault room")
+    cust4 = people("cust4")
+    cast.ledger.append(
+        "recovery.share_refused",
+        {
+            "ceremony_id": ceremony.ceremony_id,
+            "person_id": cust4.person_id,
+            "split_id": ceremony.split_id,
+            "share_number": 0,
+            "reason": "ShareFormatError",
+            "entered_key_id": "",
+            "entered_split_id": "",
+        },
+        [cust4.person_id],
+        [cust4, people.witness],
+    )
+    open_and_enter(ceremony, people, zmk, (1, 2, 3))
+    ceremony.rebuild()
+    wrap_components(ceremony, people)[1].wipe()
+    ceremony.finish(paperwork.closing_checkpoint(cast.ledger))
+    doc = paperwork.issue_minutes_for(cast.ledger, ceremony.ceremony_id, people.admin, people.witness)
+    text = _text(doc.pdf)
+    steps = _steps(cast, ceremony.ceremony_id)
+    _assert_plain_words(text, steps)
+    data = paperwork.minutes_data_for(cast.ledger, ceremony.ceremony_id)
+    roles = {p.person.name: p.person.role for p in data.participants}
+    assert roles["Cust4"] == "Key custodian (presented no share)"
+    assert roles["Cust1"] == "Key custodian (presented share 1)"  # no "no share" beside a real one
+    assert any(s.startswith("Refused an entry that could not be read as a share") for s in steps), steps
+    flat = re.sub(r"\s+", " ", text)
+    assert "presented no share" in flat and "share 0" not in flat

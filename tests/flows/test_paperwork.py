@@ -4,9 +4,11 @@ signatures: what each form says must be what the ledger recorded."""
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pypdf import PdfReader
 
 from ceremony.crypto.keys import KeyType
 from ceremony.crypto.share import Scheme
@@ -216,3 +218,26 @@ def test_unknown_document_kind_is_refused(cast) -> None:
     ceremony, _ = _ceremony(cast)
     with pytest.raises(FlowError, match="unknown document kind"):
         paperwork.record_document(cast.ledger, ceremony, "selfie", "0" * 64, "x", "x.pdf")
+
+
+def test_acknowledgement_names_its_envelope_and_the_event_that_issued_the_share(cast) -> None:
+    ceremony, present = _ceremony(cast)
+    events = list(cast.ledger.events())
+    shown = next(
+        e
+        for e in events
+        if e.type == "share.exposed" and e.payload["share_number"] == 2 and e.payload["kind"] == "shown"
+    )
+    receipt = next(e for e in events if e.type == "share.received" and e.payload["share_number"] == 2)
+    data = paperwork.acknowledgement_data(cast.ledger, ceremony, 2)
+    assert data.envelope_serial == "ENV-002" == receipt.payload["envelope_serial"]
+    assert data.issued_event_id == f"#{shown.seq}" and shown.seq < receipt.seq
+    doc = paperwork.issue_acknowledgement(cast.ledger, ceremony, 2, present[2])
+    pages = [p.extract_text() or "" for p in PdfReader(io.BytesIO(doc.pdf)).pages]
+    flat = " ".join(" ".join(p.split()) for p in pages)
+    assert "envelope ENV-002" in flat and "None" not in flat
+    footers = [
+        line for p in pages for line in p.splitlines() if line.startswith(f"Ceremony {ceremony.ceremony_id}")
+    ]
+    assert footers and all(f"issued in ledger event #{shown.seq}" in line for line in footers), footers
+    assert f"Ledger event: #{receipt.seq}" in flat  # the receipt, and its checkpoint, in the ledger box
