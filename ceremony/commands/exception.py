@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             for r in records:
                 state = "active " if r.is_active(now) else "expired"
                 print(
-                    f"{state} {r.exception_id} {r.check} {r.subject!r} until {r.to_dict()['expires']}, "
+                    f"{state} {r.exception_id} {r.describe_covered()} until {r.to_dict()['expires']}, "
                     f"approved by {known.get(r.approved_by, r.approved_by)}, "
                     f"witnessed by {known.get(r.witness, r.witness)}"
                 )

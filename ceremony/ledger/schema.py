@@ -186,6 +186,20 @@ def _holding(name: str, value: object) -> object:
     return value
 
 
+def _check_subjects(name: str, value: object) -> object:
+    """A non-empty list of {"check", "subject"} objects (the findings a preflight exception also covers)."""
+    if not isinstance(value, list) or not value or len(value) > 64:
+        raise EventFormError(f"field {name!r} must list from 1 to 64 findings")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) != {"check", "subject"}:
+            raise EventFormError(f"field {name}[{i}] must name a check and a subject")
+        _text(64)(f"{name}[{i}].check", item["check"])
+        _text(200)(f"{name}[{i}].subject", item["subject"])
+        out.append({"check": item["check"], "subject": item["subject"]})
+    return tuple(out)
+
+
 # --- reference kinds: what a field must name at that point in history --------------------------------------
 PERSON: Final = "person"  # an enrolled person, active at that point
 ANY_PERSON: Final = "any_person"  # an enrolled person, active or deactivated since
@@ -664,6 +678,19 @@ class PreflightException(Record):
     witness: str = person()
     created: str = text(64)
     expires: str = text(64)
+    # The further findings one record covers ({"check", "subject"} each), when the officer ticked several on
+    # the preflight screen; absent for one finding, as in every record written before.
+    also_covers: tuple[dict[str, str], ...] | None = field(_check_subjects, optional=True)
+
+    @property
+    def covered(self) -> tuple[tuple[str, str], ...]:
+        """Every (check, subject) the exception covers, the first one first."""
+        more = tuple((c["check"], c["subject"]) for c in self.also_covers or ())
+        return ((self.check, self.subject), *more)
+
+    def validate(self) -> None:
+        if len(set(self.covered)) != len(self.covered):
+            raise EventFormError("a preflight exception names the same check and subject twice")
 
 
 # --- keys and splits ---------------------------------------------------------------------------------------

@@ -1,13 +1,16 @@
-"""Exception records: PCI DSS 1.2.6's "controlled exception" for one preflight finding.
+"""Exception records: PCI DSS 1.2.6's "controlled exception" for preflight findings.
 
 Pure: no I/O, no clock.
 
-A security officer, with a witness who is another person (dual control, DESIGN §1), records for one
-finding the business justification, the compensating controls, and an expiry. While active
+A security officer, with a witness who is another person (dual control, DESIGN §1), records for one or
+more findings the business justification, the compensating controls, and an expiry. While active
 (``created <= now < expires``) the record covers the findings it names; expired, it covers nothing.
 
-Subjects: an exception names the check and the subject it covers. The subject is matched exactly, except
-that ``*`` matches any run of characters (nothing else is special, so IPv6 brackets are literal):
+Subjects: an exception names the check and the subject it covers (``check``, ``subject``), and, when it
+was recorded for several findings at once (the findings ticked on the preflight screen), the further
+(check, subject) pairs in ``also_covers``: one justification, one pair of signatures, one expiry. Each
+subject is matched exactly, except that ``*`` matches any run of characters (nothing else is special, so
+IPv6 brackets are literal):
 ``tcp 127.0.0.1:*`` covers every loopback TCP listener, ``*`` every finding of that check (including an
 ``unknown`` one, whose subject is empty).
 
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,6 +62,12 @@ def subject_matches(pattern: str, subject: str) -> bool:
     """Exact match, where ``*`` in the pattern stands for any run of characters (also none)."""
     regex = ".*".join(re.escape(part) for part in pattern.split("*"))
     return re.fullmatch(regex, subject, flags=re.DOTALL) is not None
+
+
+def subject_of(finding: Finding) -> str:
+    """The subject an exception records to cover ``finding``: its own, or ``*`` for a finding about the
+    check as a whole (an unknown one has the empty subject, which only ``*`` matches)."""
+    return finding.subject or "*"
 
 
 def subject_findings(check: str, subject: str, findings: Iterable[Finding]) -> tuple[Finding, ...]:
@@ -109,9 +118,16 @@ def _format_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+Covered = tuple[str, str]  # (check, subject pattern): one finding an exception covers
+
+
 @dataclass(frozen=True)
 class ExceptionRecord:
-    """One approved, time-bound exception for one preflight finding (PCI DSS 1.2.6)."""
+    """One approved, time-bound exception for one or more preflight findings (PCI DSS 1.2.6).
+
+    ``check`` and ``subject`` name the first finding covered; ``also_covers`` the others recorded with it
+    (empty for a record of one finding, as every record was before several could be covered at once).
+    """
 
     exception_id: str
     check: str
@@ -122,25 +138,39 @@ class ExceptionRecord:
     witness: str  # another person's id (dual control)
     created: datetime
     expires: datetime
+    also_covers: tuple[Covered, ...] = ()
 
     def __post_init__(self) -> None:
         # Normalise to UTC so comparisons and JSON are unambiguous; frozen, hence object.__setattr__.
         object.__setattr__(self, "created", _utc(self.created, "created"))
         object.__setattr__(self, "expires", _utc(self.expires, "expiry"))
+        object.__setattr__(self, "also_covers", tuple((str(c), str(s)) for c, s in self.also_covers))
         self._validate()
+
+    @property
+    def covered(self) -> tuple[Covered, ...]:
+        """Every (check, subject) this exception covers, the first one first."""
+        return ((self.check, self.subject), *self.also_covers)
+
+    def describe_covered(self) -> str:
+        """What it covers, for people: ``net.listening 'tcp 0.0.0.0:22'; mem.swap '*'``."""
+        return "; ".join(f"{check} {subject!r}" for check, subject in self.covered)
 
     def _validate(self) -> None:
         label = f"exception {self.exception_id or '(no id)'}"
         if not self.exception_id.strip():
             raise ExceptionRecordError("an exception record needs an id")
-        if self.check not in CHECK_IDS:
-            raise ExceptionRecordError(
-                f"{label}: unknown check {self.check[:40]!r}; known checks: {', '.join(CHECK_IDS)}"
-            )
-        if not self.subject.strip():
-            raise ExceptionRecordError(
-                f"{label}: say which finding it covers (subject, or * for all of the check)"
-            )
+        for check, subject in self.covered:
+            if check not in CHECK_IDS:
+                raise ExceptionRecordError(
+                    f"{label}: unknown check {check[:40]!r}; known checks: {', '.join(CHECK_IDS)}"
+                )
+            if not subject.strip():
+                raise ExceptionRecordError(
+                    f"{label}: say which finding it covers (subject, or * for all of the check)"
+                )
+        if len(set(self.covered)) != len(self.covered):
+            raise ExceptionRecordError(f"{label}: it names the same finding twice")
         if not self.justification.strip():
             raise ExceptionRecordError(f"{label}: the business justification is empty (PCI DSS 1.2.6)")
         if not self.compensating_controls.strip():
@@ -177,6 +207,7 @@ class ExceptionRecord:
         witness: str,
         created: datetime,
         expires: datetime,
+        also_covers: Iterable[Covered] = (),
     ) -> ExceptionRecord:
         """A new record with a fresh id; ``created`` is the caller's clock (this module reads none)."""
         return cls(
@@ -189,21 +220,55 @@ class ExceptionRecord:
             witness,
             created,
             expires,
+            tuple(also_covers),
+        )
+
+    @classmethod
+    def for_findings(
+        cls,
+        findings: Sequence[Finding],
+        *,
+        justification: str,
+        compensating_controls: str,
+        approved_by: str,
+        witness: str,
+        created: datetime,
+        expires: datetime,
+    ) -> ExceptionRecord:
+        """A new record covering exactly ``findings`` (each by its check and its own subject; a finding
+        about a whole check, which has no subject, by ``*``), in the order given, each once."""
+        covered = list(dict.fromkeys((f.check, subject_of(f)) for f in findings))
+        if not covered:
+            raise ExceptionRecordError("tick at least one finding for the exception to cover")
+        (check, subject), *rest = covered
+        return cls.new(
+            check=check,
+            subject=subject,
+            justification=justification,
+            compensating_controls=compensating_controls,
+            approved_by=approved_by,
+            witness=witness,
+            created=created,
+            expires=expires,
+            also_covers=rest,
         )
 
     def is_active(self, now: datetime) -> bool:
         moment = _utc(now, "current")
         return self.created <= moment < self.expires
 
-    def covers(self, finding: Finding, now: datetime) -> bool:
-        return (
-            self.is_active(now)
-            and self.check == finding.check
-            and subject_matches(self.subject, finding.subject)
+    def names(self, finding: Finding) -> bool:
+        """Whether one of the (check, subject) pairs matches ``finding``, active or not."""
+        return any(
+            check == finding.check and subject_matches(subject, finding.subject)
+            for check, subject in self.covered
         )
 
-    def to_dict(self) -> dict[str, str]:
-        return {
+    def covers(self, finding: Finding, now: datetime) -> bool:
+        return self.is_active(now) and self.names(finding)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "id": self.exception_id,
             "check": self.check,
             "subject": self.subject,
@@ -214,6 +279,9 @@ class ExceptionRecord:
             "created": _format_time(self.created),
             "expires": _format_time(self.expires),
         }
+        if self.also_covers:
+            out["also_covers"] = [{"check": c, "subject": s} for c, s in self.also_covers]
+        return out
 
     @classmethod
     def from_dict(cls, data: object) -> ExceptionRecord:
@@ -227,6 +295,14 @@ class ExceptionRecord:
             if not isinstance(data[name], str):
                 raise ExceptionRecordError(f"exception record field {name} must be text")
             text[name] = data[name]
+        also = data.get("also_covers", [])
+        if not isinstance(also, list) or not all(
+            isinstance(item, dict)
+            and set(item) == {"check", "subject"}
+            and all(isinstance(v, str) for v in item.values())
+            for item in also
+        ):
+            raise ExceptionRecordError("exception record field also_covers must list check and subject texts")
         return cls.from_text(
             exception_id=text["id"],
             check=text["check"],
@@ -237,6 +313,7 @@ class ExceptionRecord:
             witness=text["witness"],
             created=data["created"],
             expires=data["expires"],
+            also_covers=tuple((item["check"], item["subject"]) for item in also),
         )
 
     @classmethod
@@ -252,6 +329,7 @@ class ExceptionRecord:
         witness: str,
         created: object,
         expires: object,
+        also_covers: Iterable[Covered] = (),
     ) -> ExceptionRecord:
         """A record from its fields as written (times as ISO 8601 text), e.g. the ledger's typed record;
         raises :class:`ExceptionRecordError` (or :class:`DualControlError`) as the constructor does."""
@@ -265,6 +343,7 @@ class ExceptionRecord:
             witness=witness,
             created=_parse_time(created, "created"),
             expires=_parse_time(expires, "expiry"),
+            also_covers=tuple(also_covers),
         )
 
 
@@ -366,10 +445,6 @@ def covering(findings: Iterable[Finding], exceptions: Iterable[ExceptionRecord],
             continue
         uncovered.append(finding)
         for e in records:
-            if (
-                e.check == finding.check
-                and subject_matches(e.subject, finding.subject)
-                and not e.is_active(now)
-            ):
+            if e.names(finding) and not e.is_active(now):
                 expired.setdefault(e.exception_id, e)
     return Coverage(tuple(covered), tuple(uncovered), tuple(expired.values()))

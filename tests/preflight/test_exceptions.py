@@ -210,3 +210,102 @@ def test_active_exceptions_are_listed_soonest_expiry_first():
     assert active_exceptions([late, future, early], CREATED + timedelta(days=1)) == (early, late)
     assert active_exceptions([late, future, early], CREATED + timedelta(days=25)) == (future, late)
     assert active_exceptions([late, future, early], CREATED + timedelta(days=50)) == ()
+
+
+# --- one exception, several findings (issue 14 part 2.3: ticked on the preflight screen) -------------------
+CHECKS_FOR_TICKS = ("net.listening", "net.interfaces", "mem.swap")
+
+
+def findings_of(entries) -> tuple[Finding, ...]:
+    """Findings from (check index, subject, verdict): an empty subject is a finding about the whole check."""
+    out: dict[tuple[str, str], Finding] = {}
+    for index, subject, insecure in entries:
+        check = CHECKS_FOR_TICKS[index]
+        verdict = (
+            Verdict.INSECURE if insecure and subject else Verdict.UNKNOWN if not subject else Verdict.PASS
+        )
+        out.setdefault(
+            (check, subject), Finding(check, check, verdict, f"{check} {subject}", subject=subject)
+        )
+    return tuple(out.values())
+
+
+def ticked_record(findings) -> ExceptionRecord:
+    return ExceptionRecord.for_findings(
+        findings,
+        justification="The laptop's ports cannot be closed before the HSM window.",
+        compensating_controls="Room sealed; witness watches the ports; cable unplugged.",
+        approved_by="SO00000001",
+        witness="WT00000002",
+        created=CREATED,
+        expires=EXPIRES,
+    )
+
+
+# Subjects as checks write them ("tcp 0.0.0.0:22", "interface eth0"): no "*", which is the wildcard.
+SUBJECTS = st.text(alphabet="abcdefghij0123456789.:[] ", min_size=0, max_size=12).map(str.strip)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 2), SUBJECTS, st.booleans()), min_size=1, max_size=12),
+    st.data(),
+)
+def test_an_exception_covers_exactly_the_ticked_findings(entries, data):
+    findings = findings_of(entries)
+    blocking = [f for f in findings if f.verdict is not Verdict.PASS]
+    if not blocking:
+        return
+    ticked = data.draw(st.lists(st.sampled_from(blocking), min_size=1, unique=True))
+    exc = ticked_record(ticked)
+    coverage = covering(findings, [exc], CREATED + timedelta(days=1))
+    covered = {c.finding for c in coverage.covered}
+    # A finding about a whole check (no subject) is covered by '*': every finding of that check.
+    whole = {f.check for f in ticked if not f.subject}
+    expected = {f for f in blocking if f in ticked or f.check in whole}
+    assert covered == expected
+    assert set(coverage.uncovered) == set(blocking) - expected
+    assert {c.exception for c in coverage.covered} <= {exc}
+    assert len(exc.covered) == len(ticked)
+    assert (
+        ExceptionRecord.from_dict(exc.to_dict()) == exc
+    )  # the record, as the ledger and the minutes keep it
+    # Expired, it covers none of them and is named as the expired exception.
+    later = covering(findings, [exc], EXPIRES)
+    assert not later.covered and later.expired == (exc,)
+
+
+def test_several_findings_make_one_record_first_in_check_and_subject():
+    findings = (
+        Finding("net.listening", "Listening", Verdict.INSECURE, "", subject="tcp 0.0.0.0:22"),
+        Finding("mem.swap", "Swap", Verdict.UNKNOWN, "could not check"),
+        Finding("net.listening", "Listening", Verdict.INSECURE, "", subject="tcp 0.0.0.0:22"),  # twice
+    )
+    exc = ticked_record(findings)
+    assert (exc.check, exc.subject) == ("net.listening", "tcp 0.0.0.0:22")
+    assert exc.also_covers == (("mem.swap", "*"),)
+    assert exc.covered == (("net.listening", "tcp 0.0.0.0:22"), ("mem.swap", "*"))
+    assert exc.to_dict()["also_covers"] == [{"check": "mem.swap", "subject": "*"}]
+    assert exc.describe_covered() == "net.listening 'tcp 0.0.0.0:22'; mem.swap '*'"
+    one = ticked_record(findings[:1])
+    assert one.also_covers == () and "also_covers" not in one.to_dict()  # written as every record before
+
+
+def test_a_record_of_several_findings_is_validated_for_each():
+    with pytest.raises(ExceptionRecordError, match="tick at least one finding"):
+        ticked_record(())
+    with pytest.raises(ExceptionRecordError, match=r"unknown check 'net\.nonsense'"):
+        record(also_covers=[("net.nonsense", "x")])
+    with pytest.raises(ExceptionRecordError, match="say which finding"):
+        record(also_covers=[("mem.swap", " ")])
+    with pytest.raises(ExceptionRecordError, match="same finding twice"):
+        record(also_covers=[("net.listening", "tcp 127.0.0.1:631")])
+    good = record().to_dict()
+    for bad in (
+        {"check": "mem.swap"},
+        [["mem.swap", "*"]],
+        "mem.swap *",
+        [{"check": "mem.swap", "subject": 1}],
+    ):
+        with pytest.raises(ExceptionRecordError, match="also_covers"):
+            ExceptionRecord.from_dict(dict(good, also_covers=bad if isinstance(bad, list) else [bad]))

@@ -6,19 +6,23 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from ceremony.preflight import Coverage, PreflightReport, Verdict
+from ceremony.preflight import Coverage, Finding, PreflightReport, Verdict
 
 
 def fill_findings(table: DataTable[Text], report: PreflightReport, coverage: Coverage) -> None:
-    """One row per finding: pass, excepted (an active exception covers it) or its verdict in red."""
+    """One row per finding: its verdict in red, excepted (an active exception covers it) or pass — in that
+    order, so what blocks is at the top. At 80x24 the table is a few rows high (``#findings`` in app.tcss)
+    and scrolls: focused, the arrows, Page Up/Down and Ctrl+Home/End reach every finding."""
     table.clear()
+    rows: list[tuple[int, Text, Finding]] = []
     for finding in report.findings:
         if finding.verdict is Verdict.PASS:
-            status = Text("pass", style="green")
+            rows.append((2, Text("pass", style="green"), finding))
         elif coverage.exception_for(finding) is not None:
-            status = Text("excepted", style="yellow")
+            rows.append((1, Text("excepted", style="yellow"), finding))
         else:
-            status = Text(finding.verdict.value.upper(), style="bold red")
+            rows.append((0, Text(finding.verdict.value.upper(), style="bold red"), finding))
+    for _, status, finding in sorted(rows, key=lambda row: row[0]):
         table.add_row(status, Text(finding.check), Text(finding.subject or finding.summary))
 
 
@@ -33,6 +37,8 @@ def verdict_text(coverage: Coverage, rehearsal: bool) -> Text:
         text.append("\nRehearsal ledger: you may record them and continue.", style="yellow")
     else:
         text.append(
-            "\nFix them and run again, or a security officer records an exception (PCI 1.2.6).", style="red"
+            "\nFix them and Run again, or a security officer and a witness choose "
+            "Record an exception… (PCI 1.2.6).",
+            style="red",
         )
     return text
