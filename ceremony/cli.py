@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from ceremony import __version__
-from ceremony.errors import CeremonyError
+from ceremony.errors import CeremonyError, ShareChecksumError
 from ceremony.hardening import harden_process
 
 # name of each subcommand module in ceremony.commands; each has add_parser(subparsers) and run(args) -> int.
@@ -224,7 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"unknown command {args.command}")
         return int(handler(args))
     except CeremonyError as exc:
-        print(f"ceremony: {exc}", file=sys.stderr)
+        # A typo names its group once, the way every screen says it (issue 14).
+        line = exc.describe() if isinstance(exc, ShareChecksumError) else str(exc)
+        print(f"ceremony: {line}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("ceremony: cancelled", file=sys.stderr)

@@ -349,9 +349,11 @@ def _check_groups(chars: bytearray, first_group: int, last_group: int) -> None:
         start = k * (GROUP_DATA + 1)
         group = view[start : start + GROUP_DATA + 1]
         if len(group) < 2 or _check_symbol(group[:-1], k) != group[-1]:
+            # The group number travels in ``group``; whoever shows the error names it once
+            # ("Typing error in group 9 — a character in it is mistyped ...").
             raise ShareChecksumError(
-                f"group {k + 1} does not check out: a character in it is mistyped or two are swapped "
-                f"(or a group before it was skipped or typed twice)",
+                "a character in it is mistyped or two are swapped (or a group before it was skipped or "
+                "typed twice)",
                 group=k + 1,
             )
 

@@ -91,7 +91,7 @@ def test_typo_names_the_group_in_one_line(share: Share, card_text: bytes) -> Non
     assert out.returncode == 2
     assert out.stdout == b""
     assert out.stderr.decode().strip().splitlines() == [
-        "ceremony: group 12 does not check out: a character in it is mistyped or two are swapped "
+        "ceremony: Typing error in group 12 — a character in it is mistyped or two are swapped "
         "(or a group before it was skipped or typed twice)"
     ]
     assert b"Traceback" not in out.stderr

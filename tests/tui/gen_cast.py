@@ -18,6 +18,7 @@ from ceremony.crypto.secret import SecretBytes
 from ceremony.flows.enrolment import Newcomer, enroll_roster
 from ceremony.ledger.store import Ledger
 from ceremony.preflight import Finding, PreflightReport, Verdict
+from ceremony.tui.widgets.share_groups import GroupedShareEntry
 
 FAST_KDF = ScryptParams(log2_n=10, r=8, p=1)
 ORGANISATION = "Example Payments Ltd"  # tests only: a real first run asks for it and has no default
@@ -90,6 +91,15 @@ async def type_into(pilot: Pilot[object], widget: Input, text: str) -> None:
     widget.focus()
     await pilot.pause()
     widget.insert_text_at_cursor(text)
+    await pilot.pause()
+
+
+async def type_share(pilot: Pilot[object], entry: GroupedShareEntry, text: str) -> None:
+    """Focus a share entry and type ``text`` into it as keystrokes would (the widget's own typing path;
+    dashes and spaces are skipped). Enter is left to the caller."""
+    entry.focus()
+    await pilot.pause()
+    entry.type_text(text)
     await pilot.pause()
 
 
