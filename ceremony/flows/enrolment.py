@@ -1,6 +1,7 @@
 """Enrolment under dual control (DESIGN §1): founding a ledger, and every later enrolment.
 
-* **Founding** (:func:`found_ledger`): on an empty ledger, the first security officer types their name,
+* **Founding** (:func:`found_ledger`, or :func:`prepare_founding`, :func:`make_founder` and
+  :func:`settle_founding` split as below): on an empty ledger, the first security officer types their name,
   employee id, organisation and passphrase. A new ledger root (a P-256 CA, :mod:`ceremony.crypto.ledger_root`)
   issues their certificate; the root key is sealed to them alone; the genesis (event #1) records the ledger's
   identity, the root certificate and the founder, signed by the founder. The anchor is then printed.
@@ -13,6 +14,10 @@
 The work is split like :mod:`ceremony.flows.presence`: :meth:`Enrolment.prepare` reads the ledger (on the
 ledger's thread), :meth:`Enrolment.make_identity` is pure crypto (scrypt, about half a second: a UI runs it in
 a worker), :meth:`Enrolment.settle` writes the event (on the ledger's thread again).
+
+What a generation ceremony needs enrolled (:func:`missing_for_a_ceremony`, asked by the participants screen
+and the main menu): an administrator, a witness and at least three custodians, for the smallest split the
+README's ceremony makes (Shamir 2 of 3; 3 of 5 needs five).
 """
 
 from __future__ import annotations
@@ -45,6 +50,43 @@ from ceremony.ledger.store import Attester, Ledger
 
 MIN_PASSPHRASE = 12  # characters; the key is also protected by scrypt's cost
 
+ROLE_NAMES: dict[str, str] = {
+    "security_officer": "Security officer",
+    "administrator": "Ceremony administrator",
+    "witness": "Witness",
+    "custodian": "Key custodian",
+}
+
+# The splits a generation ceremony offers first (README: "2-of-3 or 3-of-5"), as (m, n).
+STANDARD_SPLITS: tuple[tuple[int, int], ...] = ((2, 3), (3, 5))
+
+# What one generation ceremony needs at the least: control roles held by different people (PCI DSS 3.6.1.2:
+# split knowledge and dual control), and a custodian for each share of the smallest standard split.
+NEEDED_FOR_A_CEREMONY: tuple[tuple[str, int], ...] = (
+    ("administrator", 1),
+    ("witness", 1),
+    ("custodian", STANDARD_SPLITS[0][1]),
+)
+
+
+def missing_for_a_ceremony(people: Sequence[Participant]) -> list[str]:
+    """What is still missing before a generation ceremony, in words: e.g. ['a witness', '1 more key
+    custodian']; empty when enough people are enrolled (deactivated people do not count)."""
+    out: list[str] = []
+    for role, count in NEEDED_FOR_A_CEREMONY:
+        have = sum(1 for p in people if p.active and role in p.roles)
+        if have < count:
+            label = ROLE_NAMES[role].lower()
+            short = count - have
+            out.append(f"a {label}" if count == 1 else f"{short} more {label}{'s' if short > 1 else ''}")
+    return out
+
+
+def splits_possible(people: Sequence[Participant]) -> list[tuple[int, int]]:
+    """The standard splits (m, n) the active custodians are enough for: one custodian per share."""
+    custodians = sum(1 for p in people if p.active and "custodian" in p.roles)
+    return [(m, n) for m, n in STANDARD_SPLITS if n <= custodians]
+
 
 def check_passphrase(first: SecretBytes, second: SecretBytes) -> None:
     """The passphrase rule, in one place: typed twice the same, at least :data:`MIN_PASSPHRASE` characters."""
@@ -61,6 +103,99 @@ class Founded:
     identity: UnlockedIdentity
 
 
+@dataclass(frozen=True)
+class FoundingRequest:
+    """What the founding needs from the (empty) ledger, read on its thread: the rest is pure crypto."""
+
+    organisation: str
+    ledger_id: str
+    rehearsal: bool
+    now: datetime  # the ledger's clock: certificates valid from the time the events say
+
+
+@dataclass
+class NewFounder:
+    """The ledger root and the founder's key and certificate, sealed (:func:`make_founder`), not yet
+    recorded: :func:`settle_founding` writes the genesis."""
+
+    organisation: str
+    person_id: str
+    name: str
+    employee_id: str
+    roles: tuple[str, ...]
+    certificate: x509.Certificate
+    blob: bytes
+    root_certificate: x509.Certificate
+    root_blob: bytes
+    identity: UnlockedIdentity
+
+
+def prepare_founding(ledger: Ledger, organisation: str) -> FoundingRequest:
+    """Check the ledger is empty and the organisation named (on the ledger's thread)."""
+    if ledger.size():
+        raise InputError(f"the ledger {ledger.path.name} is already founded (it has events)")
+    organisation = organisation.strip()
+    if not organisation:
+        raise InputError("name the organisation whose keys this ledger records")
+    return FoundingRequest(organisation, ledger.ledger_id, ledger.info.rehearsal, ledger.clock())
+
+
+def make_founder(
+    request: FoundingRequest,
+    *,
+    name: str,
+    employee_id: str,
+    passphrase: SecretBytes,
+    kdf: ScryptParams = DEFAULT_KDF,
+    roles: Sequence[str] = ("security_officer",),
+) -> NewFounder:
+    """Pure crypto (scrypt; a UI runs it in a worker): a new ledger root, the founder's key and certificate
+    issued by it, the key sealed under ``passphrase`` (wiped) and the root key sealed to the founder."""
+    try:
+        root = create_root(
+            request.organisation, request.ledger_id, rehearsal=request.rehearsal, now=request.now
+        )
+        try:
+            key = new_signing_key()
+            certificate = root.issue(key.public_key(), name, employee_id, now=request.now)
+            blob = seal_identity(key, certificate, passphrase, kdf=kdf)
+            root_blob = root.seal_for(certificate)
+            root_certificate = root.certificate
+        finally:
+            root.close()
+    finally:
+        passphrase.wipe()
+    return NewFounder(
+        request.organisation,
+        new_id(),
+        name,
+        employee_id,
+        tuple(roles),
+        certificate,
+        blob,
+        root_certificate,
+        root_blob,
+        UnlockedIdentity(certificate, key),
+    )
+
+
+def settle_founding(ledger: Ledger, new: NewFounder) -> Founded:
+    """Write the genesis, signed by the founder (on the ledger's thread); returns the founder and anchor."""
+    founder = people.found(
+        ledger,
+        organisation=new.organisation,
+        name=new.name,
+        employee_id=new.employee_id,
+        certificate=new.certificate,
+        key_blob=new.blob,
+        root_certificate=new.root_certificate,
+        root_key_blob=new.root_blob,
+        founder=Attester(new.person_id, new.identity),
+        roles=new.roles,
+    )
+    return Founded(founder, people.anchor(ledger), new.identity)
+
+
 def found_ledger(
     ledger: Ledger,
     *,
@@ -71,37 +206,21 @@ def found_ledger(
     kdf: ScryptParams = DEFAULT_KDF,
     roles: Sequence[str] = ("security_officer",),
 ) -> Founded:
-    """Write the genesis of an empty ledger: root, founder, anchor (see module docstring)."""
-    if ledger.size():
-        raise InputError(f"the ledger {ledger.path.name} is already founded (it has events)")
-    organisation = organisation.strip()
-    if not organisation:
-        raise InputError("name the organisation whose keys this ledger records")
-    person_id = new_id()
-    now = ledger.clock()  # the ledger's clock: certificates valid from the time the events say
-    root = create_root(organisation, ledger.ledger_id, rehearsal=ledger.info.rehearsal, now=now)
+    """Write the genesis of an empty ledger: root, founder, anchor (see module docstring); prepare, make,
+    settle in one call (CLI, demo, rehearsal, tests)."""
     try:
-        key = new_signing_key()
-        certificate = root.issue(key.public_key(), name, employee_id, now=now)
-        blob = seal_identity(key, certificate, passphrase, kdf=kdf)
-        root_blob = root.seal_for(certificate)
-        identity = UnlockedIdentity(certificate, key)
-        founder = people.found(
-            ledger,
-            organisation=organisation,
-            name=name,
-            employee_id=employee_id,
-            certificate=certificate,
-            key_blob=blob,
-            root_certificate=root.certificate,
-            root_key_blob=root_blob,
-            founder=Attester(person_id, identity),
-            roles=roles,
-        )
-    finally:
-        root.close()
+        request = prepare_founding(ledger, organisation)
+    except BaseException:
         passphrase.wipe()
-    return Founded(founder, people.anchor(ledger), identity)
+        raise
+    new = make_founder(
+        request, name=name, employee_id=employee_id, passphrase=passphrase, kdf=kdf, roles=roles
+    )
+    try:
+        return settle_founding(ledger, new)
+    except BaseException:
+        new.identity.lock()
+        raise
 
 
 @dataclass

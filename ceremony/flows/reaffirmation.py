@@ -16,25 +16,41 @@ Recording one, in the custodian's presence:
    the PDF (PAdES); and records the PDF's SHA-256 in a ``document.issued`` event so the paper can be matched
    to the ledger.
 
+The work is split like :mod:`ceremony.flows.presence`, so a UI keeps the ledger on its own thread:
+:meth:`Reaffirmation.begin` checks and appends the reaffirmation (ledger), :meth:`Reaffirmation.form`
+renders the form (pure, any thread), :meth:`Reaffirmation.sign_form` / :meth:`~Reaffirmation.async_sign_form`
+signs it twice (pyHanko: the synchronous one outside an event loop, the async one inside Textual's), and
+:meth:`Reaffirmation.settle` records the PDF's SHA-256 (ledger). :meth:`Reaffirmation.record` does all four
+(CLI, demo, tests); :meth:`Reaffirmation.async_record` the same from inside an event loop.
+
+The signed form is written with :func:`write_form` into :func:`documents_folder` (``ceremony-documents/
+reaffirmations/`` beside the ledger, with the ceremonies' signed forms) unless the officer chose another
+path, never over an existing file (:mod:`ceremony.documents.archive`). The ledger holds the PDF's SHA-256,
+so the file can be matched to its event wherever it is kept (``ceremony verify --document``).
+
 :func:`overdue_custodians` is what the assignment screens ask before naming a custodian for a share, so an
 overdue custodian is flagged wherever they would be given one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ceremony.documents import archive
 from ceremony.documents.model import HeldComponent, LedgerReference, Person, ReaffirmationData
 from ceremony.documents.render import render_reaffirmation
-from ceremony.documents.sign import sign_document
+from ceremony.documents.sign import async_sign_document, sign_document
 from ceremony.documents.templates import FormSet, default_forms_dir
-from ceremony.errors import DualControlError, FlowError, IdentityError
+from ceremony.errors import DualControlError, FlowError, IdentityError, InputError
 from ceremony.flows.presence import PresentPerson
 from ceremony.ledger import participants as people
+from ceremony.ledger.participants import Participant
 from ceremony.ledger.store import Ledger
 from ceremony.policy.reaffirmation import DEFAULT_POLICY, ReaffirmationPolicy, Standing, due_date, standing
 from ceremony.reports.model import (
@@ -80,6 +96,92 @@ class ReaffirmationRecord:
     pdf: bytes
     pdf_sha256: str
     next_due: datetime
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The wording as the custodian reads it on screen; ``wording.sha256`` is what the ledger records."""
+
+    wording: Wording
+    markdown: str
+
+
+@dataclass(frozen=True)
+class Signers:
+    """Who may sign one reaffirmation: the custodian (empty if no longer active) and the other officers."""
+
+    custodian: tuple[Participant, ...]
+    officers: tuple[Participant, ...]
+
+
+@dataclass(frozen=True)
+class ReaffirmationDraft:
+    """A reaffirmation on record whose form is not signed yet (:meth:`Reaffirmation.begin`)."""
+
+    event_seq: int
+    data: ReaffirmationData
+    custodian: PresentPerson
+    officer: PresentPerson
+    next_due: datetime
+
+    def signatures(self) -> tuple[tuple[PresentPerson, str], ...]:
+        """Who signs the form, in order, and in which field: the custodian first, then the officer."""
+        return ((self.custodian, "Custodian"), (self.officer, "SecurityOfficer"))
+
+
+_REASON = "Annual key custodian reaffirmation (PCI DSS 3.7.8)"
+FORMS_FOLDER = "reaffirmations"
+
+
+def documents_folder(ledger_path: Path) -> Path:
+    """Default home of reaffirmation forms: beside the ledger, with the ceremonies' signed forms."""
+    return archive.documents_folder(ledger_path, FORMS_FOLDER)
+
+
+def default_form_path(ledger_path: Path, employee_id: str, when: datetime) -> Path:
+    """``reaffirmation-<employee id>-<date>.pdf`` in :func:`documents_folder`."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", employee_id)[:40] or "custodian"
+    return documents_folder(ledger_path) / f"reaffirmation-{safe}-{when.astimezone(UTC):%Y-%m-%d}.pdf"
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def readable_wording(wording: Wording, values: dict[str, str], holdings: tuple[HeldComponent, ...]) -> str:
+    """The form's Markdown with its layout directives turned into plain Markdown for a screen: fields as
+    a list, the components held as a list, the signature and checkpoint blocks as one line. The words are
+    the form's own (the ledger records the SHA-256 of ``wording.text``, the file as written)."""
+    text = re.sub(r"<!--.*?-->", "", wording.text, flags=re.DOTALL)
+    out: list[str] = []
+    block: str | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if block is not None:
+            if stripped == "@end":
+                block = None
+            elif block == "fields" and "|" in stripped:
+                label, value = (part.strip() for part in stripped.split("|", 1))
+                out.append(f"- **{label}**: {value}")
+            continue
+        if stripped.startswith("@fields"):
+            block = "fields"
+        elif stripped.startswith("@table"):
+            block = "table"
+            out.extend(
+                f"- {h.key_label} ({h.key_type}): share {h.share_number} of {h.share_count}, "
+                f"KCV {h.kcv}, envelope {h.envelope_serial or '—'}"
+                for h in holdings
+            )
+            if not holdings:
+                out.append("- (no component held at present)")
+        elif stripped.startswith("@signatures"):
+            block = "signatures"
+            out.append("The custodian signs first, then the security officer, each with their enrolled key.")
+        elif stripped.startswith("@"):
+            continue  # @checkpoint and other print-only directives
+        else:
+            out.append(line)
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), "\n".join(out)).strip()
 
 
 def load_wording(forms_dir: Path | None = None) -> Wording:
@@ -169,8 +271,39 @@ class Reaffirmation:
     def standings(self) -> list[CustodianStanding]:
         return standings(read_facts(self.ledger), self.clock(), self.policy)
 
-    def record(self, custodian: PresentPerson, officer: PresentPerson, shown: Wording) -> ReaffirmationRecord:
-        """Record that ``custodian`` read ``shown`` and reaffirmed, co-signed by ``officer``."""
+    def reading(self, custodian: CustodianStanding) -> Reading:
+        """What ``custodian`` reads before signing: the wording (its hash goes on record) laid out for a
+        screen, with their name, the dates and the components they hold now filled in."""
+        wording = self.wording()
+        holdings = holdings_of(read_facts(self.ledger), custodian.person_id)
+        now = self.clock()
+        values = {
+            "period": str(now.year),
+            "custodian_name": custodian.name,
+            "custodian_employee_id": custodian.employee_id,
+            "custodian_role": "Key custodian",
+            "date": show_date(now),
+            "next_due": show_date(due_date(now, self.policy)),
+            "component_count": str(len(holdings)),
+        }
+        return Reading(wording, readable_wording(wording, values, holdings))
+
+    def signers(self, person_id: str) -> Signers:
+        """Who may sign a reaffirmation of ``person_id``: that custodian (if active) and every other active
+        security officer (dual control: the officer is another person)."""
+        active = [p for p in people.participants(self.ledger) if p.active]
+        return Signers(
+            tuple(p for p in active if p.person_id == person_id),
+            tuple(p for p in active if "security_officer" in p.roles and p.person_id != person_id),
+        )
+
+    def default_form_path(self, employee_id: str) -> Path:
+        """Where the signed form goes unless the officer chooses another path."""
+        return default_form_path(self.ledger.path, employee_id, self.clock())
+
+    def begin(self, custodian: PresentPerson, officer: PresentPerson, shown: Wording) -> ReaffirmationDraft:
+        """Check and append ``custodian.reaffirmed`` (``custodian`` read ``shown``, ``officer`` co-signs),
+        signed by both; returns what the form needs. On the ledger's thread."""
         if custodian.person_id == officer.person_id:
             raise DualControlError("the custodian and the security officer must be two different people")
         if "custodian" not in custodian.person.roles:
@@ -215,31 +348,81 @@ class Reaffirmation:
             ),
             next_due=show_date(next_due),
         )
-        pdf = render_reaffirmation(data, forms=self.forms)
-        reason = "Annual key custodian reaffirmation (PCI DSS 3.7.8)"
-        for who, field in ((custodian, "Custodian"), (officer, "SecurityOfficer")):
+        return ReaffirmationDraft(event.seq, data, custodian, officer, next_due)
+
+    def form(self, draft: ReaffirmationDraft) -> bytes:
+        """The unsigned form (pure: any thread)."""
+        return render_reaffirmation(draft.data, forms=self.forms)
+
+    def sign_form(self, draft: ReaffirmationDraft, pdf: bytes) -> bytes:
+        """The custodian signs the form, then the officer (pyHanko; not inside a running event loop)."""
+        for who, field_name in draft.signatures():
             pdf = sign_document(
                 pdf,
                 who.identity.private_key,
                 who.identity.certificate,
-                field_name=field,
-                reason=reason,
+                field_name=field_name,
+                reason=_REASON,
                 signer_name=who.name,
             )
-        digest = hashlib.sha256(pdf).hexdigest()
+        return pdf
+
+    async def async_sign_form(self, draft: ReaffirmationDraft, pdf: bytes) -> bytes:
+        """:meth:`sign_form` from inside an event loop (Textual)."""
+        for who, field_name in draft.signatures():
+            pdf = await async_sign_document(
+                pdf,
+                who.identity.private_key,
+                who.identity.certificate,
+                field_name=field_name,
+                reason=_REASON,
+                signer_name=who.name,
+            )
+        return pdf
+
+    def settle(self, draft: ReaffirmationDraft, signed: bytes) -> ReaffirmationRecord:
+        """Record the signed form's SHA-256 (``document.issued``), signed by both. On the ledger's thread."""
+        digest = hashlib.sha256(signed).hexdigest()
+        custodian, officer = draft.custodian, draft.officer
         document = self.ledger.append(
             DOCUMENT_EVENT,
             {
                 "kind": "reaffirmation",
                 "sha256": digest,
                 "subject": custodian.person_id,
-                "event": event.seq,
+                "event": draft.event_seq,
                 "signed_by": [custodian.person_id, officer.person_id],
             },
             [custodian.person_id, officer.person_id],
             [custodian, officer],
         )
-        return ReaffirmationRecord(event.seq, document.seq, pdf, digest, next_due)
+        return ReaffirmationRecord(draft.event_seq, document.seq, signed, digest, draft.next_due)
+
+    def record(self, custodian: PresentPerson, officer: PresentPerson, shown: Wording) -> ReaffirmationRecord:
+        """Record that ``custodian`` read ``shown`` and reaffirmed, co-signed by ``officer``: begin, form,
+        sign, settle in one call (not inside a running event loop: see :meth:`async_record`)."""
+        draft = self.begin(custodian, officer, shown)
+        return self.settle(draft, self.sign_form(draft, self.form(draft)))
+
+    async def async_record(
+        self, custodian: PresentPerson, officer: PresentPerson, shown: Wording
+    ) -> ReaffirmationRecord:
+        """:meth:`record` inside an event loop: the ledger on the loop's thread, the form in a thread."""
+        return await self.async_finish(self.begin(custodian, officer, shown))
+
+    async def async_finish(self, draft: ReaffirmationDraft) -> ReaffirmationRecord:
+        """After :meth:`begin`: render (in a thread), sign (awaited), settle (on the loop's thread). Called
+        again with the same draft if the form failed: the reaffirmation is not recorded twice."""
+        pdf = await asyncio.to_thread(self.form, draft)
+        return self.settle(draft, await self.async_sign_form(draft, pdf))
+
+
+def write_form(record: ReaffirmationRecord, target: Path) -> Path:
+    """Write the signed form to ``target`` (or ``target-2.pdf``… if the name is taken; never over a file);
+    returns the path written. Raises :class:`OSError` if it cannot be written (the event is recorded)."""
+    if not target.name or target.suffix.lower() != ".pdf":
+        raise InputError("give a file name ending in .pdf for the signed form")
+    return archive.write_new_file(target, record.pdf)
 
 
 def assignment_flags(

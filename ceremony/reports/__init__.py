@@ -8,6 +8,7 @@
 * ``exceptions``  insecure-service exceptions, active and expired (PCI DSS 1.2.6)
 * ``render``      text, JSON, CSV and PDF
 * ``bundle``      reports and the signed manifest of an evidence bundle
+* ``export``      one report read off a ledger file (read-only), and written to a PDF or CSV file
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from ceremony.reports.model import (
     Report,
     Section,
     Table,
+    count_of,
     iso,
     make_report,
     parse_time,
@@ -81,10 +82,10 @@ def quorum_text(facts: LedgerFacts, key: KeyFacts) -> str:
     lowered = history.quorum_lowerings(key.key_id)
     if lowered:
         last = lowered[-1]
-        return f"{quorum} people (lowered from {last.previous} at event #{last.seq})"
+        return f"{count_of(quorum, 'person', 'people')} (lowered from {last.previous} at event #{last.seq})"
     first = facts.splits.get(key.split_ids[0]) if key.split_ids else None
     origin = f" (set by its first split, event #{first.created_seq})" if first is not None else ""
-    return f"{quorum} people{origin}"
+    return f"{count_of(quorum, 'person', 'people')}{origin}"
 
 
 def _key_section(facts: LedgerFacts, key: KeyFacts, coalition: Coalition) -> tuple[Section, dict[str, Any]]:
@@ -95,7 +96,7 @@ def _key_section(facts: LedgerFacts, key: KeyFacts, coalition: Coalition) -> tup
     route = route_text(facts, key, coalition)
     names = ", ".join(facts.name_of(p) for p in coalition.members)
     coalition_text = (
-        f"{coalition.size} people: {names}, by {route}"
+        f"{count_of(coalition.size, 'person', 'people')}: {names}, by {route}"
         if coalition.size is not None
         else "nobody: not enough shares or components were ever given out to rebuild it"
     )
@@ -109,9 +110,9 @@ def _key_section(facts: LedgerFacts, key: KeyFacts, coalition: Coalition) -> tup
         fields.append(
             (
                 "RULE BROKEN",
-                f"{broken.size} people can rebuild this key, FEWER THAN ITS QUORUM OF "
-                f"{max(quorum or 2, 2)} (PCI DSS 3.7.6), e.g. a share typed by someone it was not issued "
-                "to (demonstrated knowledge): stop using this route and replace the key",
+                f"{count_of(broken.size or 0, 'person', 'people')} can rebuild this key, FEWER THAN ITS "
+                f"QUORUM OF {max(quorum or 2, 2)} (PCI DSS 3.7.6), e.g. a share typed by someone it was not "
+                "issued to (demonstrated knowledge): stop using this route and replace the key",
             )
         )
     standing = facts.replacement(key.key_id)

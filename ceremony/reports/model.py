@@ -58,6 +58,12 @@ def show_date(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d")
 
 
+def count_of(count: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun agreeing: ``1 key``, ``2 keys``, ``1 person``, ``3 people`` (``plural`` when
+    the plural is not the noun + "s")."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 @dataclass
 class PersonFacts:
     person_id: str

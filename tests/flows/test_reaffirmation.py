@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 from datetime import UTC, datetime, timedelta
@@ -13,14 +14,16 @@ from ceremony.crypto.keys import KeyType
 from ceremony.crypto.share import Scheme
 from ceremony.documents.sign import validate_document
 from ceremony.documents.templates import default_forms_dir
-from ceremony.errors import DualControlError, FlowError, IdentityError, InputError
+from ceremony.errors import DocumentError, DualControlError, FlowError, IdentityError, InputError
 from ceremony.flows.generation import GenerationCeremony, KeySpec, SplitPlan
 from ceremony.flows.reaffirmation import (
     Reaffirmation,
     Wording,
     assignment_flags,
+    documents_folder,
     overdue_custodians,
     standings,
+    write_form,
 )
 from ceremony.ledger import participants
 from ceremony.ledger.verify import verify_ledger
@@ -147,3 +150,62 @@ def test_refusals(cast) -> None:
     with pytest.raises(FlowError, match="wording changed"):
         flow.record(cust1, cast.present("sophie", "security_officer"), Wording("other text", "0" * 64))
     assert [e.type for e in cast.ledger.events()].count("custodian.reaffirmed") == 0
+
+
+# --- the split a screen uses: begin (ledger), form and signatures, settle (ledger) -----------------------
+def test_begin_then_finish_in_an_event_loop_and_a_retry_records_once(cast, monkeypatch) -> None:
+    _generate(cast)
+    flow = Reaffirmation(cast.ledger)
+    custodian, officer = cast.present("cust1", "custodian"), cast.present("sophie", "security_officer")
+    draft = flow.begin(custodian, officer, flow.wording())
+    events = [e.type for e in cast.ledger.events()]
+    assert events[-1] == "custodian.reaffirmed" and events.count("document.issued") == 0
+    # The form fails once after the reaffirmation is on record: finishing the same draft again (what the
+    # screen does) signs and records the form, and never records a second reaffirmation.
+    render = flow.form
+
+    def broken_once(d):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(flow, "form", render)
+        raise DocumentError("the printer template is missing")
+
+    monkeypatch.setattr(flow, "form", broken_once)
+    with pytest.raises(DocumentError):
+        asyncio.run(flow.async_finish(draft))
+    record = asyncio.run(flow.async_finish(draft))  # pyHanko's async signing, inside a loop
+    assert record.event_seq == draft.event_seq
+    certs = [participants.participant(cast.ledger, cast.ids[n]).certificate for n in ("cust1", "sophie")]
+    assert all(s.ok for s in validate_document(record.pdf, certs))
+    types = [e.type for e in cast.ledger.events()]
+    assert types.count("custodian.reaffirmed") == 1 and types.count("document.issued") == 1
+    assert verify_ledger(cast.ledger.path).events == cast.ledger.size()
+
+
+def test_the_form_is_written_beside_the_ledger_never_over_a_file(cast, tmp_path) -> None:
+    _generate(cast)
+    flow = Reaffirmation(cast.ledger, clock=lambda: datetime(2026, 3, 4, 12, tzinfo=UTC))
+    record = flow.record(
+        cast.present("cust1", "custodian"), cast.present("sophie", "security_officer"), flow.wording()
+    )
+    target = flow.default_form_path("E/00 3")
+    assert target == documents_folder(cast.ledger.path) / "reaffirmation-E_00_3-2026-03-04.pdf"
+    assert target.parent == cast.ledger.path.parent / "ceremony-documents" / "reaffirmations"
+    first = write_form(record, target)
+    second = write_form(record, target)
+    assert first == target and second == target.with_name("reaffirmation-E_00_3-2026-03-04-2.pdf")
+    assert first.read_bytes() == second.read_bytes() == record.pdf
+    with pytest.raises(InputError, match=r"\.pdf"):
+        write_form(record, tmp_path / "form.txt")
+
+
+def test_what_the_custodian_reads(cast) -> None:
+    _generate(cast)
+    flow = Reaffirmation(cast.ledger)
+    mine = next(s for s in flow.standings() if s.person_id == cast.ids["cust1"])
+    reading = flow.reading(mine)
+    assert reading.wording == flow.wording()
+    assert "ENV-R-1" in reading.markdown and mine.name in reading.markdown
+    assert "{" not in reading.markdown and "@" not in reading.markdown
+    signers = flow.signers(cast.ids["cust1"])
+    assert [p.person_id for p in signers.custodian] == [cast.ids["cust1"]]
+    assert [p.person_id for p in signers.officers] == [cast.ids["sophie"]]
+    assert flow.signers(cast.ids["sophie"]).officers == ()  # never the custodian themself

@@ -153,7 +153,7 @@ async def test_first_run_enrols_alone_once_then_with_a_second_person(tmp_path: P
         await wait_for(pilot, lambda: isinstance(app.screen, ParticipantsScreen))
         screen = app.screen
         assert (
-            "A ceremony still needs: a ceremony administrator, a witness, 2 more key custodians"
+            "A ceremony still needs: a ceremony administrator, a witness, 3 more key custodians"
             in text_of(screen, "#needs")
         )
         # The founder is the only person: no second form, and the screen says why.
@@ -197,8 +197,11 @@ async def test_first_run_enrols_alone_once_then_with_a_second_person(tmp_path: P
             start=3,
         ):
             await enroll_one(pilot, app, name, f"E{employee:04d}", short, role)
-        assert "Enough people are enrolled" in text_of(screen, "#needs")
-        assert screen.query_one("#people").row_count == 5
+        # Two custodians are not enough (README: three at least, for a 2-of-3 split).
+        assert "A ceremony still needs: 1 more key custodian." in text_of(screen, "#needs")
+        await enroll_one(pilot, app, "Cora Three", "E0006", "cust3", "custodian")
+        assert "Enough people are enrolled for a 2-of-3 ceremony." in text_of(screen, "#needs")
+        assert screen.query_one("#people").row_count == 6
         # The same employee id twice is refused by the flow, and said so.
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, EnrollScreen))
@@ -229,12 +232,13 @@ async def test_first_run_enrols_alone_once_then_with_a_second_person(tmp_path: P
         ["witness"],
         ["custodian"],
         ["custodian"],
+        ["custodian"],
     ]
     alice = str(enrolled[0].payload["person_id"])
     assert set(enrolled[0].attested_by) == {founder, alice}  # the first after founding: officer + new person
     for event in enrolled[1:]:  # every later one: officer, second person, new person
         assert set(event.attested_by) == {founder, alice, str(event.payload["person_id"])}
-    assert verify_ledger(path).participants == 5  # every signature verifies on replay
+    assert verify_ledger(path).participants == 6  # every signature verifies on replay
 
 
 def people_ids(path: Path) -> dict[str, str]:

@@ -3,9 +3,10 @@ enrolled under dual control. The person being enrolled types their own name, emp
 (twice); the screens only ask :mod:`ceremony.flows.enrolment` and render what it answers.
 
 * :class:`FoundingScreen` — an empty ledger: the organisation's name (required, no default: it goes into the
-  genesis), the first security officer's name, employee id and passphrase. ``found_ledger`` (scrypt) and
-  ``issue_anchor`` (the signed one-page anchor PDF) run together in a worker thread on a connection of their
-  own to the new file, so the interface stays responsive; the screen is dismissed with a :class:`Founding`.
+  genesis), the first security officer's name, employee id and passphrase. Like enrolment below:
+  ``prepare_founding`` reads the new (empty) ledger on the main thread, ``make_founder`` (scrypt) runs in a
+  worker, ``settle_founding`` writes the genesis on the main thread, and the signed one-page anchor PDF is
+  awaited on Textual's loop (``async_issue_anchor``); the screen is dismissed with a :class:`Founding`.
 * :class:`EnrollScreen` — an :class:`~ceremony.flows.enrolment.Enrolment` whose security officer (and second
   person, except for the first enrolment after the genesis) are present. ``prepare`` reads the ledger on the
   main thread (which owns its connection), ``make_identity`` (scrypt) runs in a worker, ``settle`` records
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -34,24 +35,24 @@ from ceremony.crypto.secret import SecretBytes
 from ceremony.errors import CeremonyError, InputError
 from ceremony.flows.enrolment import (
     MIN_PASSPHRASE,
+    ROLE_NAMES,
     Enrolment,
+    Founded,
+    NewFounder,
     NewIdentity,
     check_passphrase,
-    found_ledger,
+    make_founder,
+    prepare_founding,
+    settle_founding,
 )
-from ceremony.flows.paperwork import issue_anchor
+from ceremony.flows.paperwork import async_issue_anchor
 from ceremony.ledger.anchor import Anchor
 from ceremony.ledger.participants import Participant
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
 from ceremony.tui.widgets.secret_input import SecretInput
 
-ROLE_LABELS: dict[str, str] = {
-    "security_officer": "Security officer",
-    "administrator": "Ceremony administrator",
-    "witness": "Witness",
-    "custodian": "Key custodian",
-}
+ROLE_LABELS = ROLE_NAMES  # the flow's words for each role
 
 ResultT = TypeVar("ResultT")
 
@@ -66,8 +67,11 @@ def sentence(error: object) -> str:
 
 
 def _row(label: str, field: Widget, *, plain: bool = False) -> Horizontal:
-    """One form line: its label on the left, the field beside it (an input: three rows, so a whole form
-    fits 80x24; ``plain``: a one-row value, not a field)."""
+    """One form line: its label on the left, the field beside it, one row high (a compact input or list),
+    so a whole form, the namesakes' tick, Enroll and the status line fit 80x24 (``plain``: a value, not a
+    field)."""
+    if isinstance(field, Input | Select):
+        field.compact = True
     return Horizontal(
         Label(label, classes="form-label"), field, classes="form-row plain" if plain else "form-row"
     )
@@ -107,6 +111,12 @@ class _PersonForm(CeremonyScreen[ResultT]):
             SecretInput(placeholder=f"typed by them, {MIN_PASSPHRASE}+ characters", id="passphrase"),
         )
         yield _row("Again", SecretInput(placeholder="the same passphrase again", id="repeat"))
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        # The fields take the focus (and scroll into view): the body itself is no Tab stop, where nothing
+        # would show the focus.
+        self.query_one("#body").can_focus = False
 
     def _status(self, text: str, style: str = "bold red") -> None:
         self.query_one("#status", Static).update(Text(text, style=style))
@@ -233,39 +243,53 @@ class FoundingScreen(_PersonForm[Founding | None]):
         passphrase = self.take_passphrase()
         if passphrase is None:
             return
-        # The worker opens its own connection to the file: close ours (an empty file opened earlier).
-        context = self.context
-        context.close()
-
-        def found() -> Founding:
-            # Worker thread: scrypt, the genesis, then the signed anchor PDF, all on this thread's
-            # connection (SQLite connections stay on the thread that opened them).
-            try:
-                with context.connect() as ledger:
-                    founded = found_ledger(
-                        ledger,
-                        organisation=organisation,
-                        name=name,
-                        employee_id=employee,
-                        passphrase=passphrase,
-                        kdf=context.kdf,
-                    )
-                    try:
-                        _, pdf = issue_anchor(ledger, founded)  # sync: no event loop here
-                    except (CeremonyError, OSError) as error:
-                        # The ledger is founded whatever happens to the paper: show the anchor anyway.
-                        return Founding(organisation, founded.founder, founded.anchor, None, sentence(error))
-                    finally:
-                        founded.identity.lock()
-                    return Founding(organisation, founded.founder, founded.anchor, pdf)
-            finally:
-                passphrase.wipe()
-
-        self.start_work(f"founding the ledger and making {name}'s signing key", found)
+        try:
+            # The app's connection to the file, made (empty) here on the main thread if it is missing.
+            ledger = self.context.open()
+            if ledger is None:
+                ledger = self.context.ledger = self.context.connect()
+            request = prepare_founding(ledger, organisation)
+        except CeremonyError as error:
+            passphrase.wipe()
+            self._status(sentence(error))
+            return
+        kdf = self.context.kdf
+        self.start_work(
+            f"founding the ledger and making {name}'s signing key",
+            lambda: make_founder(request, name=name, employee_id=employee, passphrase=passphrase, kdf=kdf),
+        )
 
     def finish(self, result: object) -> None:
-        assert isinstance(result, Founding)
-        self.dismiss(result)
+        assert isinstance(result, NewFounder)
+        ledger = self.context.open()
+        assert ledger is not None
+        try:
+            founded = settle_founding(ledger, result)
+        except BaseException:
+            result.identity.lock()
+            raise
+        self._working = True  # until the anchor page is signed: Esc waits
+        self.query_one("#submit", Button).disabled = True
+        self._status("Working: signing the ledger's anchor page…", "bold yellow")
+        self._issue_anchor(founded)
+
+    @work(exclusive=True, group="anchor", exit_on_error=False)
+    async def _issue_anchor(self, founded: Founded) -> None:
+        # An async worker runs on the main thread: the document record goes on the app's connection.
+        ledger = self.context.open()
+        assert ledger is not None
+        founder, anchor = founded.founder, founded.anchor
+        organisation = self.query_one("#organisation", Input).value.strip()
+        try:
+            _, pdf = await async_issue_anchor(ledger, founded)
+        except (CeremonyError, OSError) as error:
+            # The ledger is founded whatever happens to the paper: show the anchor anyway.
+            self.dismiss(Founding(organisation, founder, anchor, None, sentence(error)))
+            return
+        finally:
+            founded.identity.lock()
+            self._working = False
+        self.dismiss(Founding(organisation, founder, anchor, pdf))
 
 
 class EnrollScreen(_PersonForm[Participant | None]):

@@ -20,37 +20,24 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
-from ceremony.flows.enrolment import Enrolment
+from ceremony.flows.enrolment import Enrolment, missing_for_a_ceremony, splits_possible
 from ceremony.flows.presence import Presence, PresentPerson
 from ceremony.ledger.participants import Participant
+from ceremony.tui.messages import Open, Place
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
-from ceremony.tui.screens.enroll import ROLE_LABELS, EnrollScreen
+from ceremony.tui.screens.enroll import ROLE_LABELS
 from ceremony.tui.widgets.auth_form import AuthForm
 
-# What one generation ceremony needs at the least: control roles held by different people, and enough
-# custodians for a 2-of-2 split (PCI DSS 3.6.1.2: split knowledge and dual control).
-NEEDED: tuple[tuple[str, int], ...] = (("administrator", 1), ("witness", 1), ("custodian", 2))
+# Table columns and their widths: 66 characters, plus a cell's padding and the scrollbar, in 78 columns.
+COLUMNS: tuple[tuple[str, int], ...] = (("Name", 22), ("Employee id", 11), ("Roles", 22), ("Status", 11))
+# Role words in the table: short, so two roles fit their column.
+TABLE_ROLES = {"administrator": "Administrator"}
 
 FIRST_ENROLMENT = (
     "The first enrollment after founding needs only the founding officer: nobody else is enrolled yet. "
     "From the next one on, a second enrolled person authenticates too."
 )
-
-
-def missing_for_a_ceremony(people: list[Participant]) -> list[str]:
-    """What is still missing, in words: e.g. ['a witness', '1 more key custodian']."""
-    out: list[str] = []
-    for role, count in NEEDED:
-        have = sum(1 for p in people if p.active and role in p.roles)
-        if have < count:
-            label = ROLE_LABELS[role].lower()
-            out.append(
-                f"a {label}"
-                if count == 1
-                else f"{count - have} more {label}{'s' if count - have > 1 else ''}"
-            )
-    return out
 
 
 class ParticipantsScreen(CeremonyScreen[None]):
@@ -98,7 +85,10 @@ class ParticipantsScreen(CeremonyScreen[None]):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="needs")
         table: DataTable[str] = DataTable(id="people", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Name", "Employee id", "Role", "Status")
+        # Fixed widths that fit 80 columns with the scrollbar: a long name or role list is cut, never the
+        # Status column.
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
         yield table
         ledger = self.context.open()
         officers = self.context.people("security_officer")
@@ -131,6 +121,9 @@ class ParticipantsScreen(CeremonyScreen[None]):
 
     def on_mount(self) -> None:
         super().on_mount()
+        # The table, the forms and the buttons take the focus (and scroll into view): the body itself is
+        # no Tab stop, where nothing would show the focus.
+        self.query_one("#body").can_focus = False
         self.refresh_people()
         forms = self.query(AuthForm)
         if forms:
@@ -141,13 +134,14 @@ class ParticipantsScreen(CeremonyScreen[None]):
         table = self.query_one("#people", DataTable)
         table.clear()
         for p in people:
-            roles = ", ".join(ROLE_LABELS.get(r, r) for r in p.roles)
+            roles = ", ".join(TABLE_ROLES.get(r) or ROLE_LABELS.get(r, r) for r in p.roles)
             table.add_row(p.name, p.employee_id, roles, "active" if p.active else "deactivated")
         missing = missing_for_a_ceremony(people)
         if missing:
             text = Text("A ceremony still needs: " + ", ".join(missing) + ".", style="bold yellow")
         else:
-            text = Text("✓ Enough people are enrolled for a 2-of-n ceremony.", style="bold green")
+            splits = " or ".join(f"{m}-of-{n}" for m, n in splits_possible(people))
+            text = Text(f"✓ Enough people are enrolled for a {splits} ceremony.", style="bold green")
         self.query_one("#needs", Static).update(text)
         self.refresh_enrolling()
 
@@ -233,7 +227,7 @@ class ParticipantsScreen(CeremonyScreen[None]):
             return
         second = self.second if self.second_needed() else None
         enrolment = Enrolment(ledger, self.officer, second, kdf=self.context.kdf)
-        self.app.push_screen(EnrollScreen(self.context, enrolment), self._enrolled)
+        self.post_message(Open(Place.ENROLMENT, (self.context, enrolment), self._enrolled))
 
     async def _enrolled(self, person: Participant | None) -> None:
         if self.second_needed() and not self.query("#second"):

@@ -11,25 +11,21 @@ Enter on a custodian opens :class:`RecordReaffirmationScreen`, done in the custo
 4. the flow records ``custodian.reaffirmed`` signed by both, renders the form, both sign the PDF (PAdES)
    and its SHA-256 goes into the ledger; the screen writes the PDF where the officer chose.
 
-Where the PDF goes: by default ``ceremony-documents/reaffirmations/`` beside the ledger, the folder where
-the generation close-out already puts its signed forms, so the officer's paper trail is in one place; the
-officer may type another path before signing. The ledger holds the PDF's SHA-256, so the file can be
-matched to its event wherever it is kept (``ceremony verify --document``). If the file cannot be written
-the event is already recorded: the screen keeps the signed PDF and lets the officer try another path.
+Where the PDF goes: by default :func:`ceremony.flows.reaffirmation.default_form_path`, which the officer
+may change before signing. If the file cannot be written the event is already recorded: the screen keeps
+the signed PDF and lets the officer try another path. If the form cannot be made after the event was
+recorded, 'Sign and record' finishes that same reaffirmation (nothing is recorded twice).
 
-Threads: pyHanko's synchronous signing runs its own event loop and fails inside Textual's, so
-``Reaffirmation.record`` runs on a worker thread. The app's ledger connection belongs to the main thread
-(SQLite), so the worker opens its own connection to the same file for the duration of the record; the
-ledger's writer catches up with events appended by other connections before each append. Authentication
-stays on the main thread (:class:`~ceremony.tui.widgets.auth_form.AuthForm`).
+Threads: the screen asks :class:`~ceremony.flows.reaffirmation.Reaffirmation` and renders what it
+answers. The app's ledger connection stays on the main thread (the flow's ``begin`` and ``settle``, and
+authentication in :class:`~ceremony.tui.widgets.auth_form.AuthForm`); rendering the form runs in a thread
+and pyHanko's signing is awaited on Textual's loop (``async_finish``); the file is written in a thread.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
@@ -43,25 +39,20 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
 
-from ceremony.documents import archive
-from ceremony.documents.model import HeldComponent
 from ceremony.errors import CeremonyError
 from ceremony.flows.presence import Presence, PresentPerson
 from ceremony.flows.reaffirmation import (
     CustodianStanding,
     Reaffirmation,
+    ReaffirmationDraft,
     ReaffirmationRecord,
     Wording,
-    holdings_of,
-    standings,
+    write_form,
 )
-from ceremony.ledger.participants import participants
 from ceremony.ledger.store import Ledger
-from ceremony.policy.reaffirmation import DEFAULT_POLICY, ReaffirmationPolicy, Standing, due_date
-from ceremony.reports.model import (
-    read_facts,
-    show_date,
-)
+from ceremony.policy.reaffirmation import DEFAULT_POLICY, ReaffirmationPolicy, Standing
+from ceremony.reports.model import show_date
+from ceremony.tui.messages import Open, Place
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.officer.reports import OFFICER_CSS
 from ceremony.tui.screens.secret_screen import SecretScreen
@@ -81,57 +72,6 @@ STATUS_TEXT: dict[Standing, tuple[str, str]] = {
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def documents_folder(ledger_path: Path) -> Path:
-    """Default home of reaffirmation forms: beside the ledger, with the ceremonies' signed forms."""
-    return archive.documents_folder(ledger_path, "reaffirmations")
-
-
-def default_pdf_path(ledger_path: Path, employee_id: str, when: datetime) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_-]", "_", employee_id)[:40] or "custodian"
-    return documents_folder(ledger_path) / f"reaffirmation-{safe}-{when.astimezone(UTC):%Y-%m-%d}.pdf"
-
-
-# --- the responsibilities text, as the custodian reads it ---------------------------------------------
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-
-
-def readable_wording(wording: Wording, values: dict[str, str], holdings: tuple[HeldComponent, ...]) -> str:
-    """The form's Markdown with its layout directives turned into plain Markdown for the screen: fields as
-    a list, the components held as a list, the signature and checkpoint blocks as one line. The words are
-    the form's own (the ledger records the SHA-256 of ``wording.text``, the file as written)."""
-    text = re.sub(r"<!--.*?-->", "", wording.text, flags=re.DOTALL)
-    out: list[str] = []
-    block: str | None = None
-    for line in text.splitlines():
-        stripped = line.strip()
-        if block is not None:
-            if stripped == "@end":
-                block = None
-            elif block == "fields" and "|" in stripped:
-                label, value = (part.strip() for part in stripped.split("|", 1))
-                out.append(f"- **{label}**: {value}")
-            continue
-        if stripped.startswith("@fields"):
-            block = "fields"
-        elif stripped.startswith("@table"):
-            block = "table"
-            out.extend(
-                f"- {h.key_label} ({h.key_type}): share {h.share_number} of {h.share_count}, "
-                f"KCV {h.kcv}, envelope {h.envelope_serial or '—'}"
-                for h in holdings
-            )
-            if not holdings:
-                out.append("- (no component held at present)")
-        elif stripped.startswith("@signatures"):
-            block = "signatures"
-            out.append("The custodian signs first, then the security officer, each with their enrolled key.")
-        elif stripped.startswith("@"):
-            continue  # @checkpoint and other print-only directives
-        else:
-            out.append(line)
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), "\n".join(out)).strip()
 
 
 # --- the list -----------------------------------------------------------------------------------------
@@ -165,6 +105,7 @@ class ReaffirmationsScreen(CeremonyScreen[None]):
         self.clock = clock
         self.policy = policy
         self.forms_dir = forms_dir
+        self.flow = Reaffirmation(ledger, clock=clock, policy=policy, forms_dir=forms_dir)
         self.standings: list[CustodianStanding] = []
 
     def compose(self) -> ComposeResult:
@@ -187,7 +128,7 @@ class ReaffirmationsScreen(CeremonyScreen[None]):
 
     def reload(self) -> None:
         """Read the standings again (after a reaffirmation was recorded)."""
-        self.standings = standings(read_facts(self.ledger), self.clock(), self.policy)
+        self.standings = self.flow.standings()
         table = self.query_one(DataTable)
         table.clear()
         for s in self.standings:
@@ -239,10 +180,8 @@ class ReaffirmationsScreen(CeremonyScreen[None]):
         if chosen is None:
             self.query_one("#reaffirm-status", Static).update(Text("No custodian to choose.", "bold red"))
             return
-        screen = RecordReaffirmationScreen(
-            self.ledger, chosen, clock=self.clock, policy=self.policy, forms_dir=self.forms_dir
-        )
-        self.app.push_screen(screen, self._recorded)
+        data = (self.ledger, chosen, self.clock, self.policy, self.forms_dir)
+        self.post_message(Open(Place.RECORD_REAFFIRMATION, data, self._recorded))
 
     def _recorded(self, record: ReaffirmationRecord | None) -> None:
         self.reload()
@@ -257,26 +196,6 @@ class ReaffirmationsScreen(CeremonyScreen[None]):
 
 
 # --- recording one ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RecordRequest:
-    """Everything the worker thread needs; the present people's keys are unlocked, nothing else is secret."""
-
-    ledger_path: Path
-    clock: Clock
-    policy: ReaffirmationPolicy
-    forms_dir: Path | None
-    custodian: PresentPerson
-    officer: PresentPerson
-    shown: Wording
-
-
-def record_on_own_connection(request: RecordRequest) -> ReaffirmationRecord:
-    """Run the reaffirmation flow on a connection opened (and closed) by the calling worker thread."""
-    with Ledger.open(request.ledger_path, clock=request.clock) as ledger:
-        flow = Reaffirmation(ledger, clock=request.clock, policy=request.policy, forms_dir=request.forms_dir)
-        return flow.record(request.custodian, request.officer, request.shown)
-
-
 class RecordReaffirmationScreen(SecretScreen[ReaffirmationRecord | None]):
     """Record one custodian's reaffirmation in their presence; see the module docstring."""
 
@@ -311,6 +230,7 @@ class RecordReaffirmationScreen(SecretScreen[ReaffirmationRecord | None]):
         self.presence = Presence(ledger)
         self.custodian: PresentPerson | None = None
         self.officer: PresentPerson | None = None
+        self.draft: ReaffirmationDraft | None = None  # recorded, the form not yet signed
         self.record: ReaffirmationRecord | None = None
         self.written: Path | None = None
         self._shown: Wording | None = None
@@ -318,11 +238,7 @@ class RecordReaffirmationScreen(SecretScreen[ReaffirmationRecord | None]):
 
     # --- layout -----------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        people = [p for p in participants(self.ledger) if p.active]
-        custodian = [p for p in people if p.person_id == self.standing.person_id]
-        officers = [
-            p for p in people if "security_officer" in p.roles and p.person_id != self.standing.person_id
-        ]
+        signers = self.flow.signers(self.standing.person_id)
         s = self.standing
         due = f"due {show_date(s.due)}" if s.due else "no acknowledgement yet"
         yield Header()
@@ -341,14 +257,14 @@ class RecordReaffirmationScreen(SecretScreen[ReaffirmationRecord | None]):
                 yield Button("Read: custodian signs", id="read-done", variant="primary", compact=True)
             yield AuthForm(
                 self.presence,
-                custodian,
+                signers.custodian,
                 "custodian",
                 title=f"{s.name}: type your passphrase to sign the reaffirmation",
                 id="custodian-auth",
             )
             yield AuthForm(
                 self.presence,
-                officers,
+                signers.officers,
                 "security_officer",
                 title="Security officer: choose yourself and type your passphrase to co-sign",
                 id="officer-auth",
@@ -356,7 +272,7 @@ class RecordReaffirmationScreen(SecretScreen[ReaffirmationRecord | None]):
             with Vertical(id="output"):
                 yield Label("The signed form (PDF) will be written to:")
                 yield Input(
-                    str(default_pdf_path(self.ledger.path, s.employee_id, self.clock())),
+                    str(self.flow.default_form_path(s.employee_id)),
                     compact=True,
                     id="pdf-path",
                 )
@@ -371,32 +287,17 @@ class RecordReaffirmationScreen(SecretScreen[ReaffirmationRecord | None]):
         for hidden in ("#custodian-auth", "#officer-auth", "#output", "#done"):
             self.query_one(hidden).display = False
         try:
-            self._shown = self.flow.wording()
+            reading = self.flow.reading(self.standing)
         except CeremonyError as error:
             self._status(f"✗ {error}", "bold red")
             self.query_one("#read-done", Button).disabled = True
             return
-        facts = read_facts(self.ledger)
-        now = self.clock()
-        s = self.standing
-        values = {
-            "period": str(now.year),
-            "custodian_name": s.name,
-            "custodian_employee_id": s.employee_id,
-            "custodian_role": "Key custodian",
-            "date": show_date(now),
-            "next_due": show_date(due_date(now, self.policy)),
-            "component_count": str(len(holdings_of(facts, s.person_id))),
-        }
-        self.wording_markdown = readable_wording(self._shown, values, holdings_of(facts, s.person_id))
+        self._shown = reading.wording
+        self.wording_markdown = reading.markdown
         self.query_one("#wording-text", Static).update(Markdown(self.wording_markdown))
         self._go_to(0)
         self.query_one("#wording", VerticalScroll).focus()
-        if not [
-            p
-            for p in participants(self.ledger)
-            if p.active and "security_officer" in p.roles and p.person_id != s.person_id
-        ]:
+        if not self.flow.signers(self.standing.person_id).officers:
             self._status(
                 "✗ No other active security officer is enrolled: a reaffirmation needs one to co-sign.",
                 "bold red",
@@ -454,33 +355,36 @@ class RecordReaffirmationScreen(SecretScreen[ReaffirmationRecord | None]):
         if not target.name or target.suffix.lower() != ".pdf":
             self._status("✗ Give a file name ending in .pdf for the signed form.", "bold red")
             return
-        self.query_one("#sign", Button).disabled = True
         if self.record is not None:  # recorded already; only the file is missing
+            self.query_one("#sign", Button).disabled = True
             self._write(target)
             return
-        if self.custodian is None or self.officer is None or self._shown is None:
+        if self.draft is None and (self.custodian is None or self.officer is None or self._shown is None):
             self._status("✗ Both the custodian and the security officer must authenticate first.", "bold red")
             return
+        self.query_one("#sign", Button).disabled = True
         self._status(
             "Working: recording in the ledger and signing the form (both signatures)…", "bold yellow"
         )
-        request = RecordRequest(
-            self.ledger.path,
-            self.clock,
-            self.policy,
-            self.forms_dir,
-            self.custodian,
-            self.officer,
-            self._shown,
-        )
-        self._record(request, target)
+        self._record(target)
 
     @work(exclusive=True, group="reaffirm", exit_on_error=False)
-    async def _record(self, request: RecordRequest, target: Path) -> None:
+    async def _record(self, target: Path) -> None:
+        # An async worker runs on the main thread: the flow's ledger steps stay on the app's connection.
         try:
-            record = await asyncio.to_thread(record_on_own_connection, request)
-        except CeremonyError as error:
-            self._status(f"✗ Not recorded: {error}", "bold red")
+            if self.draft is None:
+                assert self.custodian is not None and self.officer is not None and self._shown is not None
+                self.draft = self.flow.begin(self.custodian, self.officer, self._shown)
+            record = await self.flow.async_finish(self.draft)
+        except (CeremonyError, OSError) as error:
+            if self.draft is None:
+                self._status(f"✗ Not recorded: {error}", "bold red")
+            else:
+                self._status(
+                    f"✗ Recorded at ledger event #{self.draft.event_seq}, but the form could not be made: "
+                    f"{error}. Press 'Sign and record' to try again.",
+                    "bold red",
+                )
             self.query_one("#sign", Button).disabled = False
             return
         self.record = record
@@ -492,9 +396,9 @@ class RecordReaffirmationScreen(SecretScreen[ReaffirmationRecord | None]):
         record = self.record
         assert record is not None
         try:
-            written = await asyncio.to_thread(archive.write_new_file, target, record.pdf)
-        except OSError as error:
-            reason = error.strerror or str(error)
+            written = await asyncio.to_thread(write_form, record, target)
+        except (OSError, CeremonyError) as error:
+            reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
             self._status(
                 f"✗ Recorded at ledger event #{record.event_seq}, but the form could not be written to "
                 f"{target}: {reason}. Change the path and press 'Write the form'.",
@@ -549,10 +453,4 @@ class RecordReaffirmationScreen(SecretScreen[ReaffirmationRecord | None]):
         super().on_cancel_requested()
 
 
-__all__ = [
-    "ReaffirmationsScreen",
-    "RecordReaffirmationScreen",
-    "default_pdf_path",
-    "documents_folder",
-    "readable_wording",
-]
+__all__ = ["ReaffirmationsScreen", "RecordReaffirmationScreen"]

@@ -4,9 +4,10 @@ The same five reports as ``ceremony report`` (custody, custodians, keys, ceremon
 built by :mod:`ceremony.reports` and rendered by its text renderer at the width of the view, so what the
 screen shows is what ``ceremony report KIND --format text`` prints, wrapped for 80 columns.
 
-The ledger is only ever opened read-only (:meth:`Ledger.open_for_reading`), on a worker thread, once per
-refresh, and closed straight after: an auditor needs no passphrase and nothing is written to the ledger.
-"To" works as on the command line: the ledger as it stood at the end of that day, judged at that day.
+The screen asks :mod:`ceremony.reports.export`: :func:`~ceremony.reports.export.read_report` opens the
+ledger read-only on a worker thread, once per refresh, and closes it straight after (an auditor needs no
+passphrase, nothing is written to the ledger, and a faulty ledger the app did not open can still be read);
+:func:`~ceremony.reports.export.write_export` writes the PDF or CSV. "To" works as on the command line.
 
 Exported files go to a folder the reader chooses (by default the folder the program was started from, never
 beside the ledger: an auditor's copy may sit on read-only media, and evidence folders should only change on
@@ -30,18 +31,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
-from ceremony.documents import archive
 from ceremony.errors import CeremonyError, ReportError
-from ceremony.ledger.store import Ledger
-from ceremony.reports import KINDS, build_report
-from ceremony.reports.model import Filters, LedgerFacts, Report, parse_day, read_facts
-from ceremony.reports.render import to_csv, to_pdf, to_text
+from ceremony.reports import KINDS
+from ceremony.reports.export import read_report, write_export
+from ceremony.reports.model import Filters, LedgerFacts, Report, parse_day
+from ceremony.reports.render import to_text
 from ceremony.tui.screens.base import CeremonyScreen
 
 Clock = Callable[[], datetime]
 OFFICER_CSS = Path(__file__).with_name("officer.tcss")
 DEFAULT_WIDTH = 74  # the text inside the bordered view at 80 columns, scrollbar included
-EXPORT_FORMATS = ("pdf", "csv")
 
 
 def _now() -> datetime:
@@ -66,39 +65,9 @@ class ShownReport:
 
 
 def load_report(ledger_path: Path, request: ReportRequest, now: datetime) -> ShownReport:
-    """Open the ledger read-only, replay it (up to ``--to``), build and render one report; same rules as
-    ``ceremony report`` (an unknown key or person is refused)."""
-    filters = request.filters
-    as_of = filters.until or now
-    with Ledger.open_for_reading(ledger_path) as ledger:
-        facts = read_facts(ledger, filters.until)
-    if filters.key_id and filters.key_id not in facts.keys:
-        raise ReportError(f"the ledger has no key {filters.key_id[:40]!r} on that date")
-    if filters.person_id and filters.person_id not in facts.people:
-        raise ReportError(f"the ledger has no person {filters.person_id[:40]!r} on that date")
-    report = build_report(request.kind, facts, filters, as_of)
+    """The report asked for, read off the ledger file and wrapped to the view (any thread)."""
+    report, facts = read_report(ledger_path, request.kind, request.filters, now)
     return ShownReport(report, to_text(report, request.width), facts, request.width)
-
-
-def export_name(report: Report, fmt: str) -> str:
-    """``custody-report-2026-03-04.pdf``: the kind and the date the report was judged at."""
-    return f"{report.kind}-report-{report.as_of.astimezone(UTC):%Y-%m-%d}.{fmt}"
-
-
-def write_export(report: Report, fmt: str, folder: Path) -> Path:
-    """Render ``report`` as ``fmt`` into ``folder`` under a new name (never over an existing file)."""
-    if fmt not in EXPORT_FORMATS:
-        raise ReportError(f"reports are exported as {' or '.join(EXPORT_FORMATS)}, not {fmt[:10]!r}")
-    data = to_pdf(report) if fmt == "pdf" else to_csv(report).encode("utf-8")
-    name = export_name(report, fmt)
-    try:
-        return archive.write_new_file(folder / name, data)  # never replaces an exported file
-    except FileExistsError:
-        raise ReportError(
-            f"{folder} already holds {archive.MAX_COPIES} copies of {name}; choose another folder"
-        ) from None
-    except OSError as exc:
-        raise ReportError(f"cannot write the report into {folder}: {exc.strerror}") from None
 
 
 class ReportsScreen(CeremonyScreen[None]):
