@@ -969,13 +969,16 @@ class IncidentDecided(ShareEvent):
 @event("recovery.share_refused", CUSTODIAN_AND_WITNESS)
 @dataclass(frozen=True, kw_only=True)
 class RecoveryShareRefused(Record):
+    """A refused share entry. An entry that could not be read as a share has no header: its number and
+    the key and split it names are absent (they were required before, and such refusals went unrecorded)."""
+
     ceremony_id: str = ceremony()
     person_id: str = person()
     split_id: str = split()
-    share_number: int = number(0, 255)
     reason: str = text()
-    entered_key_id: str = field(_any_text(64))
-    entered_split_id: str = field(_any_text(64))
+    share_number: int | None = number(0, 255, optional=True)
+    entered_key_id: str | None = field(_any_text(64), optional=True)
+    entered_split_id: str | None = field(_any_text(64), optional=True)
 
 
 # --- paper -------------------------------------------------------------------------------------------------

@@ -371,3 +371,23 @@ def test_xor_split_recovery_checks_each_component_kcv(cast, people):
     wrap_components(ceremony, people)
     ceremony.finish()
     verify_ledger(cast.ledger.path)
+
+
+def test_an_entry_that_is_not_a_share_is_still_recorded_and_named_in_the_minutes(cast, people, zmk):
+    """Issue 14: a refusal with no readable header used to fail the schema and go unrecorded; the minutes
+    then printed nothing of it (or "presented share None")."""
+    from ceremony.errors import ShareFormatError
+    from ceremony.flows.paperwork import minutes_data_for
+
+    ceremony = start_wrapped(people, zmk)
+    me = people(zmk.holder_of(1))
+    ceremony.inspect_envelope(1, me, zmk.serials[1], True, True)
+    with pytest.raises(ShareFormatError):
+        ceremony.enter_share(me, bytearray(b"NOT-A-SHARE-AT-ALL"))
+    refused = _last(cast, "recovery.share_refused").payload
+    assert refused["person_id"] == me.person_id and "share_number" not in refused
+    assert "entered_key_id" not in refused and "entered_split_id" not in refused
+    ceremony.void("test")
+    verify_ledger(cast.ledger.path)
+    text = repr(minutes_data_for(cast.ledger, ceremony.ceremony_id))
+    assert "could not be read as a share" in text and "None" not in text.replace("=None", "")
