@@ -561,14 +561,19 @@ def issue_acknowledgement_for(
     sign it by its (present) custodian, record its SHA-256 in ``document.issued`` signed by the custodian
     and the ceremony's witness. For a re-share's new shares or a recovery's fresh components. Not inside an
     event loop: see :func:`async_issue_acknowledgement_for`."""
-    pdf, subject, file_name = _ack_prepare(ledger, ceremony_id, split_id, number, custodian, witness, forms)
-    signed = sign_document(
-        pdf,
-        custodian.identity.private_key,
-        custodian.identity.certificate,
-        field_name="Custodian",
-        reason=_ACK_REASON,
+    signed, subject, file_name = _ack_prepare(
+        ledger, ceremony_id, split_id, number, custodian, witness, forms
     )
+    # The custodian signs, then the witness who watched them receive it (issue 14: the witness block of
+    # the acknowledgement is signed, not left blank).
+    for person, field_name in ((custodian, "Custodian"), (witness, "Witness")):
+        signed = sign_document(
+            signed,
+            person.identity.private_key,
+            person.identity.certificate,
+            field_name=field_name,
+            reason=_ACK_REASON,
+        )
     record = record_document_for(
         ledger,
         ceremony_id,
@@ -577,7 +582,7 @@ def issue_acknowledgement_for(
         subject,
         file_name,
         (custodian, witness),
-        pdf_signers=[custodian.person_id],
+        pdf_signers=[custodian.person_id, witness.person_id],
     )
     return SignedDocument(signed, record)
 
@@ -593,14 +598,17 @@ async def async_issue_acknowledgement_for(
     forms: FormSet | None = None,
 ) -> SignedDocument:
     """:func:`issue_acknowledgement_for` for code running inside an event loop (Textual)."""
-    pdf, subject, file_name = _ack_prepare(ledger, ceremony_id, split_id, number, custodian, witness, forms)
-    signed = await async_sign_document(
-        pdf,
-        custodian.identity.private_key,
-        custodian.identity.certificate,
-        field_name="Custodian",
-        reason=_ACK_REASON,
+    signed, subject, file_name = _ack_prepare(
+        ledger, ceremony_id, split_id, number, custodian, witness, forms
     )
+    for person, field_name in ((custodian, "Custodian"), (witness, "Witness")):
+        signed = await async_sign_document(
+            signed,
+            person.identity.private_key,
+            person.identity.certificate,
+            field_name=field_name,
+            reason=_ACK_REASON,
+        )
     record = record_document_for(
         ledger,
         ceremony_id,
@@ -609,7 +617,7 @@ async def async_issue_acknowledgement_for(
         subject,
         file_name,
         (custodian, witness),
-        pdf_signers=[custodian.person_id],
+        pdf_signers=[custodian.person_id, witness.person_id],
     )
     return SignedDocument(signed, record)
 

@@ -89,8 +89,9 @@ def test_issued_acknowledgement_is_signed_by_its_custodian_and_recorded(cast) ->
     with pytest.raises(FlowError, match="signed by its custodian"):
         paperwork.issue_acknowledgement(cast.ledger, ceremony, 1, present[2])
     doc = paperwork.issue_acknowledgement(cast.ledger, ceremony, 1, present[1])
-    (status,) = validate_document(doc.pdf, [_cert(cast, "cust1"), _cert(cast, "alice")])
+    status, witnessed = validate_document(doc.pdf, [_cert(cast, "cust1"), _cert(cast, "walter")])
     assert status.ok and status.field_name == "Custodian" and status.signer == "Cust1"
+    assert witnessed.ok and (witnessed.field_name, witnessed.signer) == ("Witness", "Walter")
     event = list(cast.ledger.events())[-1]
     assert event.type == "document.issued" and event.seq == doc.record.event_seq
     assert event.payload == {
@@ -99,7 +100,7 @@ def test_issued_acknowledgement_is_signed_by_its_custodian_and_recorded(cast) ->
         "sha256": hashlib.sha256(doc.pdf).hexdigest(),
         "subject": "share 1 of 3 - Cust1 (E0003)",
         "file_name": doc.record.file_name,
-        "signed_by": [cast.ids["cust1"]],  # the PDF carries the custodian's signature
+        "signed_by": [cast.ids["cust1"], cast.ids["walter"]],  # the PDF carries custodian and witness
     }
     assert set(event.attested_by) == {cast.ids["cust1"], cast.ids["walter"]}
 

@@ -205,8 +205,9 @@ def test_reshare_minutes_and_acknowledgements_of_the_new_shares(cast, people, zm
         ack = paperwork.issue_acknowledgement_for(
             cast.ledger, ceremony.ceremony_id, new.split_id, number, people(name), people.witness
         )
-        (status,) = validate_document(ack.pdf, [_cert(cast, name)])
+        status, witnessed = validate_document(ack.pdf, [_cert(cast, name), _cert(cast, "walter")])
         assert status.ok and status.field_name == "Custodian" and status.signer == name.title()
+        assert witnessed.ok and witnessed.field_name == "Witness"
         event = list(cast.ledger.events())[-1]
         assert event.payload["kind"] == "acknowledgement"
         assert event.payload["sha256"] == hashlib.sha256(ack.pdf).hexdigest()
@@ -296,8 +297,9 @@ def test_recovery_components_get_acknowledgements_naming_their_receipt(cast, peo
         ack = paperwork.issue_acknowledgement_for(
             cast.ledger, ceremony.ceremony_id, split_id, number, people(name), people.witness
         )
-        (status,) = validate_document(ack.pdf, [_cert(cast, name)])
+        status, witnessed = validate_document(ack.pdf, [_cert(cast, name), _cert(cast, "walter")])
         assert status.ok and status.field_name == "Custodian" and status.signer == name.title()
+        assert witnessed.ok and witnessed.field_name == "Witness"
         received = [
             e
             for e in _events(cast, ceremony.ceremony_id)
@@ -402,5 +404,6 @@ def test_lifecycle_rehearsals_write_signed_minutes_into_the_manifest(tmp_path) -
         for doc in acks:
             pdf = (reshared.out_dir / doc["path"]).read_bytes()
             assert issued[hashlib.sha256(pdf).hexdigest()].payload["kind"] == "acknowledgement"
-            (status,) = validate_document(pdf, [p.certificate for p in enrolled.participants(ledger)])
+            status, witnessed = validate_document(pdf, [p.certificate for p in enrolled.participants(ledger)])
             assert status.ok and status.field_name == "Custodian"
+            assert witnessed.ok and witnessed.field_name == "Witness"

@@ -154,10 +154,13 @@ def test_acknowledgements_and_minutes_are_signed_by_the_right_people(run: Run) -
     script = parse_script(fast(run.name))
     custodian_names = [script.person(s.custodian).name for s in script.shares]
     acks = [d for d in run.manifest["documents"] if d["kind"] == "acknowledgement"]
+    witness = script.person(script.witness).name
     for number, doc in enumerate(acks, start=1):
-        (status,) = validate_document((run.out / doc["path"]).read_bytes(), certs)
+        status, by_witness = validate_document((run.out / doc["path"]).read_bytes(), certs)
         assert status.ok and status.field_name == "Custodian"
         assert status.signer == custodian_names[number - 1]
+        # The witness who watched the share handed over signs the acknowledgement too (issue 14).
+        assert by_witness.ok and (by_witness.field_name, by_witness.signer) == ("Witness", witness)
         cert = enrolled[custodian_names[number - 1]]
         assert status.signer_cert_sha256 == hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
     (minutes,) = [d for d in run.manifest["documents"] if d["kind"] == "minutes"]
