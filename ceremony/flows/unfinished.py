@@ -16,14 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ceremony.documents.printing import overwrite_and_remove
 from ceremony.errors import FlowError, InputError
 from ceremony.flows.card_files import CardFile, is_card_file, open_card_files
-from ceremony.flows.common import Present, Recorder, distinct
 from ceremony.ledger.events import Event
-from ceremony.ledger.register import KEY_MATERIAL_EVENTS, Register
+from ceremony.ledger.register import KEY_MATERIAL_EVENTS, CeremonyInfo, Register
+from ceremony.ledger.replay import replayed
+
+if TYPE_CHECKING:
+    from ceremony.flows.common import Present
+    from ceremony.ledger.store import Ledger
+
+# Cold start (issue 14): the app scans for unfinished ceremonies before the main menu shows; what voiding and
+# resuming need (ceremony.flows.common: the recorder, dual control) is imported when they run.
 
 __all__ = [
     "KEY_MATERIAL_EVENTS",
@@ -32,6 +38,7 @@ __all__ = [
     "leftover_cards",
     "record_leftover_cards",
     "unfinished_ceremonies",
+    "unfinished_in",
     "void_unfinished",
 ]
 
@@ -55,9 +62,7 @@ class Unfinished:
         return not self.key_material and self.kind in ("generation", "")
 
 
-def unfinished_ceremonies(events: Iterable[Event]) -> list[Unfinished]:
-    """Every started ceremony that was neither closed nor voided, oldest first (one pass over events,
-    e.g. ``ledger.events()``, folded into the register)."""
+def _unfinished(ceremonies: Iterable[CeremonyInfo]) -> list[Unfinished]:
     return [
         Unfinished(
             c.ceremony_id,
@@ -71,8 +76,20 @@ def unfinished_ceremonies(events: Iterable[Event]) -> list[Unfinished]:
             tuple(c.splits_created),
             tuple(c.splits_retired),
         )
-        for c in Register.from_events(events).unfinished()
+        for c in ceremonies
     ]
+
+
+def unfinished_ceremonies(events: Iterable[Event]) -> list[Unfinished]:
+    """Every started ceremony that was neither closed nor voided, oldest first (one pass over events,
+    e.g. ``ledger.events()``, folded into the register)."""
+    return _unfinished(Register.from_events(events).unfinished())
+
+
+def unfinished_in(ledger: Ledger) -> list[Unfinished]:
+    """:func:`unfinished_ceremonies` of the ledger as it stands, from its one checked read per head
+    (:func:`ceremony.ledger.replay.replayed`, shared with the rest of the start)."""
+    return _unfinished(replayed(ledger).register.unfinished())
 
 
 def void_unfinished(
@@ -80,6 +97,8 @@ def void_unfinished(
 ) -> None:
     """Void an interrupted ceremony: retire each split it created (not already retired), then record
     ``ceremony.voided`` with the reason — all signed by administrator and witness."""
+    from ceremony.flows.common import Recorder, distinct
+
     distinct(administrator, witness)
     if not reason.strip():
         raise InputError("say why the ceremony is voided; the reason goes into the ledger and the minutes")
@@ -100,6 +119,8 @@ def void_unfinished(
 
 def check_resumable(item: Unfinished, administrator: Present, witness: Present) -> None:
     """Resuming is allowed only for a generation that never had key material (it restarts at preflight)."""
+    from ceremony.flows.common import distinct
+
     distinct(administrator, witness)
     if item.kind not in ("generation", ""):
         raise FlowError(f"a {item.kind} ceremony cannot be resumed after a restart; void it and start again")
@@ -121,6 +142,9 @@ def record_leftover_cards(
     """Record ``share.card_wiped`` (``leftover: true``; administrator and witness) for each card file of the
     interrupted ceremony that was never recorded as wiped. The start of the app already overwrote and removed
     them; one still there (e.g. the folder was unreachable then) is overwritten and removed now, first."""
+    from ceremony.documents.printing import overwrite_and_remove
+    from ceremony.flows.common import Recorder, distinct
+
     distinct(administrator, witness)
     cards = leftover_cards(ledger.events(), item.ceremony_id)
     record = Recorder(ledger, item.ceremony_id)

@@ -27,6 +27,7 @@ from ceremony.errors import LedgerError
 from ceremony.ledger import events as ev
 from ceremony.ledger import schema as sc
 from ceremony.ledger.anchor import Anchor
+from ceremony.ledger.replay import replayed
 from ceremony.ledger.store import Ledger, Signer
 
 
@@ -218,8 +219,9 @@ def people_from(events: Iterable[ev.Event]) -> list[Participant]:
 
 
 def participants(ledger: Ledger) -> list[Participant]:
-    """Everyone ever enrolled, in enrollment order, with their deactivation event if any."""
-    return people_from(ledger.events())
+    """Everyone ever enrolled, in enrollment order, with their deactivation event if any (from the one
+    checked read of the ledger's current head, :func:`~ceremony.ledger.replay.replayed`)."""
+    return list(replayed(ledger).register.people.values())
 
 
 def participant(ledger: Ledger, person_id: str) -> Participant:

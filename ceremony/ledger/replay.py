@@ -6,18 +6,35 @@ canonical form it was written in, the previous-hash field equals the previous ev
 recomputes, the attestation rows are exactly the people listed in ``attested_by``, and the
 :class:`~ceremony.ledger.state.LedgerState` admits the event (signatures, enrollment, custody rule).
 The first fault raises :class:`~ceremony.errors.LedgerIntegrityError` naming the event.
+
+**One read per head** (:func:`replayed`, issue 14). Several readers want the whole history at once — the
+start of the TUI asks who is enrolled, which keys need attention and which ceremonies were left unfinished.
+:func:`replayed` does that checked read once per open ledger and per head and shares the outcome (the state,
+the register, the events of a small ledger) until the file changes. The cache is keyed by the connection's
+``PRAGMA data_version`` (moves when any other connection commits to the file), its ``total_changes`` (moves
+when this connection writes, e.g. :meth:`~ceremony.ledger.store.Ledger.append`) and the stored head (last
+seq and its hash), all taken again on every call: an append, by this program or another, is never missed,
+and the next call reads (and checks) the file again. The read itself is the ordinary checked one
+(``Ledger.events_into``): chain, schema, rules, and each signature once per open ledger.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
 
 from ceremony.errors import CeremonyError, EventFormError, LedgerIntegrityError
 from ceremony.ledger import events as ev
 from ceremony.ledger.canonical import JSONObject, parse_canonical
 from ceremony.ledger.state import LedgerState, SignatureSink
+
+if TYPE_CHECKING:
+    from ceremony.ledger.register import Register
+    from ceremony.ledger.store import Ledger
 
 EVENT_COLUMNS = "seq, time, type, actors, attested_by, payload, previous_hash, hash"
 
@@ -150,7 +167,7 @@ def stream_events(
                 "changed after this program had checked it (the file was altered while open); run verify.",
             )
         try:
-            state.admit(
+            record = state.admit(
                 seq,
                 event.type,
                 payload,
@@ -173,7 +190,7 @@ def stream_events(
             ) from None
         if memo is not None and seq > memo.seq:
             memo.seq, memo.hash = seq, event.hash
-        yield ev.Event(
+        checked = ev.Event(
             seq,
             event.time,
             event.type,
@@ -184,6 +201,10 @@ def stream_events(
             event.hash,
             tuple(found),
         )
+        # The typed record admit just parsed from this very payload (immutable): ``Event.record`` is a cached
+        # property, so readers (the register, flows) do not parse the payload a second time.
+        checked.__dict__["record"] = record
+        yield checked
     if pending is not None:
         a_seq = pending[0]
         raise LedgerIntegrityError(
@@ -197,3 +218,81 @@ def stream_events(
             f"is gone: the ledger held {memo.seq} events when this program read it and now holds "
             f"{state.last_seq} (it was cut short while open); run verify.",
         )
+
+
+# --- one checked read per ledger head, shared (see the module docstring) ----------------------------------
+
+# The events themselves are kept for a ledger of at most this many: they are what a start-up sweep iterates
+# (e.g. share card files), and a big ledger's events are streamed again instead of being held in memory.
+KEEP_EVENTS: Final = 20_000
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """The whole history of one open ledger as one checked read saw it, up to ``head`` (seq and hash of the
+    last event; ``(0, b"")`` for a ledger without events). Shared by every caller until the file changes:
+    read it, never change it."""
+
+    head: tuple[int, bytes]
+    state: LedgerState  # after the last event
+    register: Register  # everything the records say (ceremony.ledger.register)
+    kept: tuple[ev.Event, ...] | None  # the events, when the ledger has at most KEEP_EVENTS
+
+    def events(self, ledger: Ledger) -> Iterable[ev.Event]:
+        """The events, oldest first: the ones kept, or (a big ledger) a fresh checked read of ``ledger``."""
+        return self.kept if self.kept is not None else ledger.events()
+
+
+_Key = tuple[int, int, int, bytes]
+_CACHE: weakref.WeakKeyDictionary[Ledger, tuple[_Key, Replayed]] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def _cache_key(ledger: Ledger) -> _Key:
+    conn = ledger.connection
+    try:
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    except sqlite3.Error as exc:
+        from ceremony.ledger.store import translate
+
+        raise translate(exc, ledger.path, writing=False) from None
+    seq, digest = row if row is not None else (0, b"")
+    if not isinstance(seq, int) or not isinstance(digest, bytes):
+        seq, digest = -1, b""  # a malformed head: never a hit; the read names the fault
+    return (int(version), conn.total_changes, seq, digest)
+
+
+def replayed(ledger: Ledger) -> Replayed:
+    """The ledger's history, read and checked once per head and shared (see the module docstring).
+
+    Raises :class:`~ceremony.errors.LedgerIntegrityError` on a fault, as ``ledger.events()`` does; a fault
+    is never cached, so every later call reads again and raises again."""
+    from ceremony.ledger.register import Register
+
+    key = _cache_key(ledger)
+    with _LOCK:
+        cached = _CACHE.get(ledger)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    state = ledger.new_state()
+    register = Register()
+    kept: list[ev.Event] | None = []
+    for event in ledger.events_into(state):  # the ordinary checked read (signatures: once per ledger)
+        register.take(event)
+        if kept is not None:
+            kept.append(event)
+            if len(kept) > KEEP_EVENTS:
+                kept = None
+    head = (state.last_seq, state.last_hash if state.last_seq else b"")
+    result = Replayed(head, state, register, None if kept is None else tuple(kept))
+    if head == key[2:] and _cache_key(ledger) == key:
+        with _LOCK:  # only what is still the file's head is kept (a writer may have committed meanwhile)
+            _CACHE[ledger] = (key, result)
+    return result
+
+
+def forget(ledger: Ledger) -> None:
+    """Drop what :func:`replayed` keeps for ``ledger`` (the next call reads the file again)."""
+    with _LOCK:
+        _CACHE.pop(ledger, None)

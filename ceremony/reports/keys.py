@@ -26,6 +26,7 @@ from ceremony.reports.model import (
     Report,
     Section,
     Table,
+    count_of,
     iso,
     make_report,
     show_date,
@@ -188,7 +189,7 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
         )
     active = sum(1 for r in records if r["status"] == "active")
     section = Section(
-        heading=f"{len(records)} keys ({active} active)",
+        heading=f"{count_of(len(records), 'key')} ({active} active)",
         tables=(
             Table(
                 ("Key", "Type", "Usage", "KCV", "Created", "Cryptoperiod", "Split", "Status", "Flags"),

@@ -2,6 +2,7 @@
 
     scripts/bench startup            # median of 7 runs each (after one warm-up run)
     scripts/bench startup --quick    # median of 5
+    .venv/bin/python scripts/benchmarks/startup.py --runs 15   # this group alone, 15 runs each
 
 Both on a demo ledger (``build_demo``: a year of ceremonies, a dozen people), so the first frame is the
 main menu, reached after opening the ledger and scanning it for unfinished ceremonies:
@@ -147,8 +148,8 @@ def _row(name: str, times: list[float], **extra: object) -> dict:
     }
 
 
-def run(quick: bool) -> list[dict]:
-    runs = 5 if quick else 7
+def run(quick: bool, runs: int | None = None) -> list[dict]:
+    runs = runs or (5 if quick else 7)
     folder = Path(tempfile.mkdtemp(prefix="ceremony-bench-startup-"))
     try:
         ledger = folder / "demo.sqlite3"
@@ -187,5 +188,7 @@ def run(quick: bool) -> list[dict]:
 
 
 if __name__ == "__main__":
-    for row in run("--quick" in sys.argv):
+    # python scripts/benchmarks/startup.py [--quick] [--runs N]: this group alone, more runs on a busy machine
+    count = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else None
+    for row in run("--quick" in sys.argv, count):
         print(row)

@@ -1,16 +1,34 @@
 """What every ledger screen needs to know: which ledger, how costly a new passphrase key is, how to run
-the preflight. Handed from the app to each screen (screens never import the app)."""
+the preflight. Handed from the app to each screen (screens never import the app).
+
+Cold start (issue 14): the air-gap checks (:mod:`ceremony.preflight`) and the generation screens are imported
+when a preflight first runs, not when the main menu is painted; :func:`run_preflight` here is the real
+runner, importing them on its first call."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ceremony.crypto.identity import DEFAULT_KDF, ScryptParams
 from ceremony.ledger.participants import Participant, participants
 from ceremony.ledger.store import Ledger
-from ceremony.preflight import run_preflight
-from ceremony.tui.screens.gen_session import PreflightRunner
+
+if TYPE_CHECKING:
+    from ceremony.preflight import PreflightReport
+
+# The same type as ceremony.tui.screens.gen_session.PreflightRunner (not imported here: see the module doc).
+PreflightRunner = Callable[[datetime], "PreflightReport"]
+
+
+def run_preflight(now: datetime) -> PreflightReport:
+    """The real air-gap checks (:func:`ceremony.preflight.run_preflight`), imported on the first run."""
+    from ceremony.preflight import run_preflight as real
+
+    return real(now)
 
 
 @dataclass
@@ -33,6 +51,9 @@ class LedgerContext:
         return Ledger.open(self.ledger_path, create=True, rehearsal=self.rehearsal)
 
     def people(self, role: str | None = None, *, active: bool = True) -> list[Participant]:
+        """Everyone enrolled (``active``: still active), with ``role`` if given. From the one checked read of
+        the ledger's current head (:func:`ceremony.ledger.replay.replayed`), shared with the main menu and
+        the start-up scan: no second replay while nothing was appended."""
         ledger = self.open()
         if ledger is None:
             return []
