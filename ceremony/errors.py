@@ -130,6 +130,11 @@ class ShareChecksumError(ShareFormatError):
         super().__init__(message)
         self.group = group
 
+    def describe(self, names: Mapping[str, str] | None = None) -> str:
+        """``Typing error in group 9 — …``: the group is named once, by the refusal."""
+        where = f"{self.refusal} in group {self.group}" if self.group else self.refusal
+        return f"{where} — {self}"
+
 
 # --- identities ------------------------------------------------------------------------------------------
 class IdentityError(CeremonyError):

@@ -141,6 +141,12 @@ class GenerationCeremony:
         return Recorder(self.ledger, self.ceremony_id)(event_type, payload, signers)
 
     @property
+    def shares(self) -> ShareDistribution | None:
+        """The new split being handed out (None before ``generate``): what :mod:`ceremony.flows.turns`
+        reads to say whose turn it is."""
+        return self._shares
+
+    @property
     def distribution(self) -> dict[int, Distribution]:
         """Per share number: shown, envelope serial, verified (empty before ``generate``)."""
         return self._shares.state if self._shares is not None else {}

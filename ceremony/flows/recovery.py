@@ -1071,6 +1071,11 @@ class RecoveryCeremony:
         self._components.confirm_receipt(number, custodian, envelope_serial, method)
 
     @property
+    def component_distribution(self) -> ShareDistribution | None:
+        """The fresh components being handed out (components output, after ``make_components``)."""
+        return self._components
+
+    @property
     def component_receipts(self) -> dict[int, str | None]:
         """Per fresh component: the envelope serial its custodian signed for (None while unsigned)."""
         if self._components is None:

@@ -1,8 +1,10 @@
-"""What a ceremony step is: who must be present, what it records, what may go wrong (DESIGN §4).
+"""The steps of each ceremony, as the room sees them: the one source of their titles (issue 14).
 
-Flows are scripts of these steps; the TUI renders the current one, rehearsal drives them from a script and
-tests drive them with no UI at all. The step list is data so the TUI's step list, the minutes and the
-README describe the same thing.
+The terminal UI's step list, the help screen and the README's ceremony list all read these tuples; a test
+checks the README against them. Each step also says who must be present, whether clear key material is
+touched (then two different authenticated people are needed: dual control) and what it records, so a
+newcomer can read a ceremony's shape in one place (DESIGN §4). The order of turns inside a step is
+:mod:`ceremony.flows.turns`.
 """
 
 from __future__ import annotations
@@ -12,85 +14,73 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class StepSpec:
-    name: str
-    title: str
+    title: str  # in the step list, at most 24 columns (the list is 26 wide at 80x24)
     roles: tuple[str, ...]  # roles whose holders must be present and authenticated
     touches_key: bool  # clear key material: at least two different authenticated people (dual control)
     records: tuple[str, ...]  # ledger event types written by the step
-    may_fail: tuple[str, ...]  # what can go wrong, in the participants' words
 
     @property
     def needs_dual_control(self) -> bool:
         return self.touches_key
 
 
-GENERATION_STEPS: tuple[StepSpec, ...] = (
-    StepSpec(
-        "start",
-        "Administrator and witness authenticate",
-        ("administrator", "witness"),
-        False,
-        ("ceremony.started",),
-        ("wrong passphrase (three tries)", "administrator and witness are the same person"),
-    ),
-    StepSpec(
-        "preflight",
-        "Air-gap preflight",
-        ("administrator", "witness"),
-        False,
-        ("preflight.run",),
-        ("an insecure finding without an active exception blocks the ceremony",),
-    ),
-    StepSpec(
-        "plan",
-        "Key type, label, usage, cryptoperiod; split scheme and custodians",
-        ("administrator", "witness"),
-        False,
-        ("ceremony.planned",),
-        (
-            "a custodian is the administrator or the witness",
-            "a custodian would hold two shares of one split (PCI DSS 3.7.6)",
-            "a custodian is deactivated or not enrolled as custodian",
-        ),
-    ),
-    StepSpec(
-        "generate",
-        "Generate the key, split it, show the KCV",
-        ("administrator", "witness"),
-        True,
-        ("key.registered", "split.created"),
-        ("the split fails its every-subset check (nothing is recorded, try again)",),
-    ),
-    StepSpec(
-        "distribute",
-        "Private distribution, one custodian at a time",
-        ("custodian", "witness"),
-        True,
-        ("share.exposed", "share.received"),
-        ("the custody rule refuses the exposure", "envelope serial missing or reused"),
-    ),
-    StepSpec(
-        "verify",
-        "Verification round: each custodian re-enters their share",
-        ("custodian", "witness"),
-        True,
-        ("share.exposed", "share.verified"),
-        ("the entered share differs from the issued one (re-issue before the key is wiped)",),
-    ),
-    StepSpec(
-        "wipe",
-        "Wipe the clear key",
-        ("administrator", "witness"),
-        True,
-        ("key.wiped",),
-        ("a share was not verified yet",),
-    ),
-    StepSpec(
-        "close",
-        "Acknowledgement forms and minutes; close-out with the ledger checkpoint",
-        ("administrator", "witness"),
-        False,
-        ("ceremony.closed",),
-        (),
-    ),
+_CONTROL = ("administrator", "witness")
+_HOLDERS = ("custodian", "witness")
+
+GENERATION: tuple[StepSpec, ...] = (
+    StepSpec("Preflight", (), False, ()),
+    StepSpec("Administrator & witness", _CONTROL, False, ("ceremony.started", "preflight.run")),
+    StepSpec("Key details", _CONTROL, False, ()),
+    StepSpec("Split & custodians", _CONTROL, False, ("ceremony.planned",)),
+    StepSpec("Generate, read KCV", _CONTROL, True, ("key.registered", "split.created")),
+    StepSpec("Distribute shares", _HOLDERS, True, ("share.exposed", "share.received")),
+    StepSpec("Verification round", _HOLDERS, True, ("share.exposed", "share.verified")),
+    StepSpec("Wipe & close-out", _CONTROL, True, ("key.wiped", "ceremony.closed", "document.issued")),
 )
+
+_RECOVERY_START: tuple[StepSpec, ...] = (
+    StepSpec("Key & output", (), False, ()),
+    StepSpec("Preflight", (), False, ()),
+    StepSpec("Administrator & witness", _CONTROL, False, ("ceremony.started", "preflight.run")),
+    StepSpec("Envelopes & shares", _HOLDERS, True, ("envelope.inspected", "share.exposed")),
+    StepSpec("Rebuild, check KCV", _CONTROL, True, ("key.recovered",)),
+)
+
+RECOVERY: tuple[StepSpec, ...] = (
+    *_RECOVERY_START,
+    StepSpec("Output", ("custodian", "administrator", "witness"), True, ("split.created", "key.wrapped")),
+    StepSpec("Wipe & close", _CONTROL, True, ("key.wiped", "ceremony.closed", "document.issued")),
+)
+
+RESHARE: tuple[StepSpec, ...] = (
+    StepSpec("Key & new custodians", (), False, ()),
+    *_RECOVERY_START[1:],
+    StepSpec("Distribute new shares", _HOLDERS, True, ("split.created", "share.exposed", "share.received")),
+    StepSpec("Verification round", _HOLDERS, True, ("share.exposed", "share.verified")),
+    StepSpec("Retire old split & close", _CONTROL, True, ("split.retired", "ceremony.closed")),
+)
+
+RETIREMENT: tuple[StepSpec, ...] = (
+    StepSpec("Preflight", (), False, ()),
+    StepSpec("Administrator & witness", _CONTROL, False, ("ceremony.started", "preflight.run")),
+    StepSpec("Retire key or split", ("security_officer", "witness"), False, ("key.retired", "split.retired")),
+    StepSpec("Envelopes returned", ("security_officer", "witness"), False, ("envelope.returned",)),
+    StepSpec("Close", _CONTROL, False, ("ceremony.closed",)),
+)
+
+CEREMONIES: dict[str, tuple[StepSpec, ...]] = {
+    "Generation": GENERATION,
+    "Recovery": RECOVERY,
+    "Re-share": RESHARE,
+    "Retirement": RETIREMENT,
+}
+
+
+def titles(steps: tuple[StepSpec, ...]) -> tuple[str, ...]:
+    return tuple(step.title for step in steps)
+
+
+GENERATION_TITLES = titles(GENERATION)
+RECOVERY_TITLES = titles(RECOVERY)
+RESHARE_TITLES = titles(RESHARE)
+RETIREMENT_TITLES = titles(RETIREMENT)

@@ -6,8 +6,9 @@ Keyboard-first and usable at 80x24 (DESIGN §6). Every screen gets the same fram
 Leaving the app:
 
 - ``q`` on the home screen: nothing is in progress, exit code 0;
-- Ctrl+C or Ctrl+Q, on any screen, also inside a text field: :meth:`CeremonyApp.on_cancel_requested`
-  lets each screen on the stack (top first) record the cancellation through its flow, then the app
+- Ctrl+C or Ctrl+Q, on any screen, also inside a text field: during a ceremony the first press asks and a
+  second within five seconds confirms (SIGTERM does not ask); then :meth:`CeremonyApp.on_cancel_requested`
+  lets each screen on the stack (top first) record the cancellation through its flow, and the app
   exits with code 130 and Textual restores the terminal (alternate screen left, cursor back);
 - an unhandled exception: a traceback without locals or message (``leaks.safe_traceback``), exit code 1.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import signal
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -32,10 +34,11 @@ from textual.screen import Screen
 from ceremony.crypto.identity import DEFAULT_KDF, ScryptParams
 from ceremony.errors import ScreenCaptureRefusedError
 from ceremony.flows import card_files
-from ceremony.flows.unfinished import unfinished_ceremonies
-from ceremony.preflight import run_preflight
+from ceremony.flows.unfinished import unfinished_in
+from ceremony.ledger.replay import replayed
 from ceremony.tui.leaks import neutralise_textual_switches, safe_traceback
-from ceremony.tui.screens.context import LedgerContext
+from ceremony.tui.messages import FlowEnded, Open, Proceed
+from ceremony.tui.screens.context import LedgerContext, run_preflight
 from ceremony.tui.screens.home import WELCOME, HomeScreen
 from ceremony.tui.screens.main_menu import MainMenuScreen
 
@@ -61,6 +64,7 @@ __all__ = [
 neutralise_textual_switches()
 
 EXIT_CANCELLED = 130  # same as the CLI's "cancelled" (128 + SIGINT)
+CONFIRM_SECONDS = 5.0  # a second Ctrl+C within this confirms voiding a ceremony
 EXIT_INTERNAL_ERROR = 1
 
 _CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -92,6 +96,7 @@ class CeremonyApp(App[int]):
         super().__init__()
         self.ledger = ledger
         self._cancelling = False
+        self._cancel_armed_at = -CONFIRM_SECONDS - 1.0  # monotonic time of the first Ctrl+C (none yet)
         # No devtools, whatever the environment said (it streams every log line, key events included).
         self.features = frozenset()
         self.devtools = None
@@ -111,6 +116,25 @@ class CeremonyApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(self.screen, self.SCREEN_GUIDE))
+
+    # --- navigation: screens report, the router decides (issue 14) ------------------------------------
+    @on(Proceed)
+    def _proceed(self, report: Proceed) -> None:
+        from ceremony.tui import router
+
+        router.proceed(self, report)
+
+    @on(Open)
+    def _open(self, request: Open) -> None:
+        from ceremony.tui import router
+
+        router.open_place(self, request)
+
+    @on(FlowEnded)
+    def _flow_ended(self, _: FlowEnded) -> None:
+        from ceremony.tui import router
+
+        router.end_flow(self)
 
     # --- command palette: no screenshot -------------------------------------------------------------
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
@@ -148,8 +172,35 @@ class CeremonyApp(App[int]):
                 if inspect.isawaitable(outcome):
                     await outcome
 
+    def _cancel_would_void(self) -> bool:
+        """A screen on the stack holds an open ceremony that a cancel would void."""
+        for screen in self.screen_stack:
+            would_void = getattr(screen, "cancel_would_void", None)
+            if callable(would_void) and would_void():
+                return True
+        return False
+
     async def action_cancel(self) -> None:
-        """Ctrl+C / Ctrl+Q: record the cancellation, then exit with code 130."""
+        """Ctrl+C / Ctrl+Q: during a ceremony, a first press only asks (issue 14: one accidental Ctrl+C
+        must not void a ceremony); a second within :data:`CONFIRM_SECONDS` confirms. Then record the
+        cancellation and exit with code 130. Outside a ceremony nothing is voided: exit at once."""
+        if self._cancelling:
+            return
+        now = time.monotonic()
+        if self._cancel_would_void() and now - self._cancel_armed_at > CONFIRM_SECONDS:
+            self._cancel_armed_at = now
+            self.notify(
+                f"Press Ctrl+C again within {CONFIRM_SECONDS:.0f} seconds to cancel: the ceremony is voided "
+                "(the key and every share held in memory are wiped) and the cancellation recorded.",
+                title="Cancel the ceremony?",
+                severity="warning",
+                timeout=CONFIRM_SECONDS,
+            )
+            return
+        await self._cancel_now()
+
+    async def _cancel_now(self) -> None:
+        """Record the cancellation (each screen, top first, through its flow), then exit with code 130."""
         if self._cancelling:
             return
         self._cancelling = True
@@ -180,8 +231,9 @@ class CeremonyApp(App[int]):
         card_files.install(_CANCEL_SIGNALS)  # the loop gave the signals back: card files still get wiped
 
     def _cancel_from_signal(self) -> None:
+        # SIGTERM (shutdown) or SIGINT from outside: no one is at the keyboard to confirm, void at once.
         card_files.wipe_all(record=True)  # at once, before anything else runs
-        self.call_later(self.action_cancel)
+        self.call_later(self._cancel_now)
 
     async def action_quit(self) -> None:
         # The palette's "Quit" and anything else asking to quit go through the same recorded cancel.
@@ -271,7 +323,7 @@ class LedgerApp(CeremonyApp):
         ledger = self.context.open()
         if ledger is None:
             return
-        events = list(ledger.events())  # one read of the ledger for both passes below
+        events = replayed(ledger).events(ledger)  # the start's one checked read, shared (issue 14)
         for card in card_files.wipe_leftovers(events):
             self.notify(
                 f"Ceremony {card.ceremony_id}: the share card file {card.path}, left by an interrupted run, "
@@ -280,7 +332,7 @@ class LedgerApp(CeremonyApp):
                 severity="warning",
                 timeout=60,
             )
-        for item in reversed(unfinished_ceremonies(events)):
+        for item in reversed(unfinished_in(ledger)):
             from ceremony.tui.screens.unfinished import UnfinishedScreen
 
             self.push_screen(UnfinishedScreen(self.context, item))

@@ -19,7 +19,7 @@ from ceremony.crypto.share import Scheme, Share
 from ceremony.flows.generation import GenerationCeremony, SplitPlan
 from ceremony.flows.presence import Presence
 from ceremony.tui.app import LedgerApp
-from ceremony.tui.screens.gen_distribute import ShareScreen, display_lines
+from ceremony.tui.screens.distribution import ShareScreen, display_lines
 from ceremony.tui.screens.gen_session import GenerationSession
 from tests.tui.gen_cast import FAST_KDF, make_ledger, networked_laptop, passphrase, wait_for
 

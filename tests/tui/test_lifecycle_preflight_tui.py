@@ -185,7 +185,7 @@ async def test_a_rehearsal_records_the_findings_and_goes_on(tmp_path: Path) -> N
                 pilot, auth.query_one("#witness", AuthForm), ids["walter"], passphrase("walter")
             )
             await wait_for(pilot, lambda: isinstance(app.screen, CustodianScreen))
-            await pilot.press("ctrl+c")
+            await pilot.press("ctrl+c", "ctrl+c")  # the second confirms voiding
             await pilot.pause()
         assert app.return_code == EXIT_CANCELLED
         recorded = [(e.type, dict(e.payload)) for e in ledger.events()]

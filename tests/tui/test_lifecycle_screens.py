@@ -21,6 +21,7 @@ from ceremony.flows.retirement import RetirementCeremony
 from ceremony.ledger.store import Ledger
 from ceremony.ledger.verify import verify_ledger
 from ceremony.tui.app import EXIT_CANCELLED
+from ceremony.tui.screens.distribution import LookAwayScreen, ReceiptScreen, ShareScreen
 from ceremony.tui.screens.lifecycle import (
     departure_screen,
     key_list_screen,
@@ -44,16 +45,13 @@ from ceremony.tui.screens.lifecycle.recovery_output import (
 )
 from ceremony.tui.screens.lifecycle.recovery_rebuild import RebuiltScreen
 from ceremony.tui.screens.lifecycle.recovery_share import ShareEntryScreen
-from ceremony.tui.screens.lifecycle.reshare_distribute import (
-    NewReceiptScreen,
-    NewShareLookAwayScreen,
-    NewShareScreen,
-    NewShareVerifyScreen,
-)
+from ceremony.tui.screens.lifecycle.reshare_distribute import NewShareVerifyScreen
 from ceremony.tui.widgets.auth_form import AuthForm
 from ceremony.tui.widgets.secret_input import SecretInput
 from ceremony.tui.widgets.share_display import ShareDisplay
+from ceremony.tui.widgets.share_groups import GroupedShareEntry
 from tests.tui.gen_cast import clear_laptop, passphrase, pick, type_into, wait_for
+from tests.tui.gen_cast import type_share as type_groups
 from tests.tui.lifecycle_cast import Generated, LifecycleApp, authenticate, generate, prepare, present
 
 FOUR = ("cust1", "cust2", "cust3", "cust4")
@@ -170,8 +168,7 @@ async def inspect(pilot, app, serial: str, custodian_intact="yes", witness_intac
 
 async def type_share(pilot, app, text: str) -> None:
     await wait_for(pilot, lambda: isinstance(app.screen, ShareEntryScreen))
-    field = app.screen.query_one("#share-entry", SecretInput)
-    await type_into(pilot, field, text)
+    await type_groups(pilot, app.screen.query_one("#share-entry", GroupedShareEntry), text)
     await pilot.press("enter")
     await pilot.pause()
 
@@ -361,7 +358,7 @@ async def test_a_share_of_another_key_is_named_and_refused(world) -> None:
         assert pvk.key_id in text and "PVK" in text
         assert pvk.texts[1].split("-")[8] not in text  # nothing of the share body is echoed
         assert isinstance(app.screen, ShareEntryScreen)
-        assert app.screen.query_one("#share-entry", SecretInput).is_empty
+        assert app.screen.query_one("#share-entry", GroupedShareEntry).is_empty
         await type_share(pilot, app, zmk.texts[1])  # the right card, same screen
         await wait_for(pilot, lambda: isinstance(app.screen, CustodianScreen))
         assert "1 of 3" in str(app.screen.query_one("#progress", Static).render())
@@ -380,17 +377,23 @@ async def test_typing_errors_are_named_by_group_as_the_custodian_types(world) ->
         await custodian_in(pilot, app, ids, "cust2")
         await inspect(pilot, app, zmk.serials[2])
         await wait_for(pilot, lambda: isinstance(app.screen, ShareEntryScreen))
-        field = app.screen.query_one("#share-entry", SecretInput)
-        feedback = app.screen.query_one("#feedback", Static)
-        await type_into(pilot, field, "-".join(groups[:9]))
-        assert "9 groups typed, each checks out" in str(feedback.render())
-        await type_into(pilot, field, "-" + wrong)
-        text = str(feedback.render())
-        assert "Group 10 does not check out" in text and wrong not in text
-        await pilot.press("enter")
+        entry = app.screen.query_one("#share-entry", GroupedShareEntry)
+        await type_groups(pilot, entry, "-".join(groups[:9]))
+        assert "Groups 1–9 check out" in str(entry.render())
+        await type_groups(pilot, entry, "-" + wrong)
+        shown, feedback = str(entry.render()).split("✗ ", 1)
+        assert "Typing error in group 10 —" in feedback and wrong not in feedback
+        assert wrong in shown  # the group being corrected is the one group shown in clear
+        before = types(ledger)
+        await pilot.press("enter")  # nothing is handed over while group 10 is wrong
         await pilot.pause()
-        assert "Typing error" in status(app) or "Not a share" in status(app)
-        assert "share.exposed" not in types(ledger)[-3:]
+        assert isinstance(app.screen, ShareEntryScreen) and types(ledger) == before
+        for _ in range(5):
+            await pilot.press("backspace")
+        assert entry.groups.accepted == 9  # groups 1-9 were kept
+        await type_share(pilot, app, "-".join(groups[9:]))  # group 10 again, then the rest
+        await wait_for(pilot, lambda: isinstance(app.screen, CustodianScreen))
+        assert "recovery.share_refused" not in types(ledger)  # the typo never reached the flow
 
 
 async def test_a_tampered_share_fails_its_commitment_by_name(world) -> None:
@@ -474,8 +477,8 @@ async def test_ctrl_c_voids_the_recovery_with_the_reason_recorded(world) -> None
         await custodian_in(pilot, app, ids, "cust1")
         await inspect(pilot, app, zmk.serials[1])
         await wait_for(pilot, lambda: isinstance(app.screen, ShareEntryScreen))
-        await type_into(pilot, app.screen.query_one("#share-entry", SecretInput), zmk.texts[1][:20])
-        await pilot.press("ctrl+c")
+        await type_groups(pilot, app.screen.query_one("#share-entry", GroupedShareEntry), zmk.texts[1][:20])
+        await pilot.press("ctrl+c", "ctrl+c")  # the second confirms voiding
         await pilot.pause()
     assert app.return_code == EXIT_CANCELLED
     voided = last(ledger, "ceremony.voided")
@@ -579,18 +582,19 @@ async def test_reshare_to_new_custodians_distributes_verifies_and_retires_the_ol
         await pilot.press("enter")
         written: list[str] = []
         for number, name in enumerate(new, start=1):
-            await wait_for(pilot, lambda: isinstance(app.screen, NewShareLookAwayScreen))
+            await wait_for(pilot, lambda: isinstance(app.screen, LookAwayScreen))
             await authenticate(pilot, app.screen.query_one(AuthForm), None, passphrase(name))
-            await wait_for(pilot, lambda: isinstance(app.screen, NewShareScreen))
+            await wait_for(pilot, lambda: isinstance(app.screen, ShareScreen))
             rows = app.screen.query_one("#share", ShareDisplay).render().plain.split("\n")
             written.append("-".join(g for row in rows for g in row.split()[1:]))
             await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, NewReceiptScreen))
+            await wait_for(pilot, lambda: isinstance(app.screen, ReceiptScreen))
             await type_into(pilot, app.screen.query_one("#serial", Input), f"TE-NEW-{number}")
             await pilot.press("enter")
         for number in (1, 2, 3):
             await wait_for(pilot, lambda: isinstance(app.screen, NewShareVerifyScreen))
-            await type_into(pilot, app.screen.query_one("#share-entry", SecretInput), written[number - 1])
+            entry = app.screen.query_one("#share-entry", GroupedShareEntry)
+            await type_groups(pilot, entry, written[number - 1])
             await pilot.press("enter")
             await pilot.pause()
         await wait_for(pilot, lambda: isinstance(app.screen, FinishScreen))
@@ -753,11 +757,11 @@ async def test_ctrl_c_during_a_reshare_retires_the_new_split_and_keeps_the_old(w
         await rebuild(pilot, app)
         await wait_for(pilot, lambda: isinstance(app.screen, RebuiltScreen))
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, NewShareLookAwayScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, LookAwayScreen))
         await authenticate(pilot, app.screen.query_one(AuthForm), None, passphrase("cust5"))
-        await wait_for(pilot, lambda: isinstance(app.screen, NewShareScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, ShareScreen))
         display = app.screen.query_one("#share", ShareDisplay)
-        await pilot.press("ctrl+c")
+        await pilot.press("ctrl+c", "ctrl+c")  # the second confirms voiding
         await pilot.pause()
         assert display.wiped
     assert app.return_code == EXIT_CANCELLED
@@ -782,7 +786,7 @@ async def test_ctrl_c_on_an_open_retirement_records_why_it_ended(world) -> None:
         )
         await authenticate(pilot, screen.query_one("#witness", AuthForm), ids["walter"], passphrase("walter"))
         assert "Ceremony started" in status(app)
-        await pilot.press("ctrl+c")
+        await pilot.press("ctrl+c", "ctrl+c")  # the second confirms voiding
         await pilot.pause()
     assert app.return_code == EXIT_CANCELLED
     assert types(ledger)[-1] == "ceremony.voided"

@@ -21,15 +21,12 @@ from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
 
 from ceremony.documents.templates import default_forms_dir
+from ceremony.flows.reaffirmation import default_form_path
 from ceremony.ledger.store import Ledger
 from ceremony.ledger.verify import verify_ledger
 from ceremony.reports.model import DOCUMENT_EVENT, REAFFIRMED_EVENT
 from ceremony.tui.app import CeremonyApp
-from ceremony.tui.screens.officer.reaffirmations import (
-    ReaffirmationsScreen,
-    RecordReaffirmationScreen,
-    default_pdf_path,
-)
+from ceremony.tui.screens.officer.reaffirmations import ReaffirmationsScreen, RecordReaffirmationScreen
 from ceremony.tui.screens.officer.reports import ReportsScreen
 from ceremony.tui.widgets.auth_form import AuthForm
 from ceremony.tui.widgets.secret_input import SecretInput
@@ -160,7 +157,7 @@ async def test_record_a_reaffirmation_signed_by_both(scenario: Scenario, ledger_
 
             # 4. the path: default beside the ledger; first one that cannot be written
             path_field = record.query_one("#pdf-path", Input)
-            assert Path(path_field.value) == default_pdf_path(ledger_path, "T005", AS_OF)
+            assert Path(path_field.value) == default_form_path(ledger_path, "T005", AS_OF)
             path_field.value = str(blocked / "form.pdf")
             await pilot.click("#sign")
             await settle(app, pilot)

@@ -16,8 +16,8 @@ from ceremony.tui.screens.lifecycle import recovery_screen
 from ceremony.tui.screens.lifecycle.quorum_decision import QuorumDecisionScreen
 from ceremony.tui.screens.lifecycle.recovery_start import RecoveryPlanScreen
 from ceremony.tui.widgets.auth_form import AuthForm
-from ceremony.tui.widgets.secret_input import SecretInput
-from tests.tui.gen_cast import make_ledger, passphrase, pick, type_into, wait_for
+from ceremony.tui.widgets.share_groups import GroupedShareEntry
+from tests.tui.gen_cast import make_ledger, passphrase, pick, type_into, type_share, wait_for
 from tests.tui.lifecycle_cast import LifecycleApp, authenticate, generate, prepare
 from tests.tui.test_generation_screens import (
     app_for,
@@ -126,7 +126,7 @@ async def test_a_share_typed_by_another_custodian_in_the_verification_round(tmp_
         await wait_for(pilot, lambda: isinstance(app.screen, VerifyShareScreen))
         assert app.screen.number == 1
         # Carla (share 1) types Chris's share 2: she has shown she knows it.
-        await type_into(pilot, app.screen.query_one(SecretInput), shares[1])
+        await type_share(pilot, app.screen.query_one(GroupedShareEntry), shares[1])
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, DemonstratedIncidentScreen))
         screen = app.screen

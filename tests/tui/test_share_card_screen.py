@@ -7,7 +7,7 @@ from pathlib import Path
 
 from textual.widgets import Button, Input
 
-from ceremony.tui.screens.gen_distribute import CardScreen, LookAwayScreen, ReceiptScreen, ShareScreen
+from ceremony.tui.screens.distribution import CardScreen, LookAwayScreen, ReceiptScreen, ShareScreen
 from ceremony.tui.screens.gen_verify import VerifyShareScreen
 from ceremony.tui.widgets.auth_form import AuthForm
 from ceremony.tui.widgets.share_display import ShareDisplay

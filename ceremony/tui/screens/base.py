@@ -21,6 +21,14 @@ from ceremony.tui.widgets.step_list import StepList
 ResultT = TypeVar("ResultT")
 
 
+class Body(VerticalScroll):
+    """The screen's body. A Tab stop only while it has something to scroll (issue 14: no invisible Tab
+    stops — a body that fits the screen would take the focus and show nothing for it)."""
+
+    def allow_focus(self) -> bool:
+        return super().allow_focus() and (self.allow_vertical_scroll or self.allow_horizontal_scroll)
+
+
 class CeremonyScreen(Screen[ResultT]):
     """Base screen: ``Header``, optional :class:`StepList` on the left, body, ``Footer`` with key hints."""
 
@@ -47,7 +55,7 @@ class CeremonyScreen(Screen[ResultT]):
         with Horizontal(id="frame"):
             if self._steps and self.SHOW_STEPS:
                 yield StepList(self._steps, self._current_step, id="steps")
-            with VerticalScroll(id="body"):
+            with Body(id="body"):
                 yield from self.compose_body()
         yield Footer()
 

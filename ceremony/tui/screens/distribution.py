@@ -1,4 +1,4 @@
-"""Generation step 6: private distribution, one custodian at a time (DESIGN §4.2).
+"""Private distribution of a new split — generation and re-share alike (DESIGN §4.2).
 
 For each share: everyone but its custodian looks away; the custodian authenticates; the flow records the
 exposure (custody rule checked by the ledger) and only then returns the typed form, which appears on a
@@ -8,7 +8,7 @@ with the tamper-evident envelope's serial number.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -19,9 +19,10 @@ from ceremony.crypto.codec import share_lines
 from ceremony.crypto.secret import SecretBytes
 from ceremony.documents.printing import Delivery
 from ceremony.errors import CeremonyError
+from ceremony.flows.turns import Next, Turn
 from ceremony.ledger.participants import participant
-from ceremony.tui.screens.gen_base import GenerationScreen, SecretGenerationScreen
-from ceremony.tui.screens.gen_session import STEP_DISTRIBUTE, GenerationSession
+from ceremony.tui.screens.frame import SecretStepScreen, StepScreen
+from ceremony.tui.screens.gen_session import STEP_DISTRIBUTE
 from ceremony.tui.widgets.auth_form import AuthForm
 from ceremony.tui.widgets.look_away import LookAwayPanel
 from ceremony.tui.widgets.share_display import ShareDisplay
@@ -41,7 +42,7 @@ def display_lines(encoded: SecretBytes) -> list[bytearray]:
     return rows
 
 
-class LookAwayScreen(GenerationScreen):
+class LookAwayScreen(StepScreen):
     TITLE = "Private distribution"
     HELP: ClassVar[str | None] = (
         "Only the custodian named here looks at the screen. They type their passphrase; their share then "
@@ -49,19 +50,17 @@ class LookAwayScreen(GenerationScreen):
     )
     STEP = STEP_DISTRIBUTE
 
-    def __init__(self, session: GenerationSession, number: int) -> None:
+    def __init__(self, session: Any, number: int) -> None:
         super().__init__(session)
         self.number = number
 
     def compose_body(self) -> ComposeResult:
-        ceremony = self.session.ceremony
-        assert ceremony is not None and ceremony.plan is not None
-        person = participant(self.session.ledger, ceremony.custodian_of(self.number))
+        person = participant(self.session.ledger, self.session.custodian_id(self.number))
         self.custodian_name = person.name
         yield LookAwayPanel(
             self.session.presence,
             person,
-            f"Share {self.number} of {ceremony.plan.count} — for {person.name}",
+            f"Share {self.number} of {self.session.share_count} — for {person.name}",
             heading_id="share-heading",
             auth_title=f"{person.name}: type your passphrase to see your share",
         )
@@ -73,20 +72,19 @@ class LookAwayScreen(GenerationScreen):
 
     @on(AuthForm.Authenticated)
     def reveal(self, event: AuthForm.Authenticated) -> None:
-        ceremony = self.session.ceremony
-        assert ceremony is not None
         custodian = event.person
         try:
-            encoded = ceremony.reveal(self.number, custodian)
+            encoded = self.session.distributor.reveal(self.number, custodian)
         except CeremonyError as error:
             custodian.leave()
             self.refusal(error)
             return
         self.session.custodians[self.number] = custodian
-        self.go(ShareScreen(self.session, self.number, self.custodian_name, display_lines(encoded)))
+        self.session.joined(custodian)
+        self.advance(Next(Turn.SHOW, self.number), data=(self.custodian_name, display_lines(encoded)))
 
 
-class ShareScreen(SecretGenerationScreen):
+class ShareScreen(SecretStepScreen):
     TITLE = "Your share"
     HELP: ClassVar[str | None] = (
         "Copy every group, in order, onto your custody form (the group numbers help). Then press Enter: "
@@ -94,26 +92,25 @@ class ShareScreen(SecretGenerationScreen):
     )
     STEP = STEP_DISTRIBUTE
 
-    def __init__(self, session: GenerationSession, number: int, name: str, lines: list[bytearray]) -> None:
+    def __init__(self, session: Any, number: int, name: str, lines: list[bytearray]) -> None:
         super().__init__(session)
         self.number = number
         self.custodian_name = name
         self._lines = lines
 
     def compose_body(self) -> ComposeResult:
-        ceremony = self.session.ceremony
-        assert ceremony is not None and ceremony.plan is not None
         yield Static(
             Text.assemble(
                 (f"{self.custodian_name}", "bold reverse"),
-                f": share {self.number} of {ceremony.plan.count}. Write every group down, in order.",
+                f": share {self.number} of {self.session.share_count}. Write every group down, in order.",
             ),
             id="share-intro",
         )
         yield ShareDisplay(self._lines, caption=f"Share {self.number} — {self.custodian_name}", id="share")
         self._lines = []
         yield Button("I have recorded it: wipe the screen", id="recorded", variant="primary")
-        yield Button("Print a share card instead", id="card")
+        if self.session.cards_allowed:
+            yield Button("Print a share card instead", id="card")
         yield Static("", id="status")
 
     def on_mount(self) -> None:
@@ -122,14 +119,14 @@ class ShareScreen(SecretGenerationScreen):
 
     @on(Button.Pressed, "#recorded")
     def recorded(self) -> None:
-        self.leave(ReceiptScreen(self.session, self.number, self.custodian_name))
+        self.advance(Next(Turn.RECEIPT, self.number))
 
     @on(Button.Pressed, "#card")
     def card(self) -> None:
-        self.leave(CardScreen(self.session, self.number, self.custodian_name))
+        self.advance(Next(Turn.CARD, self.number))
 
 
-class CardScreen(GenerationScreen):
+class CardScreen(StepScreen):
     TITLE = "Share card"
     HELP: ClassVar[str | None] = (
         "The share card is printed for the custodian: type the serial of the tamper-evident envelope it goes "
@@ -138,7 +135,7 @@ class CardScreen(GenerationScreen):
     )
     STEP = STEP_DISTRIBUTE
 
-    def __init__(self, session: GenerationSession, number: int, name: str) -> None:
+    def __init__(self, session: Any, number: int, name: str) -> None:
         super().__init__(session)
         self.number = number
         self.custodian_name = name
@@ -211,16 +208,16 @@ class CardScreen(GenerationScreen):
     def _sign(self, serial: str) -> None:
         ceremony = self.session.ceremony
         custodian = self.session.custodians.get(self.number)
-        assert ceremony is not None and ceremony.plan is not None and custodian is not None
+        assert ceremony is not None and custodian is not None
         try:
             ceremony.confirm_receipt(self.number, custodian, serial, "card")
         except CeremonyError as error:
             self.refusal(error)
             return
-        _next_custodian(self, ceremony.plan.count)
+        self.advance()  # the next custodian's share, or the verification round
 
 
-class ReceiptScreen(GenerationScreen):
+class ReceiptScreen(StepScreen):
     TITLE = "Receipt and envelope"
     HELP: ClassVar[str | None] = (
         "The share is wiped from the screen. The custodian seals what they recorded in a tamper-evident "
@@ -228,7 +225,7 @@ class ReceiptScreen(GenerationScreen):
     )
     STEP = STEP_DISTRIBUTE
 
-    def __init__(self, session: GenerationSession, number: int, name: str) -> None:
+    def __init__(self, session: Any, number: int, name: str) -> None:
         super().__init__(session)
         self.number = number
         self.custodian_name = name
@@ -251,23 +248,12 @@ class ReceiptScreen(GenerationScreen):
     @on(Input.Submitted, "#serial")
     @on(Button.Pressed, "#sign")
     def sign(self) -> None:
-        ceremony = self.session.ceremony
         custodian = self.session.custodians.get(self.number)
-        assert ceremony is not None and ceremony.plan is not None and custodian is not None
+        assert custodian is not None
         serial = self.query_one("#serial", Input).value
         try:
-            ceremony.confirm_receipt(self.number, custodian, serial, "recorded")
+            self.session.distributor.confirm_receipt(self.number, custodian, serial, "recorded")
         except CeremonyError as error:
             self.refusal(error)
             return
-        _next_custodian(self, ceremony.plan.count)
-
-
-def _next_custodian(screen: ReceiptScreen | CardScreen, count: int) -> None:
-    """After a receipt: the next custodian's look-away screen, or the verification round."""
-    if screen.number < count:
-        screen.go(LookAwayScreen(screen.session, screen.number + 1))
-    else:
-        from ceremony.tui.screens.gen_verify import VerifyShareScreen
-
-        screen.go(VerifyShareScreen(screen.session, 1))
+        self.advance()  # the next custodian's share, or the verification round

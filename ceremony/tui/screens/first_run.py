@@ -5,7 +5,7 @@ participants screen walks through enrolling the people a ceremony needs (DESIGN 
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
 from rich.text import Text
@@ -14,10 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Button, Static
 
-from ceremony.tui.screens.anchor import AnchorScreen
+from ceremony.tui.messages import Open, Place
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
-from ceremony.tui.screens.enroll import Founding, FoundingScreen
+
+if TYPE_CHECKING:
+    from ceremony.tui.screens.enroll import Founding
 
 FIRST_RUN_STEPS = ("Welcome", "Found the ledger", "Ledger anchor", "Ceremony participants")
 
@@ -61,27 +63,20 @@ class FirstRunScreen(CeremonyScreen[None]):
 
     @on(Button.Pressed, "#begin")
     def begin(self) -> None:
-        self.app.push_screen(
-            FoundingScreen(self.context, steps=FIRST_RUN_STEPS, current_step=1), self._founded
-        )
+        self.post_message(Open(Place.FOUNDING, (self.context, FIRST_RUN_STEPS, 1), self._founded))
 
     def _founded(self, founding: Founding | None) -> None:
         if founding is None:
             return
-        self.app.push_screen(AnchorScreen(founding, steps=FIRST_RUN_STEPS, current_step=2), self._anchor_seen)
+        self.post_message(Open(Place.ANCHOR, (founding, FIRST_RUN_STEPS, 2), self._anchor_seen))
 
     def _anchor_seen(self, _: None) -> None:
-        from ceremony.tui.screens.participants import ParticipantsScreen
-
-        self.app.push_screen(
-            ParticipantsScreen(self.context, steps=FIRST_RUN_STEPS, current_step=3), self._participants_done
-        )
+        data = (self.context, FIRST_RUN_STEPS, 3)
+        self.post_message(Open(Place.PARTICIPANTS, data, self._participants_done))
 
     def _participants_done(self, _: None) -> None:
         # The main menu goes on top of this screen (the bottom of the stack cannot be replaced).
-        from ceremony.tui.screens.main_menu import MainMenuScreen
-
-        self.app.push_screen(MainMenuScreen(self.context))
+        self.post_message(Open(Place.MAIN_MENU, self.context))
 
     def action_leave(self) -> None:
         self.app.exit(0, return_code=0)

@@ -95,6 +95,4 @@ class GenerateScreen(GenerationScreen):
 
     @on(Button.Pressed, "#continue")
     def distribute(self) -> None:
-        from ceremony.tui.screens.gen_distribute import LookAwayScreen
-
-        self.go(LookAwayScreen(self.session, 1))
+        self.advance()  # the flow: share 1 to its custodian

@@ -21,6 +21,7 @@ from ceremony.crypto.share import Scheme
 from ceremony.errors import CeremonyError, InputError
 from ceremony.flows.generation import KeySpec, SplitPlan
 from ceremony.flows.reaffirmation import assignment_flags
+from ceremony.flows.turns import Next, Turn
 from ceremony.ledger.participants import participants
 from ceremony.tui.screens.gen_base import GenerationScreen
 from ceremony.tui.screens.gen_session import STEP_KEY, STEP_SPLIT
@@ -88,7 +89,7 @@ class KeyDetailsScreen(GenerationScreen):
             self.refusal(error)
             return
         self.session.key_spec = spec
-        self.go(SplitScreen(self.session))
+        self.advance(Next(Turn.SPLIT))
 
 
 class SplitScreen(GenerationScreen):
@@ -196,6 +197,4 @@ class SplitScreen(GenerationScreen):
         except CeremonyError as error:
             self.refusal(error)
             return
-        from ceremony.tui.screens.gen_generate import GenerateScreen
-
-        self.go(GenerateScreen(self.session))
+        self.advance()  # the flow: planned, generate next

@@ -1,8 +1,9 @@
 """Generation step 1: the air-gap preflight, its findings as a table, and whether the ceremony may go on.
 
 An insecure or unknown finding that no active exception covers blocks the ceremony (PCI DSS 1.2.6): on a
-production ledger the only ways on are fixing it and running the checks again, or a security officer
-recording an exception (``ceremony exception``). On a rehearsal ledger the operator may record the findings
+production ledger the only ways on are fixing it and running the checks again, or a security officer and a
+witness recording an exception ("Record an exception…", :mod:`ceremony.tui.screens.preflight_exception`,
+or ``ceremony exception``). On a rehearsal ledger the operator may record the findings
 and continue; the flow records that choice with the evidence.
 """
 
@@ -20,7 +21,9 @@ from textual.worker import Worker, WorkerState
 
 from ceremony.errors import CeremonyError
 from ceremony.flows.exceptions import ledger_exceptions
+from ceremony.flows.turns import Next, Turn
 from ceremony.preflight import PreflightReport, covering
+from ceremony.tui.messages import Open, Place
 from ceremony.tui.screens.gen_base import GenerationScreen
 from ceremony.tui.screens.gen_session import STEP_PREFLIGHT, record_preflight
 from ceremony.tui.widgets.preflight_findings import fill_findings, verdict_text
@@ -43,6 +46,7 @@ class PreflightScreen(GenerationScreen):
         with Horizontal(id="actions"):
             yield Button("Continue", id="continue", variant="primary", disabled=True)
             yield Button("Record and continue (rehearsal only)", id="override", variant="warning")
+            yield Button("Record an exception…", id="except", variant="warning")
             yield Button("Run again", id="again")
             yield Button("Cancel", id="cancel")
         yield Static("", id="status")
@@ -50,11 +54,13 @@ class PreflightScreen(GenerationScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#override", Button).display = False
+        self.query_one("#except", Button).display = False
         self.run_checks()
 
     @on(Button.Pressed, "#again")
     def run_checks(self) -> None:
         self.query_one("#continue", Button).disabled = True
+        self.query_one("#except", Button).display = False
         self.query_one("#verdict", Static).update(Text("Working: running the air-gap checks…", "bold yellow"))
         runner = self.session.run_preflight
         self.run_worker(lambda: runner(datetime.now(UTC)), thread=True, exit_on_error=False, name="preflight")
@@ -79,6 +85,7 @@ class PreflightScreen(GenerationScreen):
         self.query_one("#verdict", Static).update(verdict_text(coverage, self.session.rehearsal))
         cont = self.query_one("#continue", Button)
         override = self.query_one("#override", Button)
+        self.query_one("#except", Button).display = coverage.blocked and not self.session.rehearsal
         if not coverage.blocked:
             cont.disabled = False
             override.display = False
@@ -88,6 +95,18 @@ class PreflightScreen(GenerationScreen):
             override.focus()
         else:
             self.query_one("#again", Button).focus()
+
+    @on(Button.Pressed, "#except")
+    def record_exception(self) -> None:
+        coverage = self.session.coverage
+        if coverage is None or not coverage.blocked or self.session.rehearsal:
+            return
+        data = (self.session.ledger, coverage.uncovered)
+        self.post_message(Open(Place.PREFLIGHT_EXCEPTION, data, self._exception_done))
+
+    def _exception_done(self, recorded: bool | None) -> None:
+        if recorded:
+            self.run_checks()  # the new exception covers what was ticked: check again
 
     @on(Button.Pressed, "#continue")
     def proceed(self) -> None:
@@ -109,15 +128,12 @@ class PreflightScreen(GenerationScreen):
             except CeremonyError as error:
                 self.refusal(error)
                 return
-            from ceremony.tui.screens.gen_key import KeyDetailsScreen
-
-            self.go(KeyDetailsScreen(self.session))
+            self.advance(Next(Turn.KEY_DETAILS))
             return
-        from ceremony.tui.screens.gen_auth import ControlAuthScreen
-
-        self.go(ControlAuthScreen(self.session))
+        self.session.preflight_accepted = True
+        self.advance()  # the flow: administrator and witness next
 
     @on(Button.Pressed, "#cancel")
     def cancel(self) -> None:
         self.session.cancel("preflight")
-        self.dismiss(None)
+        self.end_flow()

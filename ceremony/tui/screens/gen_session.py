@@ -11,28 +11,25 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 from ceremony.crypto.identity import DEFAULT_KDF, ScryptParams
+from ceremony.errors import CeremonyError
 from ceremony.flows.generation import GenerationCeremony, KeySpec, Stage
 from ceremony.flows.presence import Presence, PresentPerson
+from ceremony.flows.steps import GENERATION_TITLES
+from ceremony.flows.turns import Next, generation_turn
 from ceremony.ledger.store import Ledger
 from ceremony.preflight import Coverage, Finding, PreflightReport, evidence_payload
 
-# The steps as the room sees them in the step list (the flow's own steps, in the order of the screens).
-GENERATION_STEP_TITLES: tuple[str, ...] = (
-    "Preflight",
-    "Administrator & witness",
-    "Key details",
-    "Split & custodians",
-    "Generate, read KCV",
-    "Distribute shares",
-    "Verification round",
-    "Wipe & close-out",
-)
+# The steps as the room sees them in the step list: the one source is ceremony.flows.steps.
+GENERATION_STEP_TITLES: tuple[str, ...] = GENERATION_TITLES
 STEP_PREFLIGHT, STEP_AUTH, STEP_KEY, STEP_SPLIT = 0, 1, 2, 3
 STEP_GENERATE, STEP_DISTRIBUTE, STEP_VERIFY, STEP_CLOSE = 4, 5, 6, 7
 
 PreflightRunner = Callable[[datetime], PreflightReport]
+
+PREFLIGHT_BLOCKED = "blocked by the air-gap preflight (PCI DSS 1.2.6)"
 
 
 @dataclass
@@ -51,12 +48,63 @@ class GenerationSession:
     # Where share cards go: $CEREMONY_PRINTER ('lp', 'lp:NAME', a /dev/ printer device, 'ram[:FOLDER]').
     printer: str = field(default_factory=lambda: os.environ.get("CEREMONY_PRINTER", "ram"))
 
+    preflight_accepted: bool = False  # the preflight screen was passed: administrator and witness next
+    asks_purpose: ClassVar[bool] = True  # the control-authentication screen asks the ceremony's purpose
+    cards_allowed: ClassVar[bool] = True  # a custodian may take a printed share card instead
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return GENERATION_STEP_TITLES
+
     @property
     def rehearsal(self) -> bool:
         return self.ledger.info.rehearsal
 
+    @property
+    def open(self) -> bool:
+        return self.ceremony is not None and self.ceremony.stage not in (Stage.CLOSED, Stage.VOIDED)
+
     def name_of(self, person_id: str) -> str:
         return self.names.get(person_id, person_id)
+
+    def next_turn(self) -> Next:
+        """What comes next, as the flow says (:func:`ceremony.flows.turns.generation_turn`)."""
+        return generation_turn(self.ceremony, preflight_accepted=self.preflight_accepted)
+
+    def summary(self) -> str | None:
+        return None  # the purpose is typed on the control-authentication screen
+
+    def start(self, administrator: PresentPerson, witness: PresentPerson, purpose: str) -> None:
+        """Open the ceremony in the flow, then record the preflight the first screen ran. If the flow
+        refuses the preflight (a finding no exception covers, on a production ledger), the ceremony is
+        voided with that reason and the refusal raised, as for recovery: nothing was generated."""
+        self.ceremony = GenerationCeremony.start(
+            self.ledger, administrator, witness, purpose, rehearsal=self.rehearsal
+        )
+        self.presence.ceremony_id = self.ceremony.ceremony_id
+        try:
+            record_preflight(self)
+        except CeremonyError:
+            self.ceremony.void(PREFLIGHT_BLOCKED)
+            self.ceremony = None
+            raise
+
+    # -- private distribution (the frame's distribution screens ask these) -----------------------------
+    @property
+    def distributor(self) -> GenerationCeremony:
+        assert self.ceremony is not None, "the shares exist once the key is generated"
+        return self.ceremony
+
+    @property
+    def share_count(self) -> int:
+        assert self.ceremony is not None and self.ceremony.plan is not None
+        return self.ceremony.plan.count
+
+    def custodian_id(self, number: int) -> str:
+        return self.distributor.custodian_of(number)
+
+    def joined(self, person: PresentPerson) -> None:
+        """A custodian authenticated to receive their share (locked again by :meth:`release`)."""
 
     def cancel(self, step: str) -> None:
         """Ctrl+C: the flow voids the ceremony (wiping what it holds) and records why."""

@@ -1,8 +1,9 @@
 """Generation step 7: the verification round while the key still exists (DESIGN §4.2).
 
 Each custodian re-enters their share from what they recorded; the flow checks it against what was issued,
-so a transcription error is caught before the clear key is wiped. A mistyped group is named by number
-(each group carries a check character).
+so a transcription error is caught before the clear key is wiped. The share is typed group by group
+(:class:`GroupedShareEntry`): each group carries a check character, so a mistyped group is named as soon
+as it is complete and only that group is typed again.
 
 A valid share that is not the custodian's (another custodian's, exactly as issued) is demonstrated knowledge
 (DESIGN §3): the flow records it with an incident and stops. :class:`DemonstratedIncidentScreen` shows the
@@ -19,21 +20,24 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ceremony.errors import CeremonyError, DemonstratedKnowledgeError, ShareChecksumError
+from ceremony.errors import CeremonyError, DemonstratedKnowledgeError, ShareChecksumError, ShareFormatError
 from ceremony.flows.presence import PresentPerson
+from ceremony.flows.turns import Next, Turn
 from ceremony.ledger.participants import participants
 from ceremony.tui.screens.gen_base import GenerationScreen, SecretGenerationScreen, error_text
 from ceremony.tui.screens.gen_session import STEP_VERIFY, GenerationSession
 from ceremony.tui.widgets.auth_form import AuthForm
 from ceremony.tui.widgets.look_away import look_away
-from ceremony.tui.widgets.secret_input import SecretInput
+from ceremony.tui.widgets.share_groups import GroupedShareEntry
 
 
 class VerifyShareScreen(SecretGenerationScreen):
     TITLE = "Verification round"
     HELP: ClassVar[str | None] = (
-        "The custodian types their share again from what they wrote down (dashes and spaces optional, "
-        "case does not matter). A typo is reported by group number; fix it and press Enter again."
+        "The custodian types their share again from what they wrote down, group by group (dashes and "
+        "spaces optional, case does not matter). Each group is checked as soon as it is complete: a good "
+        "group is masked, a mistyped one is named and stays visible until Backspace corrects it. Enter "
+        "hands the share over when the last group is typed."
     )
     STEP = STEP_VERIFY
 
@@ -49,49 +53,46 @@ class VerifyShareScreen(SecretGenerationScreen):
             Text(f"Verification: share {self.number} of {ceremony.plan.count} — {name}", style="bold")
         )
         yield Static(look_away(name))
-        yield Static(f"{name}: type your share from your record, then press Enter.")
-        yield SecretInput(placeholder="share groups, e.g. 1S03A-0501B-…", id="share-entry")
+        yield Static(f"{name}: type your share from your record, group by group, then press Enter.")
+        yield GroupedShareEntry(id="share-entry")
         yield Static("", id="status")
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#share-entry", SecretInput).focus()
+        self.query_one("#share-entry", GroupedShareEntry).focus()
 
-    @on(Input.Submitted, "#share-entry")
-    def check(self) -> None:
+    @on(GroupedShareEntry.Entered, "#share-entry")
+    def check(self, event: GroupedShareEntry.Entered) -> None:
+        event.stop()
         ceremony = self.session.ceremony
         custodian = self.session.custodians.get(self.number)
         assert ceremony is not None and ceremony.plan is not None and custodian is not None
-        field = self.query_one("#share-entry", SecretInput)
-        if field.is_empty:
-            self.status("Type the share first.", "bold red")
-            return
-        with field.value_secret() as typed:
-            field.wipe()
+        entry = event.entry
+        self.status("")
+        with event.share as typed:
             try:
                 ok = ceremony.verify_share(self.number, custodian, typed.buffer())
             except ShareChecksumError as error:
-                where = f"Group {error.group}" if error.group else "The whole share"
-                self.status(Text.assemble((f"✗ {where}: ", "bold red"), (str(error), "red")))
+                entry.refuse(error)  # names the group; the groups that check out are kept
                 return
             except DemonstratedKnowledgeError as error:
-                self.leave(DemonstratedIncidentScreen(self.session, self.number, error))
+                self.advance(Next(Turn.DECIDE_DEMONSTRATED, self.number), data=error)
+                return
+            except ShareFormatError as error:  # not a possible length: what is typed is kept, to finish
+                self.refusal(error)
                 return
             except CeremonyError as error:
+                entry.clear()
                 self.refusal(error)
                 return
         if not ok:
+            entry.clear()
             self.status(
                 "✗ This is not the share that was issued to you: check your record and type it again.",
                 "bold red",
             )
             return
-        if self.number < ceremony.plan.count:
-            self.leave(VerifyShareScreen(self.session, self.number + 1))
-        else:
-            from ceremony.tui.screens.gen_close import CloseScreen
-
-            self.leave(CloseScreen(self.session))
+        self.advance()  # the flow: the next custodian's verification, or wipe and close-out
 
 
 class DemonstratedIncidentScreen(GenerationScreen):
@@ -171,7 +172,7 @@ class DemonstratedIncidentScreen(GenerationScreen):
         self.officer.leave()
         self.officer = None
         if decision == "continue":
-            self.go(VerifyShareScreen(self.session, self.number))
+            self.advance(Next(Turn.VERIFY, self.number))
             return
         ceremony.void(f"demonstrated knowledge (incident #{self.error.incident_seq}): {reason.strip()}")
         self.session.release()
@@ -186,9 +187,7 @@ class DemonstratedIncidentScreen(GenerationScreen):
 
     @on(Button.Pressed, "#close")
     def close(self) -> None:
-        from ceremony.tui.screens.lifecycle.base import close_flow_screen
-
-        close_flow_screen(self)
+        self.end_flow()
 
     def on_cancel_requested(self) -> None:
         if self.officer is not None:

@@ -15,6 +15,7 @@ from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
 from ceremony.errors import CeremonyError
+from ceremony.tui.messages import Open, Place
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
 
@@ -31,9 +32,11 @@ def attention_text(ledger: Ledger | None, now: datetime | None = None) -> Text:
     if ledger is None:
         return Text("")
     from ceremony.flows.departure import keys_to_replace
-    from ceremony.policy.cryptoperiod import keys_needing_attention
+    from ceremony.ledger.replay import replayed
+    from ceremony.policy.cryptoperiod import classify, periods_of
 
-    report = keys_needing_attention(ledger.events(), now or datetime.now(UTC))
+    # The keys of the one checked read of the ledger's head (issue 14), shared with the start-up scan.
+    report = classify(periods_of(replayed(ledger).register.keys.values()), now or datetime.now(UTC))
     text = Text()
     for period in report.expired:
         text.append(
@@ -87,81 +90,49 @@ class MainMenuScreen(CeremonyScreen[None]):
             yield Button("Participants", id="participants")
             yield Button("Verify ledger", id="verify")
             yield Button("Quit", id="quit")
-        yield Static(attention_text(ledger), id="menu-attention")
+        yield Static("", id="menu-attention")  # filled once the menu is on screen (on_mount)
         yield Static("", id="menu-status")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#generate", Button).focus()
+        # Cold start (issue 14): the attention lines come right after the first frame, not before it.
+        self.call_after_refresh(self._show_attention)
+
+    def _show_attention(self) -> None:
+        self.query_one("#menu-attention", Static).update(attention_text(self.context.open()))
 
     def _status(self, text: str, style: str) -> None:
         self.query_one("#menu-status", Static).update(Text(text, style=style))
 
     @on(Button.Pressed, "#generate")
     def new_ceremony(self) -> None:
-        from ceremony.flows.presence import Presence
-        from ceremony.tui.screens.participants import missing_for_a_ceremony
+        from ceremony.flows.enrolment import missing_for_a_ceremony
 
         missing = missing_for_a_ceremony(self.context.people(active=False))
         if missing:
             self._status("Enroll first: " + ", ".join(missing) + " (Participants).", "bold red")
             return
-        from ceremony.tui.screens.gen_preflight import PreflightScreen
-        from ceremony.tui.screens.gen_session import GenerationSession
+        self.post_message(Open(Place.GENERATION, self.context))
 
-        ledger = self.context.open()
-        assert ledger is not None
-        session = GenerationSession(ledger, Presence(ledger), self.context.run_preflight, self.context.kdf)
-        self.app.push_screen(PreflightScreen(session))
+    # Each menu entry opens its place on top of the menu (the router builds the screen, with the app's
+    # preflight runner: the real checks, or the one a test or rehearsal gave).
+    _PLACES: ClassVar[dict[str, Place]] = {
+        "recover": Place.RECOVERY,
+        "reshare": Place.RESHARE,
+        "retire": Place.RETIREMENT,
+        "departure": Place.DEPARTURE,
+        "keys": Place.KEYS,
+        "reaffirmations": Place.REAFFIRMATIONS,
+        "lockouts": Place.LOCKOUTS,
+        "reports": Place.REPORTS,
+        "participants": Place.PARTICIPANTS,
+    }
 
     @on(Button.Pressed, "#recover, #reshare, #retire, #departure, #keys")
-    def lifecycle(self, event: Button.Pressed) -> None:
-        from ceremony.flows.presence import Presence
-        from ceremony.tui.screens import lifecycle
-
-        ledger = self.context.open()
-        assert ledger is not None
-        if event.button.id == "keys":
-            self.app.push_screen(lifecycle.key_list_screen(ledger))
-            return
-        if event.button.id == "departure":
-            self.app.push_screen(lifecycle.departure_screen(ledger, Presence(ledger)))
-            return
-        entry = {
-            "recover": lifecycle.recovery_screen,
-            "reshare": lifecycle.reshare_screen,
-            "retire": lifecycle.retire_screen,
-        }[str(event.button.id)]
-        # The same preflight runner as generation's (the real checks, or the one a test or rehearsal gave).
-        self.app.push_screen(entry(ledger, Presence(ledger), run_preflight=self.context.run_preflight))
-
-    @on(Button.Pressed, "#reaffirmations")
-    def reaffirmations(self) -> None:
-        from ceremony.tui.screens.officer.reaffirmations import ReaffirmationsScreen
-
-        ledger = self.context.open()
-        assert ledger is not None
-        self.app.push_screen(ReaffirmationsScreen(ledger))
-
-    @on(Button.Pressed, "#lockouts")
-    def lockouts(self) -> None:
-        from ceremony.tui.screens.officer.lockouts import lift_lockout_screen
-
-        ledger = self.context.open()
-        assert ledger is not None
-        self.app.push_screen(lift_lockout_screen(ledger))
-
-    @on(Button.Pressed, "#reports")
-    def reports(self) -> None:
-        from ceremony.tui.screens.officer.reports import ReportsScreen
-
-        self.app.push_screen(ReportsScreen(self.context.ledger_path))
-
-    @on(Button.Pressed, "#participants")
-    def participants(self) -> None:
-        from ceremony.tui.screens.participants import ParticipantsScreen
-
-        self.app.push_screen(ParticipantsScreen(self.context))
+    @on(Button.Pressed, "#reaffirmations, #lockouts, #reports, #participants")
+    def open_place(self, event: Button.Pressed) -> None:
+        self.post_message(Open(self._PLACES[str(event.button.id)], self.context))
 
     @on(Button.Pressed, "#verify")
     def verify(self) -> None:

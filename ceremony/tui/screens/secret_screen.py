@@ -21,6 +21,7 @@ from textual.screen import ModalScreen, Screen
 from ceremony.tui.screens.base import CeremonyScreen, ResultT
 from ceremony.tui.widgets.secret_input import SecretInput
 from ceremony.tui.widgets.share_display import ShareDisplay
+from ceremony.tui.widgets.share_groups import GroupedShareEntry
 
 
 class SecretScreen(CeremonyScreen[ResultT]):
@@ -42,6 +43,8 @@ class SecretScreen(CeremonyScreen[ResultT]):
             field.wipe()
         for display in self.query(ShareDisplay):
             display.wipe()
+        for entry in self.query(GroupedShareEntry):
+            entry.wipe()
 
     def leave(self, next_screen: Screen[Any] | None = None, result: ResultT | None = None) -> None:
         """Wipe, then replace this screen with ``next_screen`` or, without one, dismiss it with ``result``."""

@@ -21,6 +21,7 @@ from ceremony.flows.generation import GenerationCeremony
 from ceremony.flows.presence import Presence, PresentPerson
 from ceremony.flows.unfinished import Unfinished, leftover_cards, record_leftover_cards, void_unfinished
 from ceremony.ledger.participants import participants
+from ceremony.tui.messages import Proceed
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
 from ceremony.tui.screens.gen_base import error_text
@@ -125,12 +126,13 @@ class UnfinishedScreen(CeremonyScreen[None]):
         except CeremonyError as error:
             self._status(error_text(error))
             return
-        from ceremony.tui.screens.gen_preflight import PreflightScreen
+        from ceremony.flows.turns import Next, Turn
         from ceremony.tui.screens.gen_session import GenerationSession
 
         session = GenerationSession(ledger, self.presence, self.context.run_preflight, self.context.kdf)
         session.ceremony = ceremony
-        self.app.switch_screen(PreflightScreen(session))
+        # A resumed ceremony records a new preflight first (under the same ceremony id).
+        self.post_message(Proceed(session, Next(Turn.PREFLIGHT)))
 
     def _release(self) -> None:
         for person in (self.administrator, self.witness):

@@ -38,9 +38,11 @@ from ceremony.errors import CeremonyError, LedgerIntegrityError
 from ceremony.ledger.checkpoint import Checkpoint
 from ceremony.ledger.store import Ledger
 from ceremony.ledger.verify import VerifyResult, verify_ledger
+from ceremony.reports.model import count_of
 from ceremony.tui.app import CeremonyApp, run_app
+from ceremony.tui.messages import Open, Place
 from ceremony.tui.screens.base import CeremonyScreen
-from ceremony.tui.screens.officer.reports import OFFICER_CSS, ReportsScreen
+from ceremony.tui.screens.officer.reports import OFFICER_CSS
 
 Clock = Callable[[], datetime]
 
@@ -88,10 +90,11 @@ def intact_text(result: VerifyResult, ended: Sequence[Closing] = ()) -> Text:
     text = Text()
     text.append("✓ LEDGER INTACT\n", style="bold green")
     text.append(
-        f"Every hash link and signature checked: {result.events} events, {result.attestations} "
-        f"signatures; {result.ceremonies} ceremonies, "
-        f"{result.keys} keys, {result.splits} splits, {result.participants} participants "
-        f"({result.active_participants} active).\n"
+        f"Every hash link and signature checked: {count_of(result.events, 'event')}, "
+        f"{count_of(result.attestations, 'signature')}; "
+        f"{count_of(result.ceremonies, 'ceremony', 'ceremonies')}, "
+        f"{count_of(result.keys, 'key')}, {count_of(result.splits, 'split')}, "
+        f"{count_of(result.participants, 'participant')} ({result.active_participants} active).\n"
     )
     checkpoint = result.checkpoint()
     if checkpoint is not None:
@@ -214,9 +217,7 @@ class AuditorHomeScreen(CeremonyScreen[None]):
     def action_reports(self) -> None:
         if self.query_one("#reports", Button).disabled:
             return
-        self.app.push_screen(
-            ReportsScreen(self.ledger_path, clock=self.clock, export_folder=self.export_folder)
-        )
+        self.post_message(Open(Place.REPORTS, (self.ledger_path, self.clock, self.export_folder)))
 
     def action_leave(self) -> None:
         # Nothing is in progress in a read-only view: a plain quit, exit code 0.

@@ -69,11 +69,4 @@ class ComponentReceiptScreen(LifecycleScreen):
         except CeremonyError as error:
             self.status(refusal_text(error))
             return
-        if self.number < len(self._output().custodians):
-            from ceremony.tui.screens.lifecycle.recovery_output import ComponentLookAwayScreen
-
-            self.go(ComponentLookAwayScreen(self.session, self.number + 1))
-        else:
-            from ceremony.tui.screens.lifecycle.recovery_finish import finish_screen
-
-            self.go(finish_screen(self.session))
+        self.advance()  # the flow: the next component, or wipe and close

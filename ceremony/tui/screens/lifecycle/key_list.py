@@ -21,6 +21,7 @@ from ceremony.flows.common import read_register
 from ceremony.flows.departure import keys_to_replace
 from ceremony.ledger.store import Ledger
 from ceremony.policy.cryptoperiod import PeriodStatus, cryptoperiods
+from ceremony.reports.model import count_of
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.lifecycle.base import LIFECYCLE_CSS
 
@@ -118,14 +119,14 @@ class KeyListScreen(CeremonyScreen[None]):
     def compose_body(self) -> ComposeResult:
         rows = key_rows(self.ledger, self.now)
         attention = [r for r in rows if not r.retired and r.marks]
-        summary = Text(f"{len(rows)} keys registered", style="bold")
+        summary = Text(f"{count_of(len(rows), 'key')} registered", style="bold")
         if attention:
             summary.append(f" — {len(attention)} need attention", style="bold red")
         yield Static(summary, id="key-summary")
         table: DataTable[str | Text] = DataTable(id="keys", cursor_type="row", zebra_stripes=True)
         table.add_columns("Key", "KCV", "Status", "Cryptoperiod", "Flag")
         for row in rows:
-            status = "retired" if row.retired else f"active ({len(row.active_splits)} split)"
+            status = "retired" if row.retired else f"active ({count_of(len(row.active_splits), 'split')})"
             period_style = {PeriodStatus.EXPIRED: "bold red", PeriodStatus.DUE: "bold yellow"}.get(
                 row.period, ""
             )

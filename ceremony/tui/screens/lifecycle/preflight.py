@@ -3,7 +3,8 @@
 :class:`PreflightPanel` runs the checks (in a worker thread), shows the findings as a table and says whether
 the ceremony may go on, exactly as generation's preflight screen does: an insecure or unknown finding that
 no active exception covers blocks (PCI DSS 1.2.6) — on a production ledger the only ways on are fixing it
-and running the checks again, or a security officer recording an exception; on a rehearsal ledger the
+and running the checks again, or a security officer and a witness recording an exception ("Record an
+exception…", :mod:`ceremony.tui.screens.preflight_exception`); on a rehearsal ledger the
 operator may record the findings and continue. The panel writes nothing: the flow records the preflight
 (and refuses an uncovered finding itself) once administrator and witness have started the ceremony.
 
@@ -27,7 +28,8 @@ from textual.worker import Worker, WorkerState
 from ceremony.errors import CeremonyError
 from ceremony.flows.exceptions import ledger_exceptions
 from ceremony.preflight import PreflightReport, covering
-from ceremony.tui.screens.lifecycle.base import LifecycleScreen, close_flow_screen, refusal_text
+from ceremony.tui.messages import Open, Place
+from ceremony.tui.screens.lifecycle.base import LifecycleScreen, refusal_text
 from ceremony.tui.screens.lifecycle.session import STEP_PREFLIGHT, PreflightGate
 from ceremony.tui.widgets.preflight_findings import fill_findings, verdict_text
 
@@ -39,8 +41,13 @@ class PreflightPanel(Vertical):
     DEFAULT_CSS = """
     PreflightPanel { height: auto; }
     PreflightPanel #findings { height: auto; max-height: 9; }
-    PreflightPanel #preflight-actions { height: auto; }
-    PreflightPanel #preflight-actions Button { margin-right: 1; }
+    PreflightPanel #preflight-actions {
+        layout: grid; grid-size: 2; grid-gutter: 1 1; grid-rows: 1; height: auto; margin-top: 1;
+    }
+    PreflightPanel #preflight-actions Button {
+        width: 1fr; height: 1; min-width: 0; border: none; line-pad: 1;
+    }
+    PreflightPanel #preflight-continue { column-span: 2; }
     """
 
     class Accepted(Message):
@@ -65,10 +72,12 @@ class PreflightPanel(Vertical):
         with Horizontal(id="preflight-actions"):
             yield Button(self.continue_label, id="preflight-continue", variant="primary", disabled=True)
             yield Button("Record and continue (rehearsal only)", id="override", variant="warning")
+            yield Button("Record an exception…", id="except", variant="warning")
             yield Button("Run again", id="again")
 
     def on_mount(self) -> None:
         self.query_one("#override", Button).display = False
+        self.query_one("#except", Button).display = False
         self.run_checks()
 
     @on(Button.Pressed, "#again")
@@ -76,6 +85,7 @@ class PreflightPanel(Vertical):
         self.gate.accepted = False
         self.query_one("#preflight-continue", Button).disabled = True
         self.query_one("#override", Button).display = False
+        self.query_one("#except", Button).display = False
         self.query_one("#verdict", Static).update(Text("Working: running the air-gap checks…", "bold yellow"))
         runner = self.gate.run
         self.run_worker(lambda: runner(datetime.now(UTC)), thread=True, exit_on_error=False, name="preflight")
@@ -101,6 +111,7 @@ class PreflightPanel(Vertical):
         self.query_one("#verdict", Static).update(verdict_text(coverage, gate.rehearsal))
         cont = self.query_one("#preflight-continue", Button)
         override = self.query_one("#override", Button)
+        self.query_one("#except", Button).display = coverage.blocked and not gate.rehearsal
         if not coverage.blocked:
             cont.disabled = False
             override.display = False
@@ -115,6 +126,19 @@ class PreflightPanel(Vertical):
     def blocked(self) -> bool:
         coverage = self.gate.coverage
         return coverage is None or coverage.blocked
+
+    @on(Button.Pressed, "#except")
+    def _record_exception(self, event: Button.Pressed) -> None:
+        event.stop()
+        coverage = self.gate.coverage
+        if coverage is None or not coverage.blocked or self.gate.rehearsal:
+            return
+        data = (self.gate.ledger, coverage.uncovered)
+        self.post_message(Open(Place.PREFLIGHT_EXCEPTION, data, self._exception_done))
+
+    def _exception_done(self, recorded: bool | None) -> None:
+        if recorded:
+            self.run_checks()  # the new exception covers what was ticked: check again
 
     @on(Button.Pressed, "#preflight-continue")
     def _continue(self, event: Button.Pressed) -> None:
@@ -153,14 +177,12 @@ class LifecyclePreflightScreen(LifecycleScreen):
 
     @on(PreflightPanel.Accepted)
     def proceed(self) -> None:
-        from ceremony.tui.screens.lifecycle.recovery_auth import ControlAuthScreen
-
-        self.go(ControlAuthScreen(self.session))
+        self.advance()  # the flow: administrator and witness next
 
     @on(Button.Pressed, "#cancel")
     def cancel(self) -> None:
         self.session.release()  # nothing started yet: nothing to void
-        close_flow_screen(self)
+        self.end_flow()
 
     def on_cancel_requested(self) -> None:
         self.session.release()

@@ -50,14 +50,14 @@ class QuorumDecisionScreen(LifecycleScreen):
         self.key_id = key_id
         self.quorum = quorum
         self.coalition = coalition
-        self.refusal = refusal
+        self.refused_by = refusal
         self.officer: PresentPerson | None = None
         self.witness: PresentPerson | None = None
         self.recorded_seq: int | None = None
 
     def compose_body(self) -> ComposeResult:
         names = ", ".join(self.session.name_of(p) for p in self.coalition)
-        yield Static(refusal_text(self.refusal, self.session.names), id="refusal")
+        yield Static(refusal_text(self.refused_by, self.session.names), id="refusal")
         yield Static(
             Text(
                 f"Decision asked: key {self.key_id} may be rebuilt by {self.quorum} people ({names}).",
@@ -125,7 +125,7 @@ class QuorumDecisionScreen(LifecycleScreen):
             return
         self.recorded_seq = event.seq
         self._leave_people()
-        self.dismiss(None)
+        self.dismiss(event.seq)
 
     def action_back(self) -> None:
         self._leave_people()

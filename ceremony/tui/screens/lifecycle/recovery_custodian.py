@@ -17,20 +17,11 @@ from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
 from ceremony.errors import CeremonyError
+from ceremony.flows.turns import Next, Turn, custodian_turn
 from ceremony.ledger.participants import participant
 from ceremony.tui.screens.lifecycle.base import LifecycleScreen, refusal_text
-from ceremony.tui.screens.lifecycle.session import STEP_COLLECT, LifecycleSession
+from ceremony.tui.screens.lifecycle.session import STEP_COLLECT, LifecycleSession, progress_line
 from ceremony.tui.widgets.auth_form import AuthForm
-
-
-def progress_line(session: LifecycleSession) -> Text:
-    progress = session.collector.progress
-    text = Text(f"Shares entered: {progress.text}", style="bold")
-    if progress.entered:
-        text.append(f"   (share {', '.join(map(str, progress.entered))})", style="dim")
-    if progress.ready:
-        text.append("   ready to rebuild", style="bold green")
-    return text
 
 
 class CustodianScreen(LifecycleScreen):
@@ -92,27 +83,12 @@ class CustodianScreen(LifecycleScreen):
             event.form.reset(f"{person.name} holds no share still to enter.")
             return
         self.session.joined(person)
-        ceremony = self.session.ceremony
-        check = ceremony.envelopes.get(number)
-        if number in ceremony.split.envelopes and check is None:
-            from ceremony.tui.screens.lifecycle.recovery_envelope import EnvelopeScreen
-
-            self.go(EnvelopeScreen(self.session, number, person))
+        # The flow says what this custodian does: inspect the envelope, wait for the officer, or type.
+        turn = custodian_turn(self.session.ceremony, number, person.person_id)
+        if turn.turn is Turn.REFUSED:
+            event.form.reset(turn.note)
             return
-        if check is not None and not check.accepted:
-            if check.decision is None:
-                from ceremony.tui.screens.lifecycle.recovery_incident import IncidentScreen
-
-                self.go(IncidentScreen(self.session, number, person))
-                return
-            event.form.reset(
-                f"Share {number}'s envelope raised an incident (event #{check.incident_seq}) and the "
-                "security officer refused it."
-            )
-            return
-        from ceremony.tui.screens.lifecycle.recovery_share import ShareEntryScreen
-
-        self.go(ShareEntryScreen(self.session, number, person))
+        self.advance(turn, person=person)
 
     @on(Button.Pressed, "#rebuild")
     def rebuild(self) -> None:
@@ -125,8 +101,6 @@ class CustodianScreen(LifecycleScreen):
                 text.append(f"\n  Bad share: {', '.join(map(str, bad))}.", style="bold red")
             if not self.session.collector.progress.entered and self.session.ceremony.kcv_failures:
                 text.append("\n  Progress was reset: every custodian enters their share again.", style="red")
-            self.go(CustodianScreen(self.session, text))
+            self.advance(Next(Turn.NEXT_CUSTODIAN), data=text)
             return
-        from ceremony.tui.screens.lifecycle.recovery_rebuild import RebuiltScreen
-
-        self.go(RebuiltScreen(self.session, kcv.hex))
+        self.advance(data=kcv.hex)  # the flow: rebuilt, the KCV is read

@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from ceremony.errors import CeremonyError
 from ceremony.flows.presence import PresentPerson
+from ceremony.flows.turns import custodian_turn
 from ceremony.tui.screens.lifecycle.base import LifecycleScreen, refusal_text
 from ceremony.tui.screens.lifecycle.session import STEP_COLLECT, LifecycleSession
 
@@ -72,17 +73,12 @@ class EnvelopeScreen(LifecycleScreen):
             self.status("Custodian and witness each answer: is the seal intact?", "bold red")
             return
         try:
-            check = self.session.collector.inspect_envelope(
+            self.session.collector.inspect_envelope(
                 self.number, self.custodian, serial, answers[0] == "yes", answers[1] == "yes"
             )
         except CeremonyError as error:
             self.status(refusal_text(error))
             return
-        if check.accepted:
-            from ceremony.tui.screens.lifecycle.recovery_share import ShareEntryScreen
-
-            self.go(ShareEntryScreen(self.session, self.number, self.custodian))
-            return
-        from ceremony.tui.screens.lifecycle.recovery_incident import IncidentScreen
-
-        self.go(IncidentScreen(self.session, self.number, self.custodian))
+        # Accepted: the custodian types their share; an incident waits for the security officer.
+        turn = custodian_turn(self.session.ceremony, self.number, self.custodian.person_id)
+        self.advance(turn, person=self.custodian)

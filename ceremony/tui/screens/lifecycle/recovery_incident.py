@@ -21,8 +21,9 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from ceremony.errors import CeremonyError, DemonstratedKnowledgeError
 from ceremony.flows.presence import PresentPerson
+from ceremony.flows.turns import Next, Turn, custodian_turn
 from ceremony.ledger.participants import participants
-from ceremony.tui.screens.lifecycle.base import LifecycleScreen, close_flow_screen, refusal_text
+from ceremony.tui.screens.lifecycle.base import LifecycleScreen, refusal_text
 from ceremony.tui.screens.lifecycle.session import STEP_COLLECT, LifecycleSession
 from ceremony.tui.widgets.auth_form import AuthForm
 
@@ -137,20 +138,13 @@ class IncidentScreen(LifecycleScreen):
             self.status(refusal_text(error))
             return
         if decision == "accept":
-            from ceremony.tui.screens.lifecycle.recovery_share import ShareEntryScreen
-
-            self.go(ShareEntryScreen(self.session, self.number, self.custodian))
-            return
-        from ceremony.tui.screens.lifecycle.recovery_custodian import CustodianScreen
-
-        self.go(
-            CustodianScreen(
-                self.session,
-                Text(
-                    f"Share {self.number} refused by the security officer: it is not used.", style="bold red"
-                ),
+            self.advance(
+                custodian_turn(self.session.ceremony, self.number, self.custodian.person_id),
+                person=self.custodian,
             )
-        )
+            return
+        refused = f"Share {self.number} refused by the security officer: it is not used."
+        self.advance(Next(Turn.NEXT_CUSTODIAN), data=Text(refused, style="bold red"))
 
     def _decide_demonstrated(self, decision: str, reason: str) -> None:
         assert self.officer is not None and self.demonstrated is not None
@@ -159,13 +153,11 @@ class IncidentScreen(LifecycleScreen):
         except CeremonyError as error:
             self.status(refusal_text(error))
             return
-        from ceremony.tui.screens.lifecycle.recovery_custodian import CustodianScreen
-
         if decision == "continue":
             note = Text(
                 f"Incident #{self.demonstrated.incident_seq} decided: the ceremony continues.", style="bold"
             )
-            self.go(CustodianScreen(self.session, note))
+            self.advance(Next(Turn.NEXT_CUSTODIAN), data=note)
             return
         why = f"demonstrated knowledge (incident #{self.demonstrated.incident_seq}): {reason.strip()}"
         if self.session.reshare is not None:
@@ -182,4 +174,4 @@ class IncidentScreen(LifecycleScreen):
 
     @on(Button.Pressed, "#close")
     def close(self) -> None:
-        close_flow_screen(self)
+        self.end_flow()

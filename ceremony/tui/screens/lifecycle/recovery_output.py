@@ -28,6 +28,7 @@ from ceremony.documents import archive
 from ceremony.errors import CeremonyError
 from ceremony.flows.presence import PresentPerson
 from ceremony.flows.recovery import ComponentReveal, ComponentsOutput, WrappedOutput
+from ceremony.flows.turns import Next, Turn
 from ceremony.ledger.participants import Participant, participant, participants
 from ceremony.tui.screens.lifecycle.base import (
     LifecycleScreen,
@@ -118,7 +119,7 @@ class ComponentLookAwayScreen(LifecycleScreen):
         # The custodian stays present: they sign their receipt next, and their acknowledgement at the end.
         self.session.custodians[self.number] = person
         self.session.joined(person)
-        self.go(ComponentScreen(self.session, self.number, self.custodian_name, shown))
+        self.advance(Next(Turn.SHOW_COMPONENT, self.number), data=(self.custodian_name, shown))
 
 
 class ComponentScreen(LifecycleSecretScreen):
@@ -160,9 +161,7 @@ class ComponentScreen(LifecycleSecretScreen):
 
     @on(Button.Pressed, "#recorded")
     def recorded(self) -> None:
-        from ceremony.tui.screens.lifecycle.component_receipt import ComponentReceiptScreen
-
-        self.leave(ComponentReceiptScreen(self.session, self.number))  # sealed, receipt signed
+        self.advance(Next(Turn.COMPONENT_RECEIPT, self.number))  # wiped; sealed, receipt signed next
 
 
 class KekComponentScreen(LifecycleSecretScreen):
@@ -273,7 +272,7 @@ class KekComponentScreen(LifecycleSecretScreen):
                 "bold red",
             )
             return
-        self.leave(WrapFileScreen(self.session))
+        self.advance(Next(Turn.WRAP_FILE))
 
 
 class WrapFileScreen(LifecycleScreen):
@@ -345,6 +344,4 @@ class WrapFileScreen(LifecycleScreen):
 
     @on(Button.Pressed, "#continue")
     def proceed(self) -> None:
-        from ceremony.tui.screens.lifecycle.recovery_finish import finish_screen
-
-        self.go(finish_screen(self.session))
+        self.advance(Next(Turn.CLOSE_OUT))

@@ -15,6 +15,7 @@ from textual.widgets import Button, Digits, Static
 
 from ceremony.errors import CeremonyError
 from ceremony.flows.recovery import ComponentsOutput
+from ceremony.flows.turns import Next, Turn
 from ceremony.tui.screens.lifecycle.base import LifecycleScreen, refusal_text
 from ceremony.tui.screens.lifecycle.session import STEP_REBUILD, LifecycleSession
 
@@ -61,19 +62,12 @@ class RebuiltScreen(LifecycleScreen):
         try:
             if session.reshare is not None:
                 session.reshare.reshare()
-                from ceremony.tui.screens.lifecycle.reshare_distribute import NewShareLookAwayScreen
-
-                self.go(NewShareLookAwayScreen(session, 1))
-                return
-            if isinstance(session.ceremony.output, ComponentsOutput):
+            elif isinstance(session.ceremony.output, ComponentsOutput):
                 session.ceremony.make_components()
-                from ceremony.tui.screens.lifecycle.recovery_output import ComponentLookAwayScreen
-
-                self.go(ComponentLookAwayScreen(session, 1))
+            else:
+                self.advance(Next(Turn.KEK_COMPONENTS))  # the KEK custodians type their parts next
                 return
         except CeremonyError as error:
             self.status(refusal_text(error))
             return
-        from ceremony.tui.screens.lifecycle.recovery_output import KekComponentScreen
-
-        self.go(KekComponentScreen(session))
+        self.advance()  # the flow: the new split's first share, or the first component

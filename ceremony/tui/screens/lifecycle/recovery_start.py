@@ -31,6 +31,7 @@ from ceremony.flows.recovery import (
 from ceremony.ledger.participants import participants
 from ceremony.ledger.store import Ledger
 from ceremony.preflight import run_preflight
+from ceremony.tui.messages import Open, Place
 from ceremony.tui.screens.gen_session import PreflightRunner
 from ceremony.tui.screens.lifecycle.base import LifecycleScreen, refusal_text
 from ceremony.tui.screens.lifecycle.key_list import key_rows
@@ -195,9 +196,7 @@ class RecoveryPlanScreen(LifecycleScreen):
         self.session.purpose = purpose
         self.session.location = self.query_one("#location", Input).value.strip()
         self.session.output = output
-        from ceremony.tui.screens.lifecycle.preflight import LifecyclePreflightScreen
-
-        self.go(LifecyclePreflightScreen(self.session))
+        self.advance()  # the flow: the air-gap preflight next
 
     def _dry_run(self, key_id: str, output: ComponentsOutput | WrappedOutput) -> bool:
         """The custody dry run of the chosen output, before anyone authenticates (DESIGN §3). A refusal is
@@ -227,20 +226,18 @@ class RecoveryPlanScreen(LifecycleScreen):
             return
         key_id, output, error = self.refused
         holders = planned_holders(output)
-        from ceremony.tui.screens.lifecycle.quorum_decision import QuorumDecisionScreen
 
-        screen = QuorumDecisionScreen(self.session, key_id, len(holders), holders, error)
-
-        def decided(_: None) -> None:
-            if screen.recorded_seq is None:
+        def decided(recorded_seq: int | None) -> None:
+            if recorded_seq is None:
                 return
             self.refused = None
             self.query_one("#quorum", Button).display = False
-            done = f"✓ Quorum decision recorded (event #{screen.recorded_seq}): Continue."
+            done = f"✓ Quorum decision recorded (event #{recorded_seq}): Continue."
             self.status(Text(done, style="bold green"))
             self.query_one("#continue", Button).focus()
 
-        self.app.push_screen(screen, decided)
+        data = (self.session, key_id, len(holders), holders, error)
+        self.post_message(Open(Place.QUORUM_DECISION, data, decided))
 
     def on_cancel_requested(self) -> None:
         self.session.release()  # nothing started yet: nothing to void

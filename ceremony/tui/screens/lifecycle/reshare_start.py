@@ -116,9 +116,7 @@ class ResharePlanScreen(LifecycleScreen):
         self.session.location = self.query_one("#location", Input).value.strip()
         self.session.reason = ReshareReason(str(self.query_one("#reason", Select).value))
         self.session.plan = SplitPlan(Scheme.SHAMIR, int(threshold_text), chosen)
-        from ceremony.tui.screens.lifecycle.preflight import LifecyclePreflightScreen
-
-        self.go(LifecyclePreflightScreen(self.session))
+        self.advance()  # the flow: the air-gap preflight next
 
 
 def reshare_screen(

@@ -25,6 +25,7 @@ from ceremony.flows.common import read_register
 from ceremony.flows.presence import Presence, PresentPerson
 from ceremony.flows.retirement import RetirementCeremony, RetirementReason
 from ceremony.flows.retirement import Stage as RetirementStage
+from ceremony.flows.steps import RETIREMENT_TITLES
 from ceremony.ledger.participants import participants
 from ceremony.ledger.store import Ledger
 from ceremony.preflight import run_preflight
@@ -35,7 +36,7 @@ from ceremony.tui.screens.lifecycle.preflight import PreflightPanel
 from ceremony.tui.screens.lifecycle.session import PREFLIGHT_BLOCKED, PreflightGate
 from ceremony.tui.widgets.auth_form import AuthForm
 
-RETIRE_STEPS = ("Preflight", "Administrator & witness", "Retire key or split", "Envelopes returned", "Close")
+RETIRE_STEPS = RETIREMENT_TITLES  # one source: ceremony.flows.steps
 STEP_AUTH, STEP_RETIRE, STEP_ENVELOPES, STEP_CLOSE = 1, 2, 3, 4
 SEAL = [("Seal intact", "yes"), ("Seal broken", "no")]
 
@@ -288,6 +289,10 @@ class RetireScreen(CeremonyScreen[None]):
         for person in (self.administrator, self.ceremony.witness if self.ceremony else None):
             if isinstance(person, PresentPerson):
                 person.leave()
+
+    def cancel_would_void(self) -> bool:
+        """An open retirement asks for a second Ctrl+C before it is voided (issue 14)."""
+        return self.ceremony is not None and self.ceremony.stage is RetirementStage.OPEN
 
     def on_cancel_requested(self) -> None:
         ceremony = self.ceremony

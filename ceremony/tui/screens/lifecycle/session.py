@@ -11,45 +11,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
+
+from rich.text import Text
 
 from ceremony.errors import CeremonyError
-from ceremony.flows.common import SplitPlan
+from ceremony.flows.common import SplitPlan, read_register
 from ceremony.flows.presence import Presence, PresentPerson
 from ceremony.flows.recovery import ComponentsOutput, RecoveryCeremony, WrappedOutput
 from ceremony.flows.recovery import Stage as RecoveryStage
 from ceremony.flows.reshare import ReshareCeremony, ReshareReason
 from ceremony.flows.reshare import Stage as ReshareStage
+from ceremony.flows.steps import RECOVERY_TITLES, RESHARE_TITLES
+from ceremony.flows.turns import Next, Turn, recovery_turn
 from ceremony.ledger.participants import participants
 from ceremony.ledger.store import Ledger
 from ceremony.preflight import Coverage, PreflightReport, evidence_payload, run_preflight
+from ceremony.tui.screens.gen_session import PREFLIGHT_BLOCKED as PREFLIGHT_BLOCKED
 from ceremony.tui.screens.gen_session import PreflightRunner, finding_label
 
-RECOVERY_STEPS: tuple[str, ...] = (
-    "Key & output",
-    "Preflight",
-    "Administrator & witness",
-    "Envelopes & shares",
-    "Rebuild, check KCV",
-    "Output",
-    "Wipe & close",
-)
-RESHARE_STEPS: tuple[str, ...] = (
-    "Key & new custodians",
-    "Preflight",
-    "Administrator & witness",
-    "Envelopes & shares",
-    "Rebuild, check KCV",
-    "Distribute new shares",
-    "Verification round",
-    "Retire old split & close",
-)
+# The step lists (the one source is ceremony.flows.steps).
+RECOVERY_STEPS: tuple[str, ...] = RECOVERY_TITLES
+RESHARE_STEPS: tuple[str, ...] = RESHARE_TITLES
 # Step indexes shared by both lists (the first five are the same steps).
 STEP_PLAN, STEP_PREFLIGHT, STEP_AUTH, STEP_COLLECT, STEP_REBUILD = 0, 1, 2, 3, 4
 STEP_OUTPUT, STEP_CLOSE = 5, 6  # recovery
 STEP_DISTRIBUTE, STEP_VERIFY, STEP_RESHARE_CLOSE = 5, 6, 7  # re-share
-
-PREFLIGHT_BLOCKED = "blocked by the air-gap preflight (PCI DSS 1.2.6)"
 
 
 class _PreflightRecorder(Protocol):
@@ -116,12 +103,45 @@ class LifecycleSession:
     def steps(self) -> tuple[str, ...]:
         return RESHARE_STEPS if self.reshare_mode else RECOVERY_STEPS
 
+    asks_purpose: ClassVar[bool] = False  # the purpose was stated with the key and output
+    cards_allowed: ClassVar[bool] = False  # a re-share's new shares are written down (no card printing)
+
     @property
     def rehearsal(self) -> bool:
         return self.ledger.info.rehearsal
 
     def name_of(self, person_id: str) -> str:
         return self.names.get(person_id, person_id)
+
+    def next_turn(self) -> Next:
+        """What comes next, as the flow says (:func:`ceremony.flows.turns.recovery_turn`); before the
+        ceremony starts: the plan, the preflight, then administrator and witness."""
+        if self.recovery is None and self.reshare is None:
+            if self.key_id is None:
+                return Next(Turn.PLAN)
+            return Next(Turn.CONTROL_AUTH) if self.preflight.accepted else Next(Turn.PREFLIGHT)
+        return recovery_turn(self.ceremony, self.reshare)
+
+    def summary(self) -> str | None:
+        """The key and the purpose, shown above the control authentication."""
+        key = read_register(self.ledger.events()).keys.get(self.key_id or "")
+        label = f"{key.label} ({key.key_id[:8]}, KCV {key.kcv.hex})" if key else ""
+        return f"{label} — {self.purpose}"
+
+    # -- private distribution of a re-share's new split -----------------------------------------------
+    @property
+    def distributor(self) -> ReshareCeremony:
+        assert self.reshare is not None, "only a re-share distributes new shares"
+        return self.reshare
+
+    @property
+    def share_count(self) -> int:
+        assert self.plan is not None
+        return self.plan.count
+
+    def custodian_id(self, number: int) -> str:
+        assert self.plan is not None
+        return self.plan.custodians[number - 1]
 
     @property
     def ceremony(self) -> RecoveryCeremony:
@@ -136,7 +156,7 @@ class LifecycleSession:
         """What takes envelopes and shares: the re-share (which records its own steps) or the recovery."""
         return self.reshare if self.reshare is not None else self.ceremony
 
-    def start(self, administrator: PresentPerson, witness: PresentPerson) -> None:
+    def start(self, administrator: PresentPerson, witness: PresentPerson, purpose: str = "") -> None:
         """Open the ceremony in the flow with what the first screen chose, then record the preflight the
         preflight screen ran. If the flow refuses the preflight (a finding no exception covers, on a
         production ledger), the ceremony is voided with that reason and the refusal raised: nothing of the
@@ -206,3 +226,14 @@ class LifecycleSession:
             person.leave()
         self.present.clear()
         self.custodians.clear()
+
+
+def progress_line(session: LifecycleSession) -> Text:
+    """How many shares are in, and which: the line above the custodians' forms."""
+    progress = session.collector.progress
+    text = Text(f"Shares entered: {progress.text}", style="bold")
+    if progress.entered:
+        text.append(f"   (share {', '.join(map(str, progress.entered))})", style="dim")
+    if progress.ready:
+        text.append("   ready to rebuild", style="bold green")
+    return text
