@@ -314,6 +314,10 @@ class GenerationCeremony:
         (only while the custody rule holds) or "void" (then :meth:`void`)."""
         self._distributing().decide_incident(security_officer, decision, reason)
 
+    def decide_demonstrated(self, security_officer: Present, decision: str, reason: str) -> None:
+        """The same decision under the name every distributing flow gives it (re-share too)."""
+        self.decide_incident(security_officer, decision, reason)
+
     # -- wipe and close ------------------------------------------------------------------------------------
     def wipe(self) -> None:
         """Wipe the clear key and every share buffer — only once every share was verified."""

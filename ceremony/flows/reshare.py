@@ -30,6 +30,7 @@ from ceremony.crypto.kcv import KeyCheckValue
 from ceremony.crypto.secret import SecretBytes
 from ceremony.errors import FlowError, InputError, KCVMismatchError
 from ceremony.flows.common import (
+    DemonstratedIncident,
     Present,
     Recorder,
     ShareDistribution,
@@ -226,6 +227,17 @@ class ReshareCeremony:
 
     def verify_share(self, number: int, custodian: Present, typed: bytes | bytearray | str) -> bool:
         return self._dist().verify_share(number, custodian, typed)
+
+    @property
+    def blocking_incident(self) -> DemonstratedIncident | None:
+        """A demonstrated-knowledge incident of the new split's verification round, if one stops it."""
+        return None if self.distribution is None else self.distribution.blocking_incident
+
+    def decide_demonstrated(self, security_officer: Present, decision: str, reason: str) -> None:
+        """A security officer (with the witness) decides a new custodian's demonstrated knowledge of
+        another new share: "continue" (only while the custody rule holds) or "void" (then :meth:`void`:
+        the new split is retired, the old one stays in force)."""
+        self._dist().decide_incident(security_officer, decision, reason)
 
     # -- finish --------------------------------------------------------------------------------------------
     def finish(self, checkpoint_text: str | None = None) -> ReshareResult:

@@ -127,6 +127,8 @@ def _lifecycle(session: LifecycleSession, next: Next, report: Proceed) -> Screen
         return distribution.ReceiptScreen(session, number, session.name_of(session.custodian_id(number)))
     if turn is Turn.VERIFY:
         return reshare_distribute.NewShareVerifyScreen(session, number)
+    if turn is Turn.DECIDE_DEMONSTRATED:  # at the re-share's verification round
+        return gen_verify.DemonstratedIncidentScreen(session, number, report.data)
     if turn is Turn.CLOSE_OUT:
         return recovery_finish.finish_screen(session)
     raise AssertionError(f"a recovery or re-share has no screen for {turn}")

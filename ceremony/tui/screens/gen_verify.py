@@ -13,7 +13,7 @@ rule holds, otherwise only "void" — the generation is voided and its split ret
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -107,16 +107,14 @@ class DemonstratedIncidentScreen(GenerationScreen):
     )
     STEP = STEP_VERIFY
 
-    def __init__(self, session: GenerationSession, number: int, error: DemonstratedKnowledgeError) -> None:
+    def __init__(self, session: Any, number: int, error: DemonstratedKnowledgeError) -> None:
         super().__init__(session)
         self.number = number
         self.error = error
         self.officer: PresentPerson | None = None
 
     def compose_body(self) -> ComposeResult:
-        ceremony = self.session.ceremony
-        assert ceremony is not None
-        incident = ceremony.blocking_incident
+        incident = self.session.distributor.blocking_incident
         heading = Text(f"⚠ DEMONSTRATED KNOWLEDGE — incident #{self.error.incident_seq}\n", style="bold red")
         heading.append_text(error_text(self.error, self.session.names))
         yield Static(heading, id="incident")
@@ -129,7 +127,8 @@ class DemonstratedIncidentScreen(GenerationScreen):
         yield AuthForm(
             self.session.presence, officers, "security_officer", title="Security officer", id="officer"
         )
-        choices = [("Void the generation (its shares are never used)", "void")]
+        what = "generation" if self.session.cards_allowed else "re-share (the old split stays in force)"
+        choices = [(f"Void the {what}: these shares are never used", "void")]
         if not self.error.broken:
             choices.insert(0, ("Continue the verification round", "continue"))
         yield Label("Decision")
@@ -156,8 +155,7 @@ class DemonstratedIncidentScreen(GenerationScreen):
     @on(Input.Submitted, "#reason")
     @on(Button.Pressed, "#decide")
     def decide(self) -> None:
-        ceremony = self.session.ceremony
-        assert ceremony is not None
+        ceremony = self.session.distributor
         if self.officer is None:
             self.status("A security officer authenticates first.", "bold red")
             self.query_one("#officer", AuthForm).focus_first()
@@ -165,7 +163,7 @@ class DemonstratedIncidentScreen(GenerationScreen):
         decision = str(self.query_one("#decision", Select).value)
         reason = self.query_one("#reason", Input).value
         try:
-            ceremony.decide_incident(self.officer, decision, reason)
+            ceremony.decide_demonstrated(self.officer, decision, reason)
         except CeremonyError as error:
             self.refusal(error)
             return
@@ -178,9 +176,7 @@ class DemonstratedIncidentScreen(GenerationScreen):
         self.session.release()
         for selector in ("#decide", "#reason", "#decision"):
             self.query_one(selector).disabled = True
-        self.status(
-            Text("Generation voided: its split is retired and its shares are never used.", style="bold red")
-        )
+        self.status(Text("Voided: the new split is retired and its shares are never used.", style="bold red"))
         close = self.query_one("#close", Button)
         close.disabled = False
         close.focus()

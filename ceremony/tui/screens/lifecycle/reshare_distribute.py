@@ -16,7 +16,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from ceremony.errors import CeremonyError, ShareChecksumError, ShareFormatError
+from ceremony.errors import CeremonyError, DemonstratedKnowledgeError, ShareChecksumError, ShareFormatError
+from ceremony.flows.turns import Next, Turn
 from ceremony.tui.screens.lifecycle.base import (
     LifecycleSecretScreen,
     refusal_text,
@@ -75,6 +76,9 @@ class NewShareVerifyScreen(LifecycleSecretScreen):
                 ok = reshare.verify_share(self.number, custodian, typed.buffer())
             except ShareChecksumError as error:
                 entry.refuse(error)  # names the group; the groups that check out are kept
+                return
+            except DemonstratedKnowledgeError as error:  # another new custodian's share: the officer decides
+                self.advance(Next(Turn.DECIDE_DEMONSTRATED, self.number), data=error)
                 return
             except ShareFormatError as error:  # not a possible length: what is typed is kept, to finish
                 self.status(refusal_text(error))
