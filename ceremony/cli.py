@@ -7,6 +7,7 @@ Exit codes: 0 ok; 1 unexpected internal error (printed without locals); 2 bad in
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import re
 import sys
@@ -216,8 +217,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from ceremony.tui.screens.auditor.auditor import run_auditor_tui
 
                 return run_auditor_tui(ledger_path(args))
-            from ceremony.tui.app import run_tui
-
+            # Cold start (issue 14): no garbage collection while the TUI's modules load (tens of
+            # thousands of objects, none of them garbage); what was loaded is frozen out of later sweeps.
+            gc.disable()
+            try:
+                from ceremony.tui.app import run_tui
+            finally:
+                gc.freeze()
+                gc.enable()
             return run_tui(ledger=args.ledger)
         handler = getattr(args, "handler", None)
         if handler is None:

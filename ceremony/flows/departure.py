@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ceremony.errors import DualControlError, InputError
-from ceremony.flows.common import Present, distinct, read_register, require_security_officer
+from ceremony.flows.common import Present, distinct, require_security_officer
 from ceremony.ledger.participants import deactivate, participant
 from ceremony.ledger.store import Ledger
 
@@ -65,11 +65,14 @@ def record_departure(
 
 def keys_to_replace(ledger: Ledger) -> list[FlaggedKey]:
     """Every key flagged "must be replaced" and not yet cleared, in the order they were flagged."""
-    history = ledger.custody()
+    from ceremony.ledger.replay import replayed
+
+    shared = replayed(ledger)  # the one checked read of this ledger state (read only here)
+    history = shared.state.custody
     flagged = history.flagged_keys()
     if not flagged:
         return []
-    register = read_register(ledger.events())
+    register = shared.register
     gone = {p.person_id for p in register.people.values() if not p.active}
     result = []
     for key_id, seq in sorted(flagged.items(), key=lambda item: (item[1], item[0])):

@@ -312,13 +312,21 @@ class LedgerApp(CeremonyApp):
         self.context = LedgerContext(Path(ledger), kdf=kdf, run_preflight=preflight, rehearsal=rehearsal)
 
     def home_screen(self) -> Screen[Any]:
-        if not self.context.people(active=False):
+        # No file, or no event: first run. The genesis (event #1) always enrols the founder, so a ledger
+        # with events has people; the checked read of them comes right after the first frame.
+        ledger = self.context.open()
+        if ledger is None or ledger.size() == 0:
             from ceremony.tui.screens.first_run import FirstRunScreen
 
             return FirstRunScreen(self.context)
         return MainMenuScreen(self.context)
 
     @on(events.Mount)
+    def _after_first_frame(self) -> None:
+        # Cold start (issue 14): the menu paints first; the start's one checked read of the ledger (every
+        # hash link and signature) follows at once, before any key press is handled.
+        self.call_after_refresh(self._show_unfinished)
+
     def _show_unfinished(self) -> None:
         ledger = self.context.open()
         if ledger is None:
