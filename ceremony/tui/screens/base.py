@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import ClassVar, TypeVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header
@@ -22,14 +23,23 @@ ResultT = TypeVar("ResultT")
 
 
 class Body(VerticalScroll):
-    """The screen's body. A Tab stop only while it has something to scroll (issue 14: no invisible Tab
-    stops — a body that fits the screen would take the focus and show nothing for it)."""
+    """The screen's body: a Tab stop only while it has something to scroll, and then it shows that it has
+    the focus (issue 14: a body that fits the screen took a Tab press and showed nothing for it). Page Up /
+    Page Down scroll it from anywhere on the screen (:class:`CeremonyScreen`)."""
 
-    def allow_focus(self) -> bool:
-        return super().allow_focus() and (self.allow_vertical_scroll or self.allow_horizontal_scroll)
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._scrollable_or_not)
+
+    def _scrollable_or_not(self) -> None:
+        self.can_focus = self.max_scroll_y > 0 or self.max_scroll_x > 0
 
 
 class CeremonyScreen(Screen[ResultT]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("pageup", "scroll_body(-1)", "Page up", show=False),
+        Binding("pagedown", "scroll_body(1)", "Page down", show=False),
+    ]
+
     """Base screen: ``Header``, optional :class:`StepList` on the left, body, ``Footer`` with key hints."""
 
     HELP: ClassVar[str | None] = None
@@ -66,6 +76,12 @@ class CeremonyScreen(Screen[ResultT]):
     def compose_body(self) -> ComposeResult:
         """Override: the widgets of this screen's body."""
         yield from ()
+
+    def action_scroll_body(self, direction: int) -> None:
+        body = self.query("#body")
+        if body:
+            target = body.first()
+            (target.scroll_page_down if direction > 0 else target.scroll_page_up)()
 
     @property
     def step_list(self) -> StepList | None:
