@@ -232,6 +232,23 @@ def _check_copies(copies: int) -> None:
         raise DocumentError(f"copies must be between 1 and 9, not {copies}")
 
 
+def describe_printer(spec: str) -> str:
+    """Where ``spec`` (as :func:`deliver_card` reads it) sends a card, in the custodian's words:
+    "to a RAM folder (/dev/shm), for printing then wiping", "to the printer HP-Vault", "to the printer
+    device /dev/usb/lp0". A spec :func:`deliver_card` would refuse is named as such."""
+    spec = spec.strip() or "ram"
+    if spec == "lp":
+        return "to the default printer"
+    if spec.startswith("lp:"):
+        return f"to the printer {spec[3:]}" if spec[3:] else "to the default printer"
+    if spec == "ram" or spec.startswith("ram:"):
+        folder = spec[4:] if spec.startswith("ram:") else str(DEFAULT_RAM_FOLDER)
+        return f"to a RAM folder ({folder}), for printing then wiping"
+    if spec.startswith("/dev/"):
+        return f"to the printer device {spec}"
+    return f"nowhere: {spec[:60]!r} is not a card printer ($CEREMONY_PRINTER: lp, lp:NAME, a device, ram)"
+
+
 def deliver_card(
     pdf: SecretBytes | bytearray,
     spec: str,

@@ -885,7 +885,10 @@ def _exceptions(evidence: PreflightEvidence, names: dict[str, str]) -> tuple[Pre
     return tuple(
         PreflightException(
             exception_id=e.exception_id,
-            finding=f"{e.check} {e.subject}",
+            # One exception may cover several findings (also_covers): the minutes name every one.
+            finding="; ".join(
+                f"{check} {subject}".strip() for check, subject in e.covered or ((e.check, e.subject),)
+            ),
             justification=e.justification,
             compensating_controls=e.compensating_controls,
             approved_by=names.get(e.approved_by, e.approved_by),

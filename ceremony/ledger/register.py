@@ -577,6 +577,21 @@ class ReliedException:
     compensating_controls: str
     approved_by: str
     expires: str
+    # Every (check, subject) the exception covers, the first finding first: one record may cover several
+    # findings (``also_covers``, as :attr:`ceremony.ledger.schema.PreflightException.covered`).
+    covered: tuple[tuple[str, str], ...] = ()
+
+
+def _covered(copied: dict[object, object]) -> tuple[tuple[str, str], ...]:
+    """The findings an exception copied into preflight evidence covers: its own, then ``also_covers``."""
+    first = (_str(copied.get("check")), _str(copied.get("subject")))
+    more = copied.get("also_covers")
+    rest = tuple(
+        (_str(c.get("check")), _str(c.get("subject")))
+        for c in (more if isinstance(more, list) else [])
+        if isinstance(c, dict)
+    )
+    return (first, *rest)
 
 
 @dataclass(frozen=True)
@@ -622,6 +637,7 @@ class PreflightEvidence:
                     compensating_controls=_str(e.get("compensating_controls")),
                     approved_by=_str(e.get("approved_by")),
                     expires=_str(e.get("expires")),
+                    covered=_covered(e),
                 )
                 for e in (relied if isinstance(relied, list) else [])
                 if isinstance(e, dict)

@@ -2,6 +2,9 @@
 (``preflight.exception`` events), active and expired at the report's date, with the business
 justification, the compensating controls, who approved it and who witnessed it.
 
+One exception may cover several findings (``also_covers``): the report names every one, and the CSV has a
+row per finding covered (the exception's other columns repeated), so a subject can be looked up directly.
+
 ``--person`` keeps exceptions that person approved or witnessed; ``--from``/``--to`` those in force at
 some time in the period. (``--key`` does not apply: an exception is about the laptop, not a key.)
 """
@@ -47,6 +50,11 @@ def status_of(record: ExceptionFacts, now: datetime) -> str:
     return "active" if record.active(now) else "expired"
 
 
+def covered(record: ExceptionFacts) -> tuple[tuple[str, str], ...]:
+    """Every (check, subject) the exception covers, the first finding first."""
+    return record.covered or ((record.check, record.subject),)
+
+
 def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
     chosen: list[ExceptionFacts] = []
     for record in facts.exceptions:
@@ -62,10 +70,13 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
     groups: dict[str, list[tuple[str, ...]]] = {"active": [], "expired": [], "not yet in force": []}
     for record in sorted(chosen, key=lambda r: (r.expires, r.exception_id), reverse=True):
         status = status_of(record, as_of)
+        findings = covered(record)
         groups[status].append(
             (
                 f"{record.exception_id}\n#{record.seq}",
-                f"{record.check}\n{record.subject}",
+                f"{record.check}\n{record.subject}"
+                if len(findings) == 1
+                else "\n".join(f"{check} {subject}" for check, subject in findings),
                 record.justification,
                 record.compensating_controls,
                 f"{facts.name_of(record.approved_by)}\nwitness {facts.name_of(record.witness)}",
@@ -78,6 +89,7 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                 "status": status,
                 "check": record.check,
                 "subject": record.subject,
+                "covered": [{"check": check, "subject": subject} for check, subject in findings],
                 "justification": record.justification,
                 "compensating_controls": record.compensating_controls,
                 "approved_by": record.approved_by,
@@ -88,12 +100,12 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                 "signers": list(record.signers),
             }
         )
-        rows.append(
+        rows.extend(
             (
                 record.exception_id,
                 status,
-                record.check,
-                record.subject,
+                check,
+                subject,
                 record.justification,
                 record.compensating_controls,
                 record.approved_by,
@@ -102,6 +114,7 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                 iso(record.expires),
                 str(record.seq),
             )
+            for check, subject in findings
         )
     columns = (
         "Exception",

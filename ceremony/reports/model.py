@@ -238,6 +238,8 @@ class ExceptionFacts:
     created: datetime
     expires: datetime
     signers: tuple[str, ...]
+    # Every (check, subject) it covers, the first finding first (one record may cover several: also_covers).
+    covered: tuple[tuple[str, str], ...] = ()
 
     def active(self, now: datetime) -> bool:
         return self.created <= now < self.expires
@@ -552,6 +554,7 @@ def _from_register(facts: LedgerFacts, register: Register) -> None:
                 created=created,
                 expires=expires,
                 signers=entry.signers,
+                covered=record.covered,
             )
         )
 

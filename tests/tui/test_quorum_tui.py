@@ -138,7 +138,7 @@ async def test_a_share_typed_by_another_custodian_in_the_verification_round(tmp_
         await type_into(pilot, screen.query_one("#reason", Input), "Carla knows two shares: new key")
         await pilot.press("enter")
         await wait_for(pilot, lambda: not screen.query_one("#close", Button).disabled)
-        assert "Generation voided" in status(app)
+        assert "Voided: the new split is retired" in status(app)
     with Ledger.open(path, read_only=True) as ledger:
         exposure = [e for e in ledger.events() if e.type == "share.exposed"][-1].payload
         assert (exposure["kind"], exposure["person_id"], exposure["share_number"]) == (

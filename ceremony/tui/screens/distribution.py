@@ -17,7 +17,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from ceremony.crypto.codec import share_lines
 from ceremony.crypto.secret import SecretBytes
-from ceremony.documents.printing import Delivery
+from ceremony.documents.printing import Delivery, describe_printer
 from ceremony.errors import CeremonyError
 from ceremony.flows.turns import Next, Turn
 from ceremony.ledger.participants import participant
@@ -145,7 +145,7 @@ class CardScreen(StepScreen):
         yield Static(Text("✓ The share was wiped from the screen.", style="bold green"))
         yield Static(
             f"{self.custodian_name}: type the serial number of the tamper-evident envelope for share "
-            f"{self.number}. The card is sent to: {self.session.printer}."
+            f"{self.number}. The card goes {describe_printer(self.session.printer)}."
         )
         yield Label("Envelope serial number")
         yield Input(placeholder="e.g. TE-004711", id="serial", max_length=40)

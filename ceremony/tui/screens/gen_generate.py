@@ -14,6 +14,9 @@ from ceremony.errors import CeremonyError
 from ceremony.tui.screens.gen_base import GenerationScreen
 from ceremony.tui.screens.gen_session import STEP_GENERATE
 
+WHY_NOT_GENERATED = Text("Generate the key first; then the KCV is read aloud.", style="dim")
+WHY_NOT_READ = Text("Tick that the KCV was read aloud (Space) to continue.", style="bold yellow")
+
 
 def spaced(hex_text: str) -> str:
     """'D77F007724' -> 'D7 7F 00 77 24': easier to read aloud, pair by pair."""
@@ -53,6 +56,7 @@ class GenerateScreen(GenerationScreen):
         yield Digits("", id="kcv")
         yield Checkbox("KCV read aloud; the witness checked it", id="read-aloud", disabled=True)
         yield Button("Continue to private distribution", id="continue", variant="primary", disabled=True)
+        yield Static(WHY_NOT_GENERATED, id="continue-why")
         yield Static("", id="status")
 
     def on_mount(self) -> None:
@@ -85,11 +89,14 @@ class GenerateScreen(GenerationScreen):
         box = self.query_one("#read-aloud", Checkbox)
         box.disabled = False
         box.focus()
+        self.query_one("#continue-why", Static).update(WHY_NOT_READ)
 
     @on(Checkbox.Changed, "#read-aloud")
     def _read(self, event: Checkbox.Changed) -> None:
         button = self.query_one("#continue", Button)
         button.disabled = not event.value
+        # A disabled button says why (issue 14, 2.8): nobody should wonder what the room is waiting for.
+        self.query_one("#continue-why", Static).update("" if event.value else WHY_NOT_READ)
         if event.value:
             button.focus()
 

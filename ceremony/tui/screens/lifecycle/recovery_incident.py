@@ -28,7 +28,7 @@ from ceremony.tui.screens.lifecycle.session import STEP_COLLECT, LifecycleSessio
 from ceremony.tui.widgets.auth_form import AuthForm
 
 DECISIONS = [("Refuse the share (it stays unused)", "refuse"), ("Accept the share (use it)", "accept")]
-DEMONSTRATED_CONTINUE = ("Continue the ceremony (the knowledge stays on record)", "continue")
+DEMONSTRATED_CONTINUE = ("Continue (the knowledge stays on record)", "continue")
 DEMONSTRATED_VOID = ("Void the ceremony", "void")
 
 
@@ -103,9 +103,7 @@ class IncidentScreen(LifecycleScreen):
         yield Label("Decision")
         yield Select(decisions, id="decision", allow_blank=False)
         yield Label("Reason (goes into the minutes)")
-        yield Input(
-            placeholder="e.g. serial misread; envelope matches the sealing photo", id="reason", max_length=200
-        )
+        yield Input(placeholder="e.g. misread serial; sealing photo matches", id="reason", max_length=200)
         yield Button("Record the decision", id="decide", variant="primary")
         yield Button("Close", id="close", disabled=True)
         yield Static("", id="status")

@@ -101,20 +101,20 @@ class RecoveryPlanScreen(LifecycleScreen):
         yield Input(placeholder="e.g. Vault room 2, HQ", id="location", max_length=200)
         yield Label("Output")
         yield Select([(label, kind.value) for label, kind in OUTPUT_CHOICES], id="output", allow_blank=False)
-        yield Label("Component custodians (space ticks; each gets one component)", id="components-label")
+        yield Label("Component custodians (Space ticks; one each)", id="components-label")
         custodians = [p for p in participants(self.session.ledger) if p.active and "custodian" in p.roles]
         yield SelectionList[str](
             *[(f"{p.name} ({p.employee_id})", p.person_id) for p in custodians], id="components"
         )
-        yield Label("Key-encryption key (as the receiving system names it)", id="kek-label-label")
+        yield Label("KEK name (as the receiving system knows it)", id="kek-label-label")
         yield Input(placeholder="e.g. HSM-2 key transport KEK", id="kek-label", max_length=80)
         # The KEK's custodians are planned now (custody dry run, DESIGN §3): custodians only — the
         # administrator and the witness never bring a part of it.
-        yield Label("KEK custodians (space ticks; each types one KEK component)", id="kek-custodians-label")
+        yield Label("KEK custodians (Space ticks; one component each)", id="kek-custodians-label")
         yield SelectionList[str](
             *[(f"{p.name} ({p.employee_id})", p.person_id) for p in custodians], id="kek-custodians"
         )
-        yield Label("The KEK's KCV, if the custodians know it (optional, checked)", id="kek-kcv-label")
+        yield Label("KEK's KCV if known (optional; it is checked)", id="kek-kcv-label")
         yield Input(placeholder="e.g. 1A2B3C4D5E", id="kek-kcv", max_length=16)
         yield Button("Continue: air-gap preflight", id="continue", variant="primary")
         yield Button("Record a quorum decision (security officer + witness)", id="quorum")
