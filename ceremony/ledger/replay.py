@@ -224,7 +224,7 @@ def stream_events(
 
 # The events themselves are kept for a ledger of at most this many: they are what a start-up sweep iterates
 # (e.g. share card files), and a big ledger's events are streamed again instead of being held in memory.
-KEEP_EVENTS: Final = 20_000
+KEEP_EVENTS: Final = 10_000
 
 
 @dataclass(frozen=True)

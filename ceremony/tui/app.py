@@ -36,11 +36,10 @@ from ceremony.errors import ScreenCaptureRefusedError
 from ceremony.flows import card_files
 from ceremony.flows.unfinished import unfinished_in
 from ceremony.ledger.replay import replayed
+from ceremony.tui import router
 from ceremony.tui.leaks import neutralise_textual_switches, safe_traceback
 from ceremony.tui.messages import FlowEnded, Open, Proceed
 from ceremony.tui.screens.context import LedgerContext, run_preflight
-from ceremony.tui.screens.home import WELCOME, HomeScreen
-from ceremony.tui.screens.main_menu import MainMenuScreen
 
 if TYPE_CHECKING:
     from ceremony.tui.screens.gen_session import PreflightRunner
@@ -52,7 +51,6 @@ if TYPE_CHECKING:
 __all__ = [
     "EXIT_CANCELLED",
     "EXIT_INTERNAL_ERROR",
-    "WELCOME",
     "CeremonyApp",
     "LedgerApp",
     "run_app",
@@ -105,35 +103,27 @@ class CeremonyApp(App[int]):
     # --- screens ---------------------------------------------------------------------------------------
     def home_screen(self) -> Screen[Any]:
         """The first screen. Override to start elsewhere (e.g. first-run enrollment on an empty ledger)."""
-        return HomeScreen(self.ledger)
+        return router.welcome(self.ledger)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.home_screen()
 
     def action_help(self) -> None:
-        from ceremony.tui.screens.help import HelpScreen
-
-        if isinstance(self.screen, HelpScreen):
-            return
-        self.push_screen(HelpScreen(self.screen, self.SCREEN_GUIDE))
+        screen = router.help_for(self.screen, self.SCREEN_GUIDE)
+        if screen is not None:
+            self.push_screen(screen)
 
     # --- navigation: screens report, the router decides (issue 14) ------------------------------------
     @on(Proceed)
     def _proceed(self, report: Proceed) -> None:
-        from ceremony.tui import router
-
         router.proceed(self, report)
 
     @on(Open)
     def _open(self, request: Open) -> None:
-        from ceremony.tui import router
-
         router.open_place(self, request)
 
     @on(FlowEnded)
     def _flow_ended(self, _: FlowEnded) -> None:
-        from ceremony.tui import router
-
         router.end_flow(self)
 
     # --- command palette: no screenshot -------------------------------------------------------------
@@ -312,14 +302,9 @@ class LedgerApp(CeremonyApp):
         self.context = LedgerContext(Path(ledger), kdf=kdf, run_preflight=preflight, rehearsal=rehearsal)
 
     def home_screen(self) -> Screen[Any]:
-        # No file, or no event: first run. The genesis (event #1) always enrols the founder, so a ledger
-        # with events has people; the checked read of them comes right after the first frame.
-        ledger = self.context.open()
-        if ledger is None or ledger.size() == 0:
-            from ceremony.tui.screens.first_run import FirstRunScreen
-
-            return FirstRunScreen(self.context)
-        return MainMenuScreen(self.context)
+        # First run or the main menu, decided without reading the history: the checked read of every
+        # event comes right after the first frame (_after_first_frame).
+        return router.home(self.context)
 
     @on(events.Mount)
     def _after_first_frame(self) -> None:
@@ -341,9 +326,7 @@ class LedgerApp(CeremonyApp):
                 timeout=60,
             )
         for item in reversed(unfinished_in(ledger)):
-            from ceremony.tui.screens.unfinished import UnfinishedScreen
-
-            self.push_screen(UnfinishedScreen(self.context, item))
+            self.push_screen(router.unfinished(self.context, item))
 
     @on(events.Unmount)
     def _close_ledger(self) -> None:

@@ -6,52 +6,38 @@ screen already named the turn, builds the screen for it with what it shows, and 
 step with it — no way back to a step, above all to a secret one. A menu's :class:`~ceremony.tui.messages.
 Open` pushes a screen on top, to return to the menu when it closes.
 
-The app imports this module on the first report, not at start (cold start, issue 14).
+Every screen module is imported inside the function that builds its screen, so the app can import this
+module at start and still paint the menu before the ceremony screens (reportlab, pyHanko, the preflight
+checks) are loaded (cold start, issue 14).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.screen import Screen
 
-from ceremony.flows.presence import Presence
 from ceremony.flows.turns import Next, Turn
 from ceremony.tui.messages import Open, Place, Proceed
-from ceremony.tui.screens import distribution, gen_key, gen_verify
-from ceremony.tui.screens.control_auth import ControlAuthScreen
-from ceremony.tui.screens.gen_close import CloseScreen
-from ceremony.tui.screens.gen_generate import GenerateScreen
-from ceremony.tui.screens.gen_preflight import PreflightScreen
-from ceremony.tui.screens.gen_session import GenerationSession
-from ceremony.tui.screens.lifecycle import (
-    component_receipt,
-    recovery_custodian,
-    recovery_envelope,
-    recovery_finish,
-    recovery_incident,
-    recovery_output,
-    recovery_rebuild,
-    recovery_share,
-    reshare_distribute,
-)
-from ceremony.tui.screens.lifecycle.departure import DepartureScreen
-from ceremony.tui.screens.lifecycle.key_list import KeyListScreen
-from ceremony.tui.screens.lifecycle.preflight import LifecyclePreflightScreen
-from ceremony.tui.screens.lifecycle.quorum_decision import QuorumDecisionScreen
-from ceremony.tui.screens.lifecycle.recovery_start import RecoveryPlanScreen
-from ceremony.tui.screens.lifecycle.reshare_start import ResharePlanScreen
-from ceremony.tui.screens.lifecycle.retire import RetireScreen
-from ceremony.tui.screens.lifecycle.session import LifecycleSession
-from ceremony.tui.screens.preflight_exception import PreflightExceptionScreen
+
+if TYPE_CHECKING:
+    from ceremony.flows.unfinished import Unfinished
+    from ceremony.tui.screens.context import LedgerContext
 
 Build = Callable[[Any, Next, Proceed], Screen[Any]]
 
 
 # --- generation ------------------------------------------------------------------------------------------
-def _generation(session: GenerationSession, next: Next, report: Proceed) -> Screen[Any]:
+def _generation(session: Any, next: Next, report: Proceed) -> Screen[Any]:
+    from ceremony.tui.screens import distribution, gen_key, gen_verify
+    from ceremony.tui.screens.control_auth import ControlAuthScreen
+    from ceremony.tui.screens.gen_close import CloseScreen
+    from ceremony.tui.screens.gen_generate import GenerateScreen
+    from ceremony.tui.screens.gen_preflight import PreflightScreen
+
     turn, number = next.turn, next.number or 0
     if turn is Turn.PREFLIGHT:
         return PreflightScreen(session)
@@ -82,7 +68,24 @@ def _generation(session: GenerationSession, next: Next, report: Proceed) -> Scre
 
 
 # --- recovery and re-share -------------------------------------------------------------------------------
-def _lifecycle(session: LifecycleSession, next: Next, report: Proceed) -> Screen[Any]:
+def _lifecycle(session: Any, next: Next, report: Proceed) -> Screen[Any]:
+    from ceremony.tui.screens import distribution, gen_verify
+    from ceremony.tui.screens.control_auth import ControlAuthScreen
+    from ceremony.tui.screens.lifecycle import (
+        component_receipt,
+        recovery_custodian,
+        recovery_envelope,
+        recovery_finish,
+        recovery_incident,
+        recovery_output,
+        recovery_rebuild,
+        recovery_share,
+        reshare_distribute,
+    )
+    from ceremony.tui.screens.lifecycle.preflight import LifecyclePreflightScreen
+    from ceremony.tui.screens.lifecycle.recovery_start import RecoveryPlanScreen
+    from ceremony.tui.screens.lifecycle.reshare_start import ResharePlanScreen
+
     turn, number, person = next.turn, next.number or 0, report.person
     if turn is Turn.PLAN:
         return ResharePlanScreen(session) if session.reshare_mode else RecoveryPlanScreen(session)
@@ -141,6 +144,8 @@ def proceed(app: App[Any], report: Proceed) -> None:
     if next.turn is Turn.DONE:
         end_flow(app)
         return
+    from ceremony.tui.screens.gen_session import GenerationSession
+
     build: Build = _generation if isinstance(session, GenerationSession) else _lifecycle
     app.switch_screen(build(session, next, report))
 
@@ -163,7 +168,11 @@ def open_place(app: App[Any], request: Open) -> None:
 def screen_for(place: Place, data: Any) -> Screen[Any]:
     """The first screen of ``place``. ``data``: the ledger context for menu entries (``.open()``,
     ``.run_preflight``, ``.kdf``), or what the sub-task answers."""
+    from ceremony.flows.presence import Presence
+
     if place is Place.PREFLIGHT_EXCEPTION:
+        from ceremony.tui.screens.preflight_exception import PreflightExceptionScreen
+
         ledger, findings = data
         return PreflightExceptionScreen(ledger, findings)
     if place in (Place.ENROLMENT, Place.RECORD_REAFFIRMATION) or (
@@ -171,6 +180,8 @@ def screen_for(place: Place, data: Any) -> Screen[Any]:
     ):
         return _sub_task(place, data)
     if place is Place.QUORUM_DECISION:
+        from ceremony.tui.screens.lifecycle.quorum_decision import QuorumDecisionScreen
+
         session, key_id, count, holders, error = data
         return QuorumDecisionScreen(session, key_id, count, holders, error)
     if place in (Place.FOUNDING, Place.ANCHOR) or isinstance(data, tuple):
@@ -179,18 +190,29 @@ def screen_for(place: Place, data: Any) -> Screen[Any]:
     ledger = context.open()
     assert ledger is not None
     if place is Place.GENERATION:
+        from ceremony.tui.screens.gen_preflight import PreflightScreen
+        from ceremony.tui.screens.gen_session import GenerationSession
+
         session = GenerationSession(ledger, Presence(ledger), context.run_preflight, context.kdf)
         return PreflightScreen(session)
     if place in (Place.RECOVERY, Place.RESHARE):
+        from ceremony.tui.screens.lifecycle.session import LifecycleSession
+
         lifecycle = LifecycleSession(
             ledger, Presence(ledger), reshare_mode=place is Place.RESHARE, run_preflight=context.run_preflight
         )
         return _lifecycle(lifecycle, Next(Turn.PLAN), Proceed(lifecycle))
     if place is Place.RETIREMENT:
+        from ceremony.tui.screens.lifecycle.retire import RetireScreen
+
         return RetireScreen(ledger, Presence(ledger), context.run_preflight)
     if place is Place.DEPARTURE:
+        from ceremony.tui.screens.lifecycle.departure import DepartureScreen
+
         return DepartureScreen(ledger, Presence(ledger))
     if place is Place.KEYS:
+        from ceremony.tui.screens.lifecycle.key_list import KeyListScreen
+
         return KeyListScreen(ledger)
     return _officer(place, context, ledger)
 
@@ -252,3 +274,38 @@ def _officer(place: Place, context: Any, ledger: Any) -> Screen[Any]:
 
         return MainMenuScreen(context)
     raise AssertionError(f"no screen for {place}")
+
+
+# --- the app's own screens -------------------------------------------------------------------------------
+def welcome(ledger: Path | None) -> Screen[Any]:
+    """The plain app's first screen: what the tool does and which ledger it records to."""
+    from ceremony.tui.screens.home import HomeScreen
+
+    return HomeScreen(ledger)
+
+
+def home(context: LedgerContext) -> Screen[Any]:
+    """The first screen: first run on a ledger with no event (the genesis always enrols the founder),
+    else the main menu."""
+    ledger = context.open()
+    if ledger is None or ledger.size() == 0:
+        from ceremony.tui.screens.first_run import FirstRunScreen
+
+        return FirstRunScreen(context)
+    from ceremony.tui.screens.main_menu import MainMenuScreen
+
+    return MainMenuScreen(context)
+
+
+def unfinished(context: LedgerContext, item: Unfinished) -> Screen[Any]:
+    """A ceremony started and never closed or voided, shown over the menu to be voided or resumed."""
+    from ceremony.tui.screens.unfinished import UnfinishedScreen
+
+    return UnfinishedScreen(context, item)
+
+
+def help_for(screen: Screen[Any], guide: list[tuple[str, str]]) -> Screen[Any] | None:
+    """The help screen for ``screen`` (None when help is already showing)."""
+    from ceremony.tui.screens.help import HelpScreen
+
+    return None if isinstance(screen, HelpScreen) else HelpScreen(screen, guide)

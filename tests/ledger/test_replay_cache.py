@@ -5,6 +5,7 @@ another), a change behind the writer's back, or a fault."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from ceremony.ledger.schema import parse
 from ceremony.ledger.store import Ledger
 from tests.ledger.forge import raw_append
 from tests.ledger.ledger_support import (
+    TestSigner,
     enroll_signer,
     found,
     person,
@@ -26,7 +28,7 @@ from tests.ledger.ledger_support import (
 )
 
 
-def _ledger(path: Path) -> tuple[Ledger, list]:
+def _ledger(path: Path) -> tuple[Ledger, list[TestSigner]]:
     ledger = Ledger.open(path, create=True, clock=stepping_clock())
     officer, second, third = person(1, "Olga Officer"), person(2, "Sam Second"), person(3, "Tess Third")
     found(ledger, officer)
@@ -40,8 +42,13 @@ def test_a_second_read_of_the_same_head_is_shared(tmp_path: Path, monkeypatch: p
     with ledger:
         first = replayed(ledger)
         assert first.head == (ledger.size(), ledger.checkpoint().head_hash)
-        reads = []
-        monkeypatch.setattr(store, "stream_events", lambda *a, **k: reads.append(a) or iter(()))
+        reads: list[object] = []
+
+        def counting(*args: object, **options: object) -> Iterator[ev.Event]:
+            reads.append(args)
+            return iter(())
+
+        monkeypatch.setattr(store, "stream_events", counting)
         assert replayed(ledger) is first
         assert participants(ledger) == list(first.register.people.values())
         assert reads == []  # nothing was read again
