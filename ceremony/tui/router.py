@@ -72,7 +72,6 @@ def _lifecycle(session: Any, next: Next, report: Proceed) -> Screen[Any]:
     from ceremony.tui.screens import distribution, gen_verify
     from ceremony.tui.screens.control_auth import ControlAuthScreen
     from ceremony.tui.screens.lifecycle import (
-        component_receipt,
         recovery_custodian,
         recovery_envelope,
         recovery_finish,
@@ -111,12 +110,12 @@ def _lifecycle(session: Any, next: Next, report: Proceed) -> Screen[Any]:
     if turn is Turn.REBUILT:
         return recovery_rebuild.RebuiltScreen(session, report.data)
     if turn is Turn.COMPONENT:
-        return recovery_output.ComponentLookAwayScreen(session, number)
+        return distribution.LookAwayScreen(session, number)
     if turn is Turn.SHOW_COMPONENT:
         name, shown = report.data
         return recovery_output.ComponentScreen(session, number, name, shown)
     if turn is Turn.COMPONENT_RECEIPT:
-        return component_receipt.ComponentReceiptScreen(session, number)
+        return distribution.ReceiptScreen(session, number, session.name_of(session.custodian_id(number)))
     if turn is Turn.KEK_COMPONENTS:
         return recovery_output.KekComponentScreen(session)
     if turn is Turn.WRAP_FILE:

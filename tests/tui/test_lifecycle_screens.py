@@ -29,7 +29,6 @@ from ceremony.tui.screens.lifecycle import (
 from ceremony.tui.screens.lifecycle import recovery_screen as _recovery_screen
 from ceremony.tui.screens.lifecycle import reshare_screen as _reshare_screen
 from ceremony.tui.screens.lifecycle import retire_screen as _retire_screen
-from ceremony.tui.screens.lifecycle.component_receipt import ComponentReceiptScreen
 from ceremony.tui.screens.lifecycle.key_list import KeyListScreen
 from ceremony.tui.screens.lifecycle.preflight import LifecyclePreflightScreen
 from ceremony.tui.screens.lifecycle.recovery_auth import ControlAuthScreen
@@ -38,7 +37,6 @@ from ceremony.tui.screens.lifecycle.recovery_envelope import EnvelopeScreen
 from ceremony.tui.screens.lifecycle.recovery_finish import FinishScreen
 from ceremony.tui.screens.lifecycle.recovery_incident import IncidentScreen
 from ceremony.tui.screens.lifecycle.recovery_output import (
-    ComponentLookAwayScreen,
     ComponentScreen,
     KekComponentScreen,
     WrapFileScreen,
@@ -276,7 +274,7 @@ async def test_recovery_shows_each_fresh_component_only_to_its_custodian(world) 
         await pilot.press("enter")
         shown_hex: list[str] = []
         for number, name in enumerate(("cust5", "cust6", "cust7"), start=1):
-            await wait_for(pilot, lambda: isinstance(app.screen, ComponentLookAwayScreen))
+            await wait_for(pilot, lambda: isinstance(app.screen, LookAwayScreen))
             look = app.screen
             assert "please look away" in str(look.query_one("#look-away", Static).render())
             assert not look.query(ShareDisplay)  # nothing before the custodian authenticates
@@ -291,7 +289,7 @@ async def test_recovery_shows_each_fresh_component_only_to_its_custodian(world) 
             assert hex_display.wiped and secret_screen.spent
             assert secret_screen not in app.screen_stack  # never reachable by "back"
             # The custodian seals their record and signs its receipt with the envelope serial.
-            await wait_for(pilot, lambda: isinstance(app.screen, ComponentReceiptScreen))
+            await wait_for(pilot, lambda: isinstance(app.screen, ReceiptScreen))
             await type_into(pilot, app.screen.query_one("#serial", Input), f"TE-HSM-{number}")
             await pilot.press("enter")
             await pilot.pause()

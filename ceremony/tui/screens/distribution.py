@@ -43,10 +43,14 @@ def display_lines(encoded: SecretBytes) -> list[bytearray]:
 
 
 class LookAwayScreen(StepScreen):
+    """Everyone but the custodian named looks away; they authenticate and the flow releases their share
+    (generation, re-share) or their fresh component (a recovery's components output): ``session.noun``."""
+
     TITLE = "Private distribution"
     HELP: ClassVar[str | None] = (
-        "Only the custodian named here looks at the screen. They type their passphrase; their share then "
-        "appears on the next screen. The exposure is recorded in the ledger before the share is shown."
+        "Only the custodian named here looks at the screen. They type their passphrase; their share (or "
+        "component) then appears on the next screen. The exposure is recorded in the ledger before it is "
+        "shown."
     )
     STEP = STEP_DISTRIBUTE
 
@@ -57,12 +61,13 @@ class LookAwayScreen(StepScreen):
     def compose_body(self) -> ComposeResult:
         person = participant(self.session.ledger, self.session.custodian_id(self.number))
         self.custodian_name = person.name
+        noun = self.session.noun
         yield LookAwayPanel(
             self.session.presence,
             person,
-            f"Share {self.number} of {self.session.share_count} — for {person.name}",
+            f"{noun.capitalize()} {self.number} of {self.session.share_count} — for {person.name}",
             heading_id="share-heading",
-            auth_title=f"{person.name}: type your passphrase to see your share",
+            auth_title=f"{person.name}: type your passphrase to see your {noun}",
         )
         yield Static("", id="status")
 
@@ -74,14 +79,18 @@ class LookAwayScreen(StepScreen):
     def reveal(self, event: AuthForm.Authenticated) -> None:
         custodian = event.person
         try:
-            encoded = self.session.distributor.reveal(self.number, custodian)
+            shown = self.session.distributor.reveal(self.number, custodian)
         except CeremonyError as error:
             custodian.leave()
             self.refusal(error)
             return
+        # The custodian stays present: they sign their receipt next, and their acknowledgement at the end.
         self.session.custodians[self.number] = custodian
         self.session.joined(custodian)
-        self.advance(Next(Turn.SHOW, self.number), data=(self.custodian_name, display_lines(encoded)))
+        if isinstance(shown, SecretBytes):
+            self.advance(Next(Turn.SHOW, self.number), data=(self.custodian_name, display_lines(shown)))
+        else:  # a component: its typed form, its hex for the HSM and its KCV
+            self.advance(Next(Turn.SHOW_COMPONENT, self.number), data=(self.custodian_name, shown))
 
 
 class ShareScreen(SecretStepScreen):
@@ -231,9 +240,10 @@ class ReceiptScreen(StepScreen):
         self.custodian_name = name
 
     def compose_body(self) -> ComposeResult:
-        yield Static(Text("✓ The share was wiped from the screen.", style="bold green"))
+        noun = self.session.noun
+        yield Static(Text(f"✓ The {noun} was wiped from the screen.", style="bold green"))
         yield Static(
-            f"{self.custodian_name}: seal your record of share {self.number} in a tamper-evident envelope, "
+            f"{self.custodian_name}: seal your record of {noun} {self.number} in a tamper-evident envelope, "
             "then type the serial number printed on the envelope. Enter signs your receipt."
         )
         yield Label("Envelope serial number")

@@ -103,6 +103,8 @@ class GenerationSession:
     def custodian_id(self, number: int) -> str:
         return self.distributor.custodian_of(number)
 
+    noun: ClassVar[str] = "share"  # what the distribution screens hand out
+
     def joined(self, person: PresentPerson) -> None:
         """A custodian authenticated to receive their share (locked again by :meth:`release`)."""
 

@@ -27,9 +27,9 @@ from ceremony.crypto.secret import SecretBytes
 from ceremony.documents import archive
 from ceremony.errors import CeremonyError
 from ceremony.flows.presence import PresentPerson
-from ceremony.flows.recovery import ComponentReveal, ComponentsOutput, WrappedOutput
+from ceremony.flows.recovery import ComponentReveal, WrappedOutput
 from ceremony.flows.turns import Next, Turn
-from ceremony.ledger.participants import Participant, participant, participants
+from ceremony.ledger.participants import Participant, participants
 from ceremony.tui.screens.lifecycle.base import (
     LifecycleScreen,
     LifecycleSecretScreen,
@@ -37,7 +37,6 @@ from ceremony.tui.screens.lifecycle.base import (
 )
 from ceremony.tui.screens.lifecycle.session import STEP_OUTPUT, LifecycleSession
 from ceremony.tui.widgets.auth_form import AuthForm
-from ceremony.tui.widgets.look_away import LookAwayPanel
 from ceremony.tui.widgets.secret_input import SecretInput
 from ceremony.tui.widgets.share_display import ShareDisplay
 
@@ -75,51 +74,6 @@ def hex_rows(hex_digits: SecretBytes, per_row: int = 4) -> list[bytearray]:
     finally:
         hex_digits.wipe()
     return rows
-
-
-class ComponentLookAwayScreen(LifecycleScreen):
-    TITLE = "Component for its custodian"
-    HELP: ClassVar[str | None] = (
-        "Only the custodian named here looks at the screen. They type their passphrase; the exposure is "
-        "recorded in the ledger, then their component appears on the next screen."
-    )
-    STEP = STEP_OUTPUT
-
-    def __init__(self, session: LifecycleSession, number: int) -> None:
-        super().__init__(session)
-        self.number = number
-
-    def compose_body(self) -> ComposeResult:
-        output = self.session.ceremony.output
-        assert isinstance(output, ComponentsOutput)
-        person = participant(self.session.ledger, output.custodians[self.number - 1])
-        self.custodian_name = person.name
-        yield LookAwayPanel(
-            self.session.presence,
-            person,
-            f"Component {self.number} of {len(output.custodians)} — for {person.name}",
-            heading_id="component-heading",
-            auth_title=f"{person.name}: type your passphrase to see your component",
-        )
-        yield Static("", id="status")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one(AuthForm).focus_first()
-
-    @on(AuthForm.Authenticated)
-    def reveal(self, event: AuthForm.Authenticated) -> None:
-        person = event.person
-        try:
-            shown = self.session.ceremony.reveal_component(self.number, person)
-        except CeremonyError as error:
-            person.leave()
-            self.status(refusal_text(error))
-            return
-        # The custodian stays present: they sign their receipt next, and their acknowledgement at the end.
-        self.session.custodians[self.number] = person
-        self.session.joined(person)
-        self.advance(Next(Turn.SHOW_COMPONENT, self.number), data=(self.custodian_name, shown))
 
 
 class ComponentScreen(LifecycleSecretScreen):

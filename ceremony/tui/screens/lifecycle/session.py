@@ -18,7 +18,7 @@ from rich.text import Text
 from ceremony.errors import CeremonyError
 from ceremony.flows.common import SplitPlan, read_register
 from ceremony.flows.presence import Presence, PresentPerson
-from ceremony.flows.recovery import ComponentsOutput, RecoveryCeremony, WrappedOutput
+from ceremony.flows.recovery import ComponentReveal, ComponentsOutput, RecoveryCeremony, WrappedOutput
 from ceremony.flows.recovery import Stage as RecoveryStage
 from ceremony.flows.reshare import ReshareCeremony, ReshareReason
 from ceremony.flows.reshare import Stage as ReshareStage
@@ -69,6 +69,21 @@ class PreflightGate:
         assert report is not None and coverage is not None and self.accepted
         uncovered = [finding_label(f) for f in coverage.uncovered]
         ceremony.record_preflight(evidence_payload(report, coverage), uncovered, record_only=self.override)
+
+
+@dataclass(frozen=True)
+class ComponentHandout:
+    """A recovery's fresh XOR components, handed out by the same screens as new shares."""
+
+    recovery: RecoveryCeremony
+
+    def reveal(self, number: int, custodian: PresentPerson) -> ComponentReveal:
+        return self.recovery.reveal_component(number, custodian)
+
+    def confirm_receipt(
+        self, number: int, custodian: PresentPerson, envelope_serial: str, method: str
+    ) -> None:
+        self.recovery.confirm_component_receipt(number, custodian, envelope_serial, method)
 
 
 @dataclass
@@ -128,20 +143,31 @@ class LifecycleSession:
         label = f"{key.label} ({key.key_id[:8]}, KCV {key.kcv.hex})" if key else ""
         return f"{label} — {self.purpose}"
 
-    # -- private distribution of a re-share's new split -----------------------------------------------
+    # -- private distribution: a re-share's new split, or a recovery's fresh components ---------------
     @property
-    def distributor(self) -> ReshareCeremony:
-        assert self.reshare is not None, "only a re-share distributes new shares"
-        return self.reshare
+    def noun(self) -> str:
+        return "share" if self.reshare_mode else "component"
+
+    @property
+    def distributor(self) -> ReshareCeremony | ComponentHandout:
+        if self.reshare is not None:
+            return self.reshare
+        assert isinstance(self.output, ComponentsOutput), "only components are handed out by a recovery"
+        return ComponentHandout(self.ceremony)
 
     @property
     def share_count(self) -> int:
-        assert self.plan is not None
-        return self.plan.count
+        return len(self._receivers())
 
     def custodian_id(self, number: int) -> str:
-        assert self.plan is not None
-        return self.plan.custodians[number - 1]
+        return self._receivers()[number - 1]
+
+    def _receivers(self) -> tuple[str, ...]:
+        if self.reshare_mode:
+            assert self.plan is not None
+            return tuple(self.plan.custodians)
+        assert isinstance(self.output, ComponentsOutput)
+        return tuple(self.output.custodians)
 
     @property
     def ceremony(self) -> RecoveryCeremony:
