@@ -159,6 +159,7 @@ def ledger_reference(ledger: Ledger, seq: int) -> LedgerReference:
         checkpoint.qr_payload(),
         anchor,
         people.genesis(ledger).organisation,
+        rehearsal=ledger.info.rehearsal,  # every paper from a rehearsal ledger is marked (issue 15)
     )
 
 
@@ -195,7 +196,12 @@ def closing_reference(ledger: Ledger, ceremony_id: str) -> LedgerReference:
     checkpoint = closing_checkpoint_of(ledger, ceremony_id)
     anchor = tuple(people.anchor(ledger).grouped())
     return LedgerReference(
-        f"#{end.seq}", checkpoint.text(), checkpoint.qr_payload(), anchor, people.genesis(ledger).organisation
+        f"#{end.seq}",
+        checkpoint.text(),
+        checkpoint.qr_payload(),
+        anchor,
+        people.genesis(ledger).organisation,
+        rehearsal=ledger.info.rehearsal,
     )
 
 

@@ -54,10 +54,12 @@ def to_printed_card(tmux: TmuxSession, ledger: Path, ram: Path) -> Path:
     tmux.wait_for_text("Purpose of this ceremony")
     type_and_enter(tmux, "Card cleanup in tmux")
     pick_option(tmux, 1)  # Alice Admin
+    press(tmux, "Tab")  # on to her passphrase
     tmux.type_text(passphrase("alice"))
     press(tmux, "Enter")
     tmux.wait_for_text("Alice Admin is present")
     pick_option(tmux, 1)  # Walter Witness
+    press(tmux, "Tab")
     tmux.type_text(passphrase("walter"))
     press(tmux, "Enter")
     tmux.wait_for_text("Cryptoperiod (days)")

@@ -492,7 +492,9 @@ async def test_unfinished_after_generation_can_only_be_voided(ledger_file) -> No
     ceremony_id = interrupted_ceremony(path, ids, generated=True)
     app = app_for(path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, UnfinishedScreen))
+        # Shown over the menu right after the first frame (the start's checked read comes first): wait
+        # until it is composed, not only pushed.
+        await wait_for(pilot, lambda: isinstance(app.screen, UnfinishedScreen) and app.screen.query(Select))
         text = str(app.screen.query_one("#unfinished", Static).render())
         assert ceremony_id in text and "can only be voided" in text
         assert not app.screen.query("#resume")  # no resume once a key existed
@@ -513,7 +515,9 @@ async def test_unfinished_before_generation_resumes_from_preflight(ledger_file) 
     ceremony_id = interrupted_ceremony(path, ids, generated=False)
     app = app_for(path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, UnfinishedScreen))
+        # Shown over the menu right after the first frame (the start's checked read comes first): wait
+        # until it is composed, not only pushed.
+        await wait_for(pilot, lambda: isinstance(app.screen, UnfinishedScreen) and app.screen.query(Select))
         assert "may be resumed" in str(app.screen.query_one("#unfinished", Static).render())
         await authenticate_pair(pilot, app)
         app.screen.query_one("#resume", Button).focus()

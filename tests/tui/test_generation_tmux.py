@@ -72,10 +72,12 @@ def test_complete_2_of_3_generation_in_tmux(tmp_path: Path) -> None:
         tmux.type_text("Rehearsal 2-of-3 in tmux")
         press(tmux, "Enter")
         pick_option(tmux, 1)  # Alice Admin
+        press(tmux, "Tab")  # on to her passphrase
         tmux.type_text(passphrase("alice"))
         press(tmux, "Enter")
         tmux.wait_for_text("Alice Admin is present")
         pick_option(tmux, 1)  # Walter Witness
+        press(tmux, "Tab")
         tmux.type_text(passphrase("walter"))
         press(tmux, "Enter")
         tmux.wait_for_text("Cryptoperiod (days)")

@@ -48,6 +48,7 @@ def test_a_lockout_shows_after_a_restart_in_tmux(tmp_path: Path) -> None:
         press(tmux, "Enter")
         tmux.wait_for_text("Sophie Officer is present")
         pick_option(tmux, 1)  # Walter Witness
+        press(tmux, "Tab")  # on to his passphrase
         for guess, shown in (("one", "2 tries left"), ("two", "1 tries left"), ("three", "LOCKED OUT")):
             tmux.type_text(f"wrong guess number {guess}")
             press(tmux, "Enter")

@@ -62,10 +62,12 @@ def test_an_exception_is_recorded_from_the_blocked_preflight_in_tmux(tmp_path: P
         tmux.type_text("Cable unplugged and sealed; witness watches")
         press(tmux, "Tab", "Tab")  # days (30) -> the security officer's choice
         choose(tmux, 1, ("Sophie Officer", "Alice Admin"))  # security officers come first
+        press(tmux, "Tab")  # on to her passphrase
         tmux.type_text(passphrase("sophie"))
         press(tmux, "Enter")
         tmux.wait_for_text("Sophie Officer is present")
         choose(tmux, 1, ("Walter Witness", "Dana Both"))  # Walter Witness
+        press(tmux, "Tab")
         tmux.type_text(passphrase("walter"))
         press(tmux, "Enter")
         tmux.wait_for_text("Walter Witness is present")

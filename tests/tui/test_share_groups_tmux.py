@@ -33,10 +33,12 @@ def to_verification_round(tmux: TmuxSession, path: Path) -> list[str]:
     tmux.type_text("Verification round with a typo")
     press(tmux, "Enter")
     pick_option(tmux, 1)  # Alice Admin
+    press(tmux, "Tab")  # on to her passphrase
     tmux.type_text(passphrase("alice"))
     press(tmux, "Enter")
     tmux.wait_for_text("Alice Admin is present")
     pick_option(tmux, 1)  # Walter Witness
+    press(tmux, "Tab")
     tmux.type_text(passphrase("walter"))
     press(tmux, "Enter")
     tmux.wait_for_text("Cryptoperiod (days)")

@@ -42,6 +42,7 @@ class PreflightScreen(GenerationScreen):
         yield Static("Working: running the air-gap checks…", id="verdict")
         table: DataTable[Text] = DataTable(id="findings", cursor_type="row", zebra_stripes=True)
         table.add_columns("Status", "Check", "Finding")
+        table.can_focus = False  # a Tab stop once it has findings: an empty table shows no focus (issue 14)
         yield table
         with Horizontal(id="actions"):
             yield Button("Continue", id="continue", variant="primary", disabled=True)
@@ -81,7 +82,9 @@ class PreflightScreen(GenerationScreen):
     def show(self, report: PreflightReport) -> None:
         coverage = covering(report.findings, ledger_exceptions(self.session.ledger), report.taken_at)
         self.session.report, self.session.coverage = report, coverage
-        fill_findings(self.query_one("#findings", DataTable), report, coverage)
+        table = self.query_one("#findings", DataTable)
+        fill_findings(table, report, coverage)
+        table.can_focus = table.row_count > 0
         self.query_one("#verdict", Static).update(verdict_text(coverage, self.session.rehearsal))
         cont = self.query_one("#continue", Button)
         override = self.query_one("#override", Button)

@@ -7,8 +7,9 @@ and only the pure ``Candidate.unlock`` moves to the worker. A wrong passphrase i
 the tries left; the third locks the person out and the form says so plainly (the flow records every
 failure in the ledger, and the lockout is read back from it: it survives a restart). Choosing a person
 locked out on record shows it at once, with the event that locked them out and who can lift it (a
-security officer and a witness). The passphrase leaves the field as ``SecretBytes`` and the field is
-emptied at once.
+security officer and a witness). Choosing a person leaves the focus on the list, so Tab goes on to the
+passphrase field as it does everywhere: no widget moves the focus by itself. The passphrase leaves the
+field as ``SecretBytes`` and the field is emptied at once.
 """
 
 from __future__ import annotations
@@ -108,8 +109,7 @@ class AuthForm(Vertical):
         if person_id and attempts is not None:
             self._status(self._lockout_text(person_id, attempts), "bold red")
         else:
-            self._status("")
-            self.query_one(SecretInput).focus()
+            self._status("")  # the focus stays on the list: Tab goes on to the passphrase, as everywhere
 
     def _lockout_text(self, person_id: str, attempts: Attempts) -> str:
         why = attempts.describe(self.people[person_id].name)
@@ -204,7 +204,7 @@ class AuthForm(Vertical):
         chosen = self.person_id
         self.people = {p.person_id: p for p in people}
         select: Select[str] = self.query_one(Select)
-        with self.prevent(Select.Changed):  # a changed list must not move the focus by itself
+        with self.prevent(Select.Changed):  # a changed list is not the person's choice
             select.set_options([(f"{p.name} ({p.employee_id})", p.person_id) for p in people])
             if chosen in self.people:
                 select.value = chosen

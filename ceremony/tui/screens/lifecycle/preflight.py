@@ -68,6 +68,7 @@ class PreflightPanel(Vertical):
         yield Static("Working: running the air-gap checks…", id="verdict")
         table: DataTable[Text] = DataTable(id="findings", cursor_type="row", zebra_stripes=True)
         table.add_columns("Status", "Check", "Finding")
+        table.can_focus = False  # a Tab stop once it has findings: an empty table shows no focus (issue 14)
         yield table
         with Horizontal(id="preflight-actions"):
             yield Button(self.continue_label, id="preflight-continue", variant="primary", disabled=True)
@@ -107,7 +108,9 @@ class PreflightPanel(Vertical):
         gate = self.gate
         coverage = covering(report.findings, ledger_exceptions(gate.ledger), report.taken_at)
         gate.report, gate.coverage = report, coverage
-        fill_findings(self.query_one("#findings", DataTable), report, coverage)
+        table = self.query_one("#findings", DataTable)
+        fill_findings(table, report, coverage)
+        table.can_focus = table.row_count > 0
         self.query_one("#verdict", Static).update(verdict_text(coverage, gate.rehearsal))
         cont = self.query_one("#preflight-continue", Button)
         override = self.query_one("#override", Button)

@@ -127,10 +127,6 @@ class LiftLockoutScreen(CeremonyScreen[None]):
         self._step(1)
         self.query_one("#person", Select).focus()
 
-    @on(Select.Changed, "#person")
-    def _person(self) -> None:
-        self.query_one("#reason", Input).focus()
-
     @on(Input.Submitted, "#reason")
     @on(Button.Pressed, "#lift")
     def lift(self) -> None:

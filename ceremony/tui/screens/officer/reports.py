@@ -36,7 +36,7 @@ from ceremony.reports import KINDS
 from ceremony.reports.export import read_report, write_export
 from ceremony.reports.model import Filters, LedgerFacts, Report, parse_day
 from ceremony.reports.render import to_text
-from ceremony.tui.screens.base import CeremonyScreen
+from ceremony.tui.screens.base import Body, CeremonyScreen
 
 Clock = Callable[[], datetime]
 OFFICER_CSS = Path(__file__).with_name("officer.tcss")
@@ -129,7 +129,7 @@ class ReportsScreen(CeremonyScreen[None]):
                 yield Input(placeholder="YYYY-MM-DD", max_length=10, compact=True, id="since")
                 yield Label("To")
                 yield Input(placeholder="YYYY-MM-DD", max_length=10, compact=True, id="until")
-            with VerticalScroll(id="report-view"):
+            with Body(id="report-view"):  # a Tab stop only while the report is longer than the view
                 yield Static(Text("Reading the ledger…", style="bold yellow"), id="report-text")
             with Horizontal(id="export-row"):
                 yield Label("Export to")
