@@ -19,7 +19,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ceremony.commands import ledger_path, read_passphrase
+from ceremony.commands import ledger_path, passphrase_prompt, read_passphrase
 from ceremony.crypto.secret import SecretBytes
 from ceremony.errors import CeremonyError, DualControlError, InputError, LedgerNotFoundError
 from ceremony.ledger import schema as sc
@@ -113,10 +113,11 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(
                 f"the ledger {path.name} is empty: found it first with --found --organisation NAME"
             )
-        officer_person = _find(everyone, args.officer, "--officer")
-        second_person = _find(everyone, args.second, "--second") if args.second else None
+        officer_person = people.find_person(everyone, args.officer, "--officer")
+        second_person = people.find_person(everyone, args.second, "--second") if args.second else None
         confirmed = tuple(
-            _find(everyone, who, "--confirm-different-from").person_id for who in args.confirm_different_from
+            people.find_person(everyone, who, "--confirm-different-from").person_id
+            for who in args.confirm_different_from
         )
         active = [p for p in everyone if p.active]
         if second_person is None and len(active) > 1:
@@ -135,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             officer = presence.authenticate(
                 officer_person.person_id,
-                read_passphrase(f"passphrase of security officer {_who(officer_person)}: "),
+                read_passphrase(passphrase_prompt(officer_person, "security_officer")),
                 "security_officer",
             )
             present.append(officer)
@@ -143,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
             if second_person is not None:
                 second = presence.authenticate(
                     second_person.person_id,
-                    read_passphrase(f"passphrase of the second person, {_who(second_person)}: "),
+                    read_passphrase(passphrase_prompt(second_person, "second person")),
                     second_person.roles[0],
                 )
                 present.append(second)
@@ -215,20 +216,6 @@ def _found(args: argparse.Namespace, name: str, employee_id: str) -> int:
         print(f"ceremony: warning: {problem}", file=sys.stderr)
     print(f'check the ledger against it later: ceremony verify --anchor "{anchor.text()}"')
     return 0
-
-
-def _find(everyone: list[Participant], given: str, option: str) -> Participant:
-    """The person ``given`` names: a person id, else an employee id (compared as the ledger does)."""
-    from ceremony.ledger.state import employee_key
-
-    for person in everyone:
-        if person.person_id == given:
-            return person
-    key = employee_key(given)
-    for person in everyone:
-        if employee_key(person.employee_id) == key:
-            return person
-    raise InputError(f"{option} {given[:64]!r}: nobody with that employee id or person id is enrolled")
 
 
 def _who(person: Participant) -> str:

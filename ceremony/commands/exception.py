@@ -14,7 +14,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ceremony.commands import ledger_path, read_passphrase
+from ceremony.commands import ledger_path, passphrase_prompt, read_passphrase
 from ceremony.errors import DualControlError, IdentityError, InputError, LedgerNotFoundError
 
 if TYPE_CHECKING:  # the rest is imported when the command runs: registering it must stay light
@@ -95,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     with Ledger.open(path) as ledger:
         everyone = people.participants(ledger)
-        officer_person = find_person(everyone, args.officer, "--officer")
-        witness_person = find_person(everyone, args.witness, "--witness")
+        officer_person = people.find_person(everyone, args.officer, "--officer")
+        witness_person = people.find_person(everyone, args.witness, "--witness")
         if officer_person.person_id == witness_person.person_id:
             raise DualControlError(
                 f"{who(officer_person)} cannot both approve and witness the exception; a second person "
@@ -121,13 +121,13 @@ def run(args: argparse.Namespace) -> int:
         try:
             officer = presence.authenticate(
                 officer_person.person_id,
-                read_passphrase(f"passphrase of security officer {who(officer_person)}: "),
+                read_passphrase(passphrase_prompt(officer_person, "security_officer")),
                 "security_officer",
             )
             present.append(officer)
             witness = presence.authenticate(
                 witness_person.person_id,
-                read_passphrase(f"passphrase of witness {who(witness_person)}: "),
+                read_passphrase(passphrase_prompt(witness_person, "witness")),
                 "witness",
             )
             present.append(witness)
@@ -145,29 +145,9 @@ def run(args: argparse.Namespace) -> int:
 
 def who(person: Participant) -> str:
     """A person as people know them: name and employee id."""
-    return f"{person.name} ({person.employee_id})"
+    from ceremony.ledger.participants import who as named
 
-
-def find_person(everyone: list[Participant], given: str, option: str) -> Participant:
-    """The person ``given`` names: an employee id (compared as the ledger compares them), or an internal
-    person id; refused when nobody, or two different people, answer to it."""
-    from ceremony.ledger.state import employee_key
-
-    text = given.strip()
-    key = employee_key(text)
-    by_employee = [p for p in everyone if employee_key(p.employee_id) == key]
-    if len(by_employee) > 1:  # the ledger refuses a reused employee id; prefer the active holder anyway
-        by_employee = [p for p in by_employee if p.active] or by_employee
-    by_person = [p for p in everyone if p.person_id == text]
-    found = {p.person_id: p for p in [*by_employee, *by_person]}
-    if not found:
-        raise InputError(f"{option} {text[:64]!r}: nobody with that employee id is enrolled on this ledger")
-    if len(found) > 1:
-        listed = " and ".join(
-            f"{who(p)}, person id {p.person_id}" for p in sorted(found.values(), key=lambda p: p.person_id)
-        )
-        raise InputError(f"{option} {text[:64]!r} names two people, {listed}; give the employee id")
-    return next(iter(found.values()))
+    return named(person)
 
 
 def _check_can(person: Participant, role: str, option: str) -> None:

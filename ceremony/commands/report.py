@@ -1,5 +1,5 @@
 """``ceremony report KIND [--ledger PATH] [--format text|json|csv|pdf] [--out FILE] [--key KEY_ID]
-[--person PERSON_ID] [--from DATE] [--to DATE]`` (DESIGN §6).
+[--person EMPLOYEE_ID] [--from DATE] [--to DATE]`` (DESIGN §6).
 
 KIND is custody, custodians, keys, ceremonies or exceptions. The ledger is opened read-only
 (:meth:`Ledger.open_for_reading`): an auditor needs no passphrase and nothing is written. ``--to DATE``
@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ceremony.commands import ledger_path
-from ceremony.errors import ReportError
+from ceremony.errors import InputError, ReportError
 
 if TYPE_CHECKING:
-    from ceremony.reports.model import Filters
+    from ceremony.reports.model import Filters, LedgerFacts
 
 # The ledger, the reports and their renderer (reportlab) are imported where used: registering this
 # subcommand must stay light (issue 14). tests/cli/test_light_imports.py checks these two against
@@ -38,8 +38,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--ledger", metavar="PATH", default=argparse.SUPPRESS, help="ledger file to read")
     parser.add_argument("--format", choices=FORMAT_NAMES, default="text")
     parser.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
-    parser.add_argument("--key", metavar="KEY_ID", help="only this key")
-    parser.add_argument("--person", metavar="PERSON_ID", help="only this person")
+    parser.add_argument(
+        "--key", metavar="KEY_ID", help="only this key: its id or any unique beginning of it, as listed"
+    )
+    parser.add_argument(
+        "--person", metavar="EMPLOYEE_ID", help="only this person: employee id (or person id)"
+    )
     parser.add_argument("--from", dest="since", metavar="DATE", help="from this day (YYYY-MM-DD, UTC)")
     parser.add_argument(
         "--to", dest="until", metavar="DATE", help="the ledger as it stood at the end of this day (UTC)"
@@ -63,11 +67,29 @@ def produce(
     as_of = filters.until or now or datetime.now(UTC)
     with Ledger.open_for_reading(path) as ledger:
         facts = read_facts(ledger, filters.until)
-    if filters.key_id and filters.key_id not in facts.keys:
-        raise ReportError(f"the ledger has no key {filters.key_id[:40]!r}")
-    if filters.person_id and filters.person_id not in facts.people:
-        raise ReportError(f"the ledger has no person {filters.person_id[:40]!r}")
-    return render(build_report(kind, facts, filters, as_of), fmt)
+    return render(build_report(kind, facts, resolve_filters(facts, filters), as_of), fmt)
+
+
+def resolve_filters(facts: LedgerFacts, filters: Filters) -> Filters:
+    """``--key`` as the whole key id or any unique beginning of it (the key list shows 8 characters);
+    ``--person`` as an employee id or a person id (issue 15: ids people know). Refused with what was looked
+    up and how to list what there is."""
+    from dataclasses import replace
+
+    from ceremony.ledger.participants import find_by_prefix, find_person
+
+    key_id, person_id = filters.key_id, filters.person_id
+    if key_id:
+        try:
+            key_id = find_by_prefix(key_id, facts.keys, "key", "--key", lambda k: facts.keys[k].label)
+        except InputError as error:
+            raise ReportError(f"{error}; `ceremony report keys` lists every key with its id") from None
+    if person_id:
+        try:
+            person_id = find_person(facts.people.values(), person_id, "--person").person_id
+        except InputError as error:
+            raise ReportError(str(error)) from None
+    return replace(filters, key_id=key_id, person_id=person_id)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,10 +11,11 @@ import json
 import sys
 
 from ceremony.crypto.codec import ShareHeader, decode_share, vault_hex
-from ceremony.crypto.ids import is_id
+from ceremony.crypto.ids import ALPHABET, ID_LENGTH, is_id
 from ceremony.crypto.secret import SecretBytes, SecretTooLongError, read_bounded
-from ceremony.errors import InputError
+from ceremony.errors import ForeignShareError, InputError
 
+MIN_PREFIX = 8  # the key and split lists show ids cut to 8 characters
 _MAX_INPUT = 4096  # a 65-byte share is about 150 characters; anything far longer is not a share
 
 
@@ -33,9 +34,16 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--raw", action="store_true", help='also print the Vault-format share as hex ("vault_hex")'
     )
     inspect.add_argument(
-        "--expect-split", metavar="SPLIT_ID", help="fail unless the share belongs to this split"
+        "--expect-split",
+        metavar="SPLIT_ID",
+        help="fail unless the share belongs to this split (its id, or the first 8 or more characters of it)",
     )
     inspect.set_defaults(handler=run)
+
+
+def _split_id_or_prefix(value: str) -> bool:
+    """A whole split id, or the first :data:`MIN_PREFIX` or more characters of one (issue 15)."""
+    return MIN_PREFIX <= len(value) <= ID_LENGTH and all(c in ALPHABET for c in value)
 
 
 def _read_bounded() -> SecretBytes:
@@ -71,12 +79,21 @@ def _read_share() -> SecretBytes:
 
 
 def run(args: argparse.Namespace) -> int:
-    expected = args.expect_split.strip().upper() if args.expect_split else None
-    if expected is not None and not is_id(expected):
-        raise InputError("--expect-split takes a split id of 10 characters from the share alphabet")
+    expected = "".join(args.expect_split.split()).upper() if args.expect_split else None
+    if expected is not None and not _split_id_or_prefix(expected):
+        raise InputError(
+            f"--expect-split takes a split id: its {ID_LENGTH} characters from the share alphabet, or its "
+            f"first {MIN_PREFIX} or more as screens and reports list it"
+        )
+    whole = expected if expected is not None and is_id(expected) else None
     with _read_share() as text:
-        share = decode_share(text.buffer(), expected_split_id=expected)
+        share = decode_share(text.buffer(), expected_split_id=whole)
     with share.data:
+        if expected is not None and not share.split_id.startswith(expected):
+            header = ShareHeader.of(share)
+            raise ForeignShareError(
+                f"this is {header.label} of key {share.key_id}, not a share of split {expected}"
+            )
         summary = {
             **ShareHeader.of(share).as_dict(),
             "share_bytes": len(share.data),

@@ -56,6 +56,18 @@ class Anchor:
 
     @classmethod
     def parse(cls, text: str) -> Anchor:
+        """The one-line form or the printed (grouped) form, any white space and case. A text holding the
+        anchor twice (``anchor.txt`` of a bundle: the line, then the grouped form) is read if both agree."""
+        parts = [p for p in re.split(rf"(?i)(?={PREFIX})", text) if p.strip()]
+        if len(parts) > 1 and all(p.lstrip().upper().startswith(PREFIX) for p in parts):
+            found = {cls._parse_one(p) for p in parts}
+            if len(found) != 1:
+                raise AnchorFormatError("the text holds two different ledger anchors; give one")
+            return found.pop()
+        return cls._parse_one(text)
+
+    @classmethod
+    def _parse_one(cls, text: str) -> Anchor:
         tokens = text.split()
         if len(tokens) < 4 or tokens[0].upper() != PREFIX or tokens[1].upper() != VERSION:
             raise AnchorFormatError(

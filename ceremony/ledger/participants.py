@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -247,3 +248,98 @@ def anchor(ledger: Ledger) -> Anchor:
         assert isinstance(record, sc.Genesis)
         return Anchor(record.ledger_id, event.hash, record.root_cert_sha256)
     raise LedgerError(f"The ledger {ledger.path.name} has no genesis yet: it was never founded.")
+
+
+# --- naming people and records on a command line (issue 15: ids people know) -----------------------------
+LIST_PEOPLE_HINT = "`ceremony report custodians` lists everyone enrolled, with their employee ids"
+
+
+class Someone(Protocol):
+    """What :func:`find_person` needs of a person: a :class:`Participant` or a report's person."""
+
+    @property
+    def person_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def employee_id(self) -> str: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+P = TypeVar("P", bound=Someone)
+
+
+def who(person: Someone) -> str:
+    """A person as people know them: ``Sophie Laurent (E1004)``."""
+    return f"{person.name} ({person.employee_id})"
+
+
+def find_person(everyone: Iterable[P], given: str, option: str = "") -> P:
+    """The person ``given`` names: their employee id (compared as the ledger compares them: trimmed,
+    case-folded) or their internal person id. Refused (:class:`~ceremony.errors.InputError`) when nobody,
+    or two different people, answer to it; a reused employee id prefers its active holder."""
+    from ceremony.errors import InputError
+    from ceremony.ledger.state import employee_key
+
+    text = given.strip()
+    key = employee_key(text)
+    people = list(everyone)
+    by_employee = [p for p in people if employee_key(p.employee_id) == key]
+    if len(by_employee) > 1:  # the ledger refuses a reused employee id; prefer the active holder anyway
+        by_employee = [p for p in by_employee if p.active] or by_employee
+    by_person = [p for p in people if p.person_id == text]
+    found = {p.person_id: p for p in [*by_employee, *by_person]}
+    named = f"{option} {text[:64]!r}" if option else repr(text[:64])
+    if not found:
+        raise InputError(
+            f"{named}: nobody with that employee id is enrolled on this ledger, and no person has that "
+            f"person id; {LIST_PEOPLE_HINT}"
+        )
+    if len(found) > 1:
+        listed = " and ".join(
+            f"{who(p)}, person id {p.person_id}" for p in sorted(found.values(), key=lambda p: p.person_id)
+        )
+        raise InputError(f"{named} names two people, {listed}; give the employee id")
+    return next(iter(found.values()))
+
+
+def resolve_person(ledger: Ledger, given: str, option: str = "") -> Participant:
+    """:func:`find_person` among everyone ever enrolled on ``ledger``."""
+    return find_person(participants(ledger), given, option)
+
+
+def find_by_prefix(
+    given: str,
+    ids: Iterable[str],
+    what: str,
+    option: str = "",
+    describe: Callable[[str], str] | None = None,
+) -> str:
+    """The one id of ``ids`` that ``given`` names: the whole id or any unique beginning of it, as screens
+    and reports show ids cut short (``KBZK5X1Q`` for ``KBZK5X1Q7M``); any case, spaces ignored. Refused
+    (:class:`~ceremony.errors.InputError`) when none or several match; the message names the candidates.
+    ``describe``: an optional ``id -> str`` callable adding what each matching id is (a key's label)."""
+    from ceremony.errors import InputError
+
+    text = "".join(given.split())
+    named = f"{option} {text[:64]!r}" if option else repr(text[:64])
+    candidates = list(dict.fromkeys(ids))
+    exact = [i for i in candidates if i == text or i.upper() == text.upper()]
+    if len(exact) == 1:
+        return exact[0]
+    matches = [i for i in candidates if text and i.upper().startswith(text.upper())]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise InputError(f"{named}: the ledger has no {what} whose id is or begins with that")
+
+    def shown(i: str) -> str:
+        extra = describe(i) if describe is not None else ""
+        return f"{i} ({extra})" if extra else i
+
+    listed = ", ".join(shown(i) for i in sorted(matches)[:6]) + (" …" if len(matches) > 6 else "")
+    raise InputError(f"{named} could be {len(matches)} {what}s: {listed}; give more characters of the id")

@@ -203,8 +203,8 @@ def test_every_prompt_names_whose_passphrase_it_wants(ledger: Path, monkeypatch,
     args = ["enroll", "--ledger", str(ledger), "--name", "Carla One", "--employee-id", "E0010"]
     assert main([*args, "--role", "custodian", "--officer", "E0001", "--second", "E0002"]) == 0
     assert prompts == [
-        "passphrase of security officer Sophie Officer (E0001): ",
-        "passphrase of the second person, Alice Admin (E0002): ",
+        "Passphrase of Sophie Officer (E0001, security officer): ",
+        "Passphrase of Alice Admin (E0002, second person): ",
         "new passphrase of the new person, Carla One (E0010): ",
         "the same passphrase again (Carla One (E0010)): ",
     ]
