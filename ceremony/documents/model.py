@@ -40,6 +40,7 @@ class LedgerReference:
     ``organisation`` is the organisation the ledger's genesis records: every page of the paper names it
     (never the example name of ``forms/organisation.toml``); empty only for a form rendered without a
     ledger (a preview), which is then marked as a specimen if the forms still carry the example name.
+    ``rehearsal``: the paper comes from a rehearsal ledger; every page then carries the REHEARSAL mark.
     """
 
     event_id: str
@@ -47,6 +48,7 @@ class LedgerReference:
     qr_payload: str
     anchor: tuple[str, ...] = ()
     organisation: str = ""
+    rehearsal: bool = False
 
 
 @dataclass(frozen=True)
@@ -219,3 +221,40 @@ def utc(dt: datetime) -> datetime:
     if dt.tzinfo is None:
         return dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class DestroyedEnvelopeLine:
+    """One envelope on a destruction certificate (DESIGN §4.6): never what it held, only which share."""
+
+    serial: str  # as read from the envelope, checked against the one recorded at sealing
+    key_label: str
+    key_id: str
+    kcv: str
+    split_id: str
+    share_number: int
+    share_count: int
+    custodian: str  # the recorded holder, as printed ("Ann Lee (E0102)")
+    returned_by: str
+    destroyed_at: datetime
+    event_id: str  # the envelope.destroyed event
+
+
+@dataclass(frozen=True)
+class DestructionData:
+    """A destruction certificate: the envelopes returned sealed and destroyed under dual control, signed by
+    the person who destroyed them and the witness. ``occasion`` says why (a retirement ceremony, a
+    departure); ``not_destroyed`` lists, in words, the envelopes asked for that were not destroyed (seal
+    broken, not returned), so the certificate is complete about what was asked."""
+
+    occasion: str
+    ceremony_id: str  # "" for a departure (no ceremony)
+    location: str
+    destroyed_by: Person
+    witness: Person
+    method: str
+    envelopes: tuple[DestroyedEnvelopeLine, ...]
+    issued_at: datetime
+    ledger: LedgerReference
+    rehearsal: bool = False
+    not_destroyed: tuple[str, ...] = ()

@@ -6,7 +6,8 @@ One function per document; each returns the unsigned PDF (sign it with :mod:`cer
 * :func:`render_reaffirmation` - the annual reaffirmation;
 * :func:`render_share_card` - the share card for the envelope (returns a wipeable :class:`SecretBytes`);
 * :func:`render_minutes` - the ceremony minutes, any number of pages, "page X of Y";
-* :func:`render_anchor` - the ledger anchor page, printed once when the ledger is founded (DESIGN §5).
+* :func:`render_anchor` - the ledger anchor page, printed once when the ledger is founded (DESIGN §5);
+* :func:`render_destruction` - the certificate of envelope destruction (DESIGN §4.6), signed by two.
 
 Every form with a ``@checkpoint`` box also prints the ledger's anchor in that box, when the flow gives it.
 
@@ -46,6 +47,7 @@ from ceremony.crypto.secret import SecretBytes
 from ceremony.documents.model import (
     AcknowledgementData,
     AnchorData,
+    DestructionData,
     LedgerReference,
     MinutesData,
     Paper,
@@ -270,6 +272,11 @@ REHEARSAL_MODE = "REHEARSAL \u2014 TEST KEYS ONLY"
 
 def _ledger_mode(rehearsal: bool) -> str:
     return REHEARSAL_MODE if rehearsal else PRODUCTION_MODE
+
+
+def _rehearsal_mark(ref: LedgerReference) -> str:
+    """The mark across every page of a paper from a rehearsal ledger (issue 15); none on production."""
+    return REHEARSAL_MODE if ref.rehearsal else ""
 
 
 def _anchor_box(data: AnchorData, width: float) -> Table:
@@ -587,6 +594,7 @@ def render_acknowledgement(
         f"{data.custodian.name} - {data.key_label}",
         f"Ceremony {data.ceremony_id} - share {data.share_number} of {data.share_count} issued in ledger "
         f"event {issued}",
+        _rehearsal_mark(data.ledger),
     )
     width = _content_width(size)
     meta = _meta(
@@ -634,6 +642,7 @@ def render_reaffirmation(
         title,
         f"{data.custodian.name} - {data.period}",
         f"Reaffirmation {data.period} - ledger event {data.ledger.event_id}",
+        _rehearsal_mark(data.ledger),
     )
     width = _content_width(size)
     meta = _meta(
@@ -801,6 +810,7 @@ def render_minutes(
         title,
         f"{data.title} - {utc(data.started_at):%Y-%m-%d}",
         f"Ceremony {data.ceremony_id} - closing ledger event {data.closing.event_id}",
+        _rehearsal_mark(data.closing),
     )
     width = _content_width(size)
     meta = _meta(
@@ -857,3 +867,64 @@ def render_anchor(
             f"the ledger anchor does not fit on one page ({pages} pages): shorten {form.path}"
         )
     return buf.getvalue()
+
+
+def render_destruction(
+    data: DestructionData, *, forms: FormSet | None = None, paper: Paper | str | None = None
+) -> bytes:
+    """The certificate of envelope destruction (DESIGN §4.6; PCI PIN: returned components destroyed under
+    dual control, with a record), unsigned: production or rehearsal (a rehearsal is marked across every
+    page), the occasion, the two people, the method, every envelope destroyed by serial, the envelopes asked
+    for and not destroyed, the ledger checkpoint, the two signature blocks. Never an envelope's contents."""
+    formset, size = _resolve(forms, paper, data.ledger.organisation)
+    form = formset["destruction"]
+    title = _title_text(form)
+    mode = _ledger_mode(data.rehearsal)
+    values = {
+        **_common(formset.organisation, title, data.issued_at),
+        **_ledger_values(data.ledger),
+        **_person("destroyer", data.destroyed_by),
+        **_person("witness", data.witness),
+        "occasion": data.occasion,
+        "ceremony_id": data.ceremony_id or "- (no ceremony: recorded with the departure)",
+        "location": data.location or "-",
+        "ledger_mode": mode,
+        "method": data.method,
+        "envelope_count": str(len(data.envelopes)),
+    }
+    tables = {
+        "envelopes": [
+            {
+                "serial": e.serial,
+                "key_label": e.key_label,
+                "key_id": e.key_id,
+                "kcv": e.kcv,
+                "split_id": e.split_id,
+                "share_number": f"{e.share_number} of {e.share_count}",
+                "custodian": e.custodian,
+                "returned_by": e.returned_by,
+                "destroyed_at": utc(e.destroyed_at).strftime("%Y-%m-%d %H:%M UTC"),
+                "event_id": e.event_id,
+            }
+            for e in data.envelopes
+        ],
+        "not_destroyed": [{"envelope": line} for line in data.not_destroyed]
+        or [{"envelope": "none: every envelope asked for was destroyed"}],
+    }
+    ctx = _Context(values, tables, ledger=data.ledger)
+    page = _page(
+        formset.organisation,
+        title,
+        f"{len(data.envelopes)} envelope(s) - {mode}",
+        f"{data.occasion} - ledger event {data.ledger.event_id}",
+        watermark=mode if data.rehearsal else "",
+    )
+    width = _content_width(size)
+    meta = _meta(
+        formset.organisation,
+        title,
+        f"Certificate of envelope destruction ({mode})",
+        "; ".join(["envelopes " + ", ".join(e.serial for e in data.envelopes), f"ledger {mode}"]),
+        data.issued_at,
+    )
+    return build_two_pass(lambda: _story(form, ctx, width), page, PAGE_SIZES[size], meta)

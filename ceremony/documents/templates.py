@@ -283,8 +283,56 @@ ANCHOR = FormSpec(
     anchor_allowed=True,
 )
 
+DESTRUCTION = FormSpec(
+    name="destruction",
+    placeholders=_COMMON
+    | _LEDGER
+    | {
+        "occasion",
+        "ceremony_id",
+        "location",
+        "ledger_mode",
+        "method",
+        "envelope_count",
+        "destroyer_name",
+        "destroyer_employee_id",
+        "destroyer_role",
+        "witness_name",
+        "witness_employee_id",
+        "witness_role",
+    },
+    required={
+        "destroyer_name": "PCI PIN: returned components are destroyed under dual control - who destroyed",
+        "witness_name": "PCI PIN: returned components are destroyed under dual control - who witnessed",
+        "ledger_mode": "a rehearsal certificate must say so: test keys never pass for production",
+        "method": "how the envelopes were destroyed",
+    },
+    tables={
+        "envelopes": frozenset(
+            {
+                "serial",
+                "key_label",
+                "key_id",
+                "kcv",
+                "split_id",
+                "share_number",
+                "custodian",
+                "returned_by",
+                "destroyed_at",
+                "event_id",
+            }
+        ),
+        "not_destroyed": frozenset({"envelope"}),
+    },
+    required_blocks={
+        "table:envelopes": "the certificate lists every envelope destroyed, by serial",
+        "signatures": "the two people who destroyed and witnessed sign",
+        "checkpoint": "an auditor matches the paper to the ledger (DESIGN §5)",
+    },
+)
+
 SPECS: Mapping[str, FormSpec] = {
-    s.name: s for s in (ACKNOWLEDGEMENT, REAFFIRMATION, SHARE_CARD, MINUTES, ANCHOR)
+    s.name: s for s in (ACKNOWLEDGEMENT, REAFFIRMATION, SHARE_CARD, MINUTES, ANCHOR, DESTRUCTION)
 }
 
 
@@ -666,9 +714,22 @@ class FormSet:
         return self
 
 
+def _form_file(folder: Path, name: str) -> Path:
+    """``folder/name.md``; an organisation's own forms folder from before the destruction certificate
+    falls back to the shipped wording for it (every other form must be there)."""
+    path = folder / f"{name}.md"
+    if name == DESTRUCTION.name and not path.exists():
+        shipped = Path(__file__).resolve().parents[2] / "forms" / path.name
+        fallback = (
+            shipped if shipped.exists() else Path(sys.prefix) / "share" / "ceremony" / "forms" / path.name
+        )
+        return fallback if fallback.exists() else path
+    return path
+
+
 def load_forms(forms_dir: Path | None = None) -> FormSet:
     """Load and check organisation.toml and every form in ``forms_dir`` (default: the checkout's forms/)."""
     folder = forms_dir or default_forms_dir()
     organisation = load_organisation(folder / "organisation.toml")
-    forms = {name: load_form(folder / f"{name}.md", spec) for name, spec in SPECS.items()}
+    forms = {name: load_form(_form_file(folder, name), spec) for name, spec in SPECS.items()}
     return FormSet(organisation, forms)

@@ -7,15 +7,25 @@ as "must be replaced". The flag stays until new key material replaces it: a gene
 as replaced (``key.registered`` with ``replaces_key_id``), then the old key retired naming its replacement
 (``key.retired`` with ``replaced_by_key_id``). A re-share keeps the same key and never clears it.
 
+Then the envelopes they hold (every sealed envelope the register says is theirs, of any split, retired or
+not) are asked about one by one (:func:`account_envelope`, :mod:`ceremony.flows.envelopes`): returned sealed
+and destroyed by the security officer under the witness's eyes (serial read and checked; a destruction
+certificate signed by both follows, :func:`ceremony.flows.paperwork.issue_destruction_certificate`),
+returned with a broken seal, or not returned — each of the last two an incident, its share still counted
+(and, when not returned, still held by the person who left).
+
 :func:`keys_to_replace` is the list the key inventory and the start screen show.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from ceremony.errors import DualControlError, InputError
-from ceremony.flows.common import Present, distinct, require_security_officer
+from ceremony.errors import DualControlError, FlowError, InputError
+from ceremony.flows.common import Present, distinct, read_register, require_security_officer
+from ceremony.flows.envelopes import AffectedEnvelope, EnvelopeOutcome, Outcome, held_by, record_outcome
 from ceremony.ledger.participants import deactivate, participant
 from ceremony.ledger.store import Ledger
 
@@ -26,6 +36,8 @@ class Departure:
     name: str
     seq: int  # the participant.deactivated event
     keys: tuple[str, ...]  # every key they ever had knowledge of, now flagged "must be replaced"
+    # every sealed envelope they held when they left: ask what became of each (account_envelope)
+    envelopes: tuple[AffectedEnvelope, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -60,7 +72,55 @@ def record_departure(
     )
     history = ledger.custody()
     keys = tuple(key_id for key_id in history.keys() if person_id in history.people_who_knew(key_id))
-    return Departure(person_id, person.name, event.seq, keys)
+    return Departure(person_id, person.name, event.seq, keys, tuple(envelopes_held(ledger, person_id)))
+
+
+def envelopes_held(ledger: Ledger, person_id: str) -> list[AffectedEnvelope]:
+    """Every sealed envelope the person holds on record and whose outcome is not yet recorded."""
+    return held_by(read_register(ledger.events()), person_id)
+
+
+def account_envelope(
+    ledger: Ledger,
+    envelope: AffectedEnvelope,
+    outcome: Outcome | str,
+    security_officer: Present,
+    witness: Present,
+    *,
+    serial_read: str = "",
+    returned_by: str = "",
+    note: str = "",
+    method: str = "",
+) -> EnvelopeOutcome:
+    """What became of one envelope of a person who left: the security officer and the witness sign (for a
+    destruction, the officer destroys it and the witness watches). No ceremony: the envelope record (a
+    broken seal, a missing envelope) is itself the incident record."""
+    distinct(security_officer, witness)
+    require_security_officer(ledger, security_officer)
+    register = read_register(ledger.events())
+    holder = register.people.get(envelope.holder)
+    if holder is not None and holder.active:
+        raise FlowError(
+            f"{holder.name} has not left: record their departure first, then what became of their envelopes"
+        )
+
+    def write(event_type: str, payload: Mapping[str, Any], signers: Sequence[Present]) -> Any:
+        actors = list(dict.fromkeys(s.person_id for s in signers))
+        return ledger.append(event_type, dict(payload), actors, signers)
+
+    return record_outcome(
+        write,
+        register,
+        envelope,
+        outcome,
+        security_officer,
+        witness,
+        serial_read=serial_read,
+        returned_by=returned_by,
+        note=note,
+        method=method,
+        incidents=False,
+    )
 
 
 def keys_to_replace(ledger: Ledger) -> list[FlaggedKey]:

@@ -51,6 +51,8 @@ from ceremony.documents import archive
 from ceremony.documents.model import (
     AcknowledgementData,
     AnchorData,
+    DestroyedEnvelopeLine,
+    DestructionData,
     EnvelopeRecord,
     KcvRecord,
     LedgerReference,
@@ -61,7 +63,13 @@ from ceremony.documents.model import (
     PreflightException,
     ShareCardData,
 )
-from ceremony.documents.render import render_acknowledgement, render_anchor, render_minutes, render_share_card
+from ceremony.documents.render import (
+    render_acknowledgement,
+    render_anchor,
+    render_destruction,
+    render_minutes,
+    render_share_card,
+)
 from ceremony.documents.sign import async_sign_document, sha256_of, sign_document
 from ceremony.documents.templates import FormSet, load_forms
 from ceremony.errors import FlowError
@@ -78,7 +86,7 @@ from ceremony.ledger.register import KeyInfo, PreflightEvidence, Register, cerem
 from ceremony.ledger.store import Attester, Ledger
 
 DOCUMENT_ISSUED = "document.issued"
-KINDS = ("share_card", "acknowledgement", "minutes", "anchor")
+KINDS = ("share_card", "acknowledgement", "minutes", "anchor", "destruction")
 TEST_MARK = " - TEST KEY (rehearsal)"
 
 ROLE_NAMES = {
@@ -822,6 +830,18 @@ def _describe(event: Event, names: Mapping[str, str], cards: Mapping[str, int] |
                 f"Envelope {r.envelope_serial} (share {r.share_number} of split {r.split_id}) returned "
                 f"by {r.returned_by} for {r.disposition}; {seal}"
             )
+        case sc.EnvelopeDestroyed() as r:
+            return (
+                f"Envelope {r.envelope_serial} (share {r.share_number} of split {r.split_id}) returned "
+                f"sealed by {r.returned_by}, serial read {r.serial_read} = recorded; destroyed ({r.method}) "
+                f"by {names.get(r.destroyed_by, r.destroyed_by)}, witnessed by "
+                f"{names.get(r.witnessed_by, r.witnessed_by)}"
+            )
+        case sc.EnvelopeNotReturned() as r:
+            return (
+                f"INCIDENT: envelope {r.envelope_serial} (share {r.share_number} of split {r.split_id}) NOT "
+                f"RETURNED: {r.reason}; the share still counts as held"
+            )
         case sc.DocumentIssued() as r:
             kind = r.kind.replace("_", " ")
             return f"Issued {kind}: {r.subject} (SHA-256 {r.sha256[:16]}...)"
@@ -1085,6 +1105,25 @@ def _envelopes(events: Sequence[Event], end: Event, names: _Cast) -> list[Envelo
                         custodian=names.name(holder) if holder else "-",
                         contents=f"share {r.share_number}, split {r.split_id}",
                         status=f"returned by {r.returned_by} for {r.disposition}; {seal}",
+                    )
+                )
+            case sc.EnvelopeDestroyed() as r:
+                out.append(
+                    EnvelopeRecord(
+                        serial=r.envelope_serial,
+                        custodian=names.name(r.recorded_holder),
+                        contents=f"share {r.share_number}, split {r.split_id}",
+                        status=f"returned sealed by {r.returned_by}, serial checked; DESTROYED ({r.method}) "
+                        f"by {names.name(r.destroyed_by)}, witnessed by {names.name(r.witnessed_by)}",
+                    )
+                )
+            case sc.EnvelopeNotReturned() as r:
+                out.append(
+                    EnvelopeRecord(
+                        serial=r.envelope_serial,
+                        custodian=names.name(r.recorded_holder),
+                        contents=f"share {r.share_number}, split {r.split_id}",
+                        status=f"NOT RETURNED (incident): {r.reason}; still held",
                     )
                 )
     return out
@@ -1365,4 +1404,178 @@ async def async_issue_anchor(
     document = _record_anchor(ledger, founded, signed, subject, file_name)
     target = (folder or documents_folder(ledger)) / file_name
     path = await asyncio.to_thread(archive.write_new_file, target, signed)
+    return document, path
+
+
+# --- the destruction certificate (DESIGN §4.6) --------------------------------------------------------------
+_DESTRUCTION_REASON = "We destroyed these envelopes together, under dual control"
+
+
+def destruction_names(ceremony_id: str | None, first_seq: int) -> tuple[str, str, str]:
+    """(subject, file name, sub-folder) of a destruction certificate: per ceremony, or per departure."""
+    tag = ceremony_id or f"departure-{first_seq}"
+    return f"destruction of envelopes, {tag}", f"destruction-{tag}.pdf", tag
+
+
+def destruction_data(
+    ledger: Ledger,
+    outcomes: Sequence[Any],
+    destroyed_by: PresentPerson,
+    witness: PresentPerson,
+    *,
+    occasion: str,
+    ceremony_id: str | None = None,
+    location: str = "",
+) -> DestructionData:
+    """What the certificate shows, from the ledger: each ``envelope.destroyed`` among ``outcomes``
+    (:class:`ceremony.flows.envelopes.EnvelopeOutcome`), which must have been destroyed by ``destroyed_by``
+    and witnessed by ``witness``; the other outcomes are listed as not destroyed."""
+    from ceremony.flows.envelopes import Outcome
+
+    register = ledger_register.read(ledger)
+    destroyed = [o for o in outcomes if o.outcome is Outcome.DESTROYED]
+    if not destroyed:
+        raise FlowError("no envelope was destroyed: there is nothing to certify")
+    if destroyed_by.person_id == witness.person_id:
+        raise FlowError("a destruction certificate is signed by two different people")
+    lines: list[DestroyedEnvelopeLine] = []
+    for outcome in destroyed:
+        envelope = outcome.envelope
+        split = register.split(envelope.split_id)
+        entry = split.destroyed.get(envelope.share_number)
+        if entry is None or entry.seq != outcome.seq:
+            raise FlowError(f"envelope {envelope.serial} is not recorded destroyed at event #{outcome.seq}")
+        record = entry.record
+        if (record.destroyed_by, record.witnessed_by) != (destroyed_by.person_id, witness.person_id):
+            raise FlowError(
+                f"envelope {envelope.serial} was destroyed by {record.destroyed_by} and witnessed by "
+                f"{record.witnessed_by}: they sign its certificate"
+            )
+        key = register.key(envelope.key_id)
+        holder = register.people.get(record.recorded_holder)
+        lines.append(
+            DestroyedEnvelopeLine(
+                serial=record.serial_read,
+                key_label=key.label,
+                key_id=key.key_id,
+                kcv=key.kcv_hex.upper(),
+                split_id=split.split_id,
+                share_number=record.share_number,
+                share_count=split.count,
+                custodian=f"{holder.name} ({holder.employee_id})" if holder else record.recorded_holder,
+                returned_by=record.returned_by,
+                destroyed_at=entry.when,
+                event_id=ledger_reference_id(entry.seq),
+            )
+        )
+    methods = sorted({o.method for o in destroyed if o.method})
+    others = [
+        f"{o.envelope.serial} (share {o.envelope.share_number} of {o.envelope.split_id}): {o.outcome.value}, "
+        f"incident at event #{o.incident_seq or o.seq}"
+        for o in outcomes
+        if o.outcome is not Outcome.DESTROYED
+    ]
+
+    def printed(person_id: str) -> Person:
+        who = register.person(person_id)
+        order = ("security_officer", "administrator", "witness")
+        role = next((sc.ROLE_NAMES[r] for r in order if r in who.roles), "")
+        return Person(who.name, who.employee_id, role.capitalize())
+
+    genesis = people.genesis(ledger)
+    last = max(o.seq for o in destroyed)
+    return DestructionData(
+        occasion=occasion,
+        ceremony_id=ceremony_id or "",
+        location=location,
+        destroyed_by=printed(destroyed_by.person_id),
+        witness=replace(printed(witness.person_id), role="Witness"),
+        method="; ".join(methods) or "destroyed",
+        envelopes=tuple(lines),
+        issued_at=max(line.destroyed_at for line in lines),
+        ledger=ledger_reference(ledger, last),
+        rehearsal=genesis.rehearsal,
+        not_destroyed=tuple(others),
+    )
+
+
+def _record_destruction(
+    ledger: Ledger,
+    ceremony_id: str | None,
+    signed: bytes,
+    first_seq: int,
+    destroyed_by: PresentPerson,
+    witness: PresentPerson,
+) -> tuple[SignedDocument, str, str]:
+    subject, file_name, tag = destruction_names(ceremony_id, first_seq)
+    record = record_document_for(
+        ledger, ceremony_id, "destruction", sha256_of(signed), subject, file_name, (destroyed_by, witness)
+    )
+    return SignedDocument(signed, record), file_name, tag
+
+
+def issue_destruction_certificate(
+    ledger: Ledger,
+    outcomes: Sequence[Any],
+    destroyed_by: PresentPerson,
+    witness: PresentPerson,
+    *,
+    occasion: str,
+    ceremony_id: str | None = None,
+    location: str = "",
+    folder: Path | None = None,
+    forms: FormSet | None = None,
+) -> tuple[SignedDocument, Path]:
+    """The certificate of envelope destruction: render it from the ledger (:func:`destruction_data`), sign
+    it by the person who destroyed the envelopes then the witness, record its SHA-256 as
+    ``document.issued`` kind ``"destruction"`` signed by both, and write it (never over an existing file) in
+    ``folder`` (default: ``ceremony-documents/<ceremony id or departure-N>/``). Not inside an event loop:
+    see :func:`async_issue_destruction_certificate`."""
+    data = destruction_data(
+        ledger, outcomes, destroyed_by, witness, occasion=occasion, ceremony_id=ceremony_id, location=location
+    )
+    pdf = render_destruction(data, forms=forms)
+    for person, field_name in ((destroyed_by, "DestroyedBy"), (witness, "Witness")):
+        pdf = sign_document(
+            pdf,
+            person.identity.private_key,
+            person.identity.certificate,
+            field_name=field_name,
+            reason=_DESTRUCTION_REASON,
+        )
+    first = min(o.seq for o in outcomes)
+    document, file_name, tag = _record_destruction(ledger, ceremony_id, pdf, first, destroyed_by, witness)
+    target = (folder or archive.documents_folder(ledger.path, tag)) / file_name
+    return document, archive.write_new_file(target, pdf)
+
+
+async def async_issue_destruction_certificate(
+    ledger: Ledger,
+    outcomes: Sequence[Any],
+    destroyed_by: PresentPerson,
+    witness: PresentPerson,
+    *,
+    occasion: str,
+    ceremony_id: str | None = None,
+    location: str = "",
+    folder: Path | None = None,
+    forms: FormSet | None = None,
+) -> tuple[SignedDocument, Path]:
+    """:func:`issue_destruction_certificate` for code running inside an event loop (Textual)."""
+    data = destruction_data(
+        ledger, outcomes, destroyed_by, witness, occasion=occasion, ceremony_id=ceremony_id, location=location
+    )
+    pdf = render_destruction(data, forms=forms)
+    for person, field_name in ((destroyed_by, "DestroyedBy"), (witness, "Witness")):
+        pdf = await async_sign_document(
+            pdf,
+            person.identity.private_key,
+            person.identity.certificate,
+            field_name=field_name,
+            reason=_DESTRUCTION_REASON,
+        )
+    first = min(o.seq for o in outcomes)
+    document, file_name, tag = _record_destruction(ledger, ceremony_id, pdf, first, destroyed_by, witness)
+    target = (folder or archive.documents_folder(ledger.path, tag)) / file_name
+    path = await asyncio.to_thread(archive.write_new_file, target, pdf)
     return document, path

@@ -8,8 +8,12 @@ replaced):
 * ``retire_key`` — ``key.retired`` and ``split.retired`` for each of its active splits: from then on every
   flow refuses the key and its shares (:mod:`ceremony.flows.recovery` checks both at start and per share);
 * ``retire_split`` — one split only (e.g. a set whose envelope was found tampered with);
-* ``return_envelope`` — an envelope handed back for destruction, recorded by its serial number, which must
-  be one recorded at sealing (``share.received``) of a split already retired.
+* ``envelopes_to_account`` / ``account_envelope`` — what became of *each* envelope of the splits retired
+  here (:mod:`ceremony.flows.envelopes`): returned sealed and destroyed (serial read and checked, destroyed
+  by the administrator under the witness's eyes: ``envelope.destroyed``), returned with a broken seal or not
+  returned (an incident each; the share stays counted). ``return_envelope`` does the same by serial alone.
+  The destroyed envelopes get a destruction certificate signed by both
+  (:func:`ceremony.flows.paperwork.issue_destruction_certificate`).
 
 Retirement touches no key material, so it needs no share and no clear key: two people and the record.
 """
@@ -29,9 +33,16 @@ from ceremony.flows.common import (
     ceremony_location,
     check_ledger_kind,
     distinct,
-    normalise_serial,
     read_register,
     record_preflight_run,
+)
+from ceremony.flows.envelopes import (
+    AffectedEnvelope,
+    EnvelopeOutcome,
+    Outcome,
+    find,
+    outstanding_of_splits,
+    record_outcome,
 )
 from ceremony.ledger.register import Register
 from ceremony.ledger.store import Ledger
@@ -70,6 +81,8 @@ class RetirementCeremony:
     retired_keys: list[str] = field(default_factory=list)
     retired_splits: list[str] = field(default_factory=list)
     returned: dict[str, ReturnedEnvelope] = field(default_factory=dict)
+    outcomes: list[EnvelopeOutcome] = field(default_factory=list)  # every envelope accounted for here
+    location: str = ""
 
     @classmethod
     def start(
@@ -90,6 +103,7 @@ class RetirementCeremony:
             raise InputError("state the ceremony's purpose; it is printed in the minutes")
         where = ceremony_location(location)
         ceremony = cls(ledger, administrator, witness, purpose.strip(), rehearsal)
+        ceremony.location = where.get("location", "")
         ceremony._record(
             "ceremony.started",
             {"kind": "retirement", "purpose": ceremony.purpose, "rehearsal": rehearsal, **where},
@@ -119,7 +133,7 @@ class RetirementCeremony:
         )
         self.stage = Stage.OPEN
 
-    def _record(self, event_type: str, payload: dict[str, Any], signers: Sequence[Present]) -> Any:
+    def _record(self, event_type: str, payload: Mapping[str, Any], signers: Sequence[Present]) -> Any:
         return Recorder(self.ledger, self.ceremony_id)(event_type, payload, signers)
 
     def _signers(self) -> tuple[Present, Present]:
@@ -205,58 +219,64 @@ class RetirementCeremony:
         self._record("split.retired", {"key_id": split.key_id, "split_id": split_id, "reason": text}, signers)
         self.retired_splits.append(split_id)
 
-    def return_envelope(self, serial: str, returned_by: str, seal_intact: bool) -> ReturnedEnvelope:
-        """An envelope handed back for destruction, recorded by serial. The serial must be one recorded at
-        sealing, of a retired split, and not returned before."""
+    def envelopes_to_account(self) -> list[AffectedEnvelope]:
+        """Every sealed envelope of the splits retired in this ceremony whose outcome is not yet recorded
+        (ask about each: destroyed, returned with a broken seal, or not returned)."""
+        return outstanding_of_splits(self._register(), self.retired_splits)
+
+    def account_envelope(
+        self,
+        envelope: AffectedEnvelope,
+        outcome: Outcome | str,
+        *,
+        serial_read: str = "",
+        returned_by: str = "",
+        note: str = "",
+        method: str = "",
+    ) -> EnvelopeOutcome:
+        """Record what became of one envelope of a retired split; the administrator and the witness sign
+        (two people: for a destruction, the administrator destroys it and the witness watches). A broken
+        seal or a missing envelope is an incident (recorded)."""
         signers = self._signers()
-        wanted = normalise_serial(serial)
         register = self._register()
-        found = register.split_of_serial(wanted)
-        if found is None:
-            raise InputError(
-                f"no envelope with serial {wanted} was recorded at sealing: check the number, or record an "
-                "incident if the envelope is not one of ours"
-            )
-        split, number = found
+        split = register.split(envelope.split_id)
         if not split.retired:
             raise FlowError(
-                f"envelope {wanted} holds share {number} of {split.label}, which is still in force: "
-                "retire the split before its envelopes are destroyed"
+                f"envelope {envelope.serial} holds share {envelope.share_number} of {split.label}, which is "
+                "still in force: retire the split before its envelopes are destroyed"
             )
-        earlier = register.returned_envelopes.get(wanted)
-        if earlier is not None:
-            raise InputError(f"envelope {wanted} was already returned for destruction (event #{earlier})")
-        if not returned_by.strip():
-            raise InputError("record who handed the envelope back")
-        event = self._record(
-            "envelope.returned",
-            {
-                "envelope_serial": wanted,
-                "key_id": split.key_id,
-                "split_id": split.split_id,
-                "share_number": number,
-                "returned_by": returned_by.strip(),
-                "recorded_holder": split.custodians.get(number, ""),
-                "seal_intact": seal_intact,
-                "disposition": "destruction",
-            },
-            signers,
+        done = record_outcome(
+            self._record,
+            register,
+            envelope,
+            outcome,
+            signers[0],
+            signers[1],
+            serial_read=serial_read,
+            returned_by=returned_by,
+            note=note,
+            method=method,
         )
-        if not seal_intact:
-            self._record(
-                "incident.recorded",
-                {
-                    "kind": "envelope",
-                    "key_id": split.key_id,
-                    "split_id": split.split_id,
-                    "share_number": number,
-                    "what": f"envelope {wanted} returned for destruction with its seal broken",
-                },
-                signers,
+        self.outcomes.append(done)
+        if done.outcome is not Outcome.NOT_RETURNED:
+            self.returned[envelope.serial] = ReturnedEnvelope(
+                envelope.serial, envelope.key_id, envelope.split_id, envelope.share_number, done.seq
             )
-        returned = ReturnedEnvelope(wanted, split.key_id, split.split_id, number, event.seq)
-        self.returned[wanted] = returned
-        return returned
+        return done
+
+    def return_envelope(self, serial: str, returned_by: str, seal_intact: bool) -> ReturnedEnvelope:
+        """An envelope handed back, found by the serial read from it, which must be one recorded at sealing,
+        of a retired split, not accounted for before: destroyed on record when its seal is intact, an
+        incident when broken."""
+        self._signers()
+        envelope = find(self._register(), serial)
+        outcome = Outcome.DESTROYED if seal_intact else Outcome.SEAL_BROKEN
+        self.account_envelope(envelope, outcome, serial_read=serial, returned_by=returned_by)
+        return self.returned[envelope.serial]
+
+    def destroyed(self) -> list[EnvelopeOutcome]:
+        """The envelopes destroyed in this ceremony (for the destruction certificate)."""
+        return [o for o in self.outcomes if o.outcome is Outcome.DESTROYED]
 
     def void(self, reason: str) -> None:
         """Stop before close-out and record why (a blocked preflight too); whatever was retired stays

@@ -64,7 +64,12 @@ RETIREMENT: tuple[StepSpec, ...] = (
     StepSpec("Preflight", (), False, ()),
     StepSpec("Administrator & witness", _CONTROL, False, ("ceremony.started", "preflight.run")),
     StepSpec("Retire key or split", ("security_officer", "witness"), False, ("key.retired", "split.retired")),
-    StepSpec("Envelopes returned", ("security_officer", "witness"), False, ("envelope.returned",)),
+    StepSpec(
+        "Envelopes returned",
+        ("security_officer", "witness"),
+        False,
+        ("envelope.destroyed", "envelope.returned", "envelope.not_returned", "document.issued"),
+    ),
     StepSpec("Close", _CONTROL, False, ("ceremony.closed",)),
 )
 

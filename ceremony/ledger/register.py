@@ -152,12 +152,20 @@ class SplitInfo:
     replaces_split_id: str | None = None  # the split a re-share replaced
     receipts: list[Receipt] = field(default_factory=list)  # every share.received, in order
     # share number -> (holder, seq): who signed for it last (``share.received``, or an ``assigned`` /
-    # ``handed`` exposure); a ``returned`` exposure ends the holding.
+    # ``handed`` exposure); a ``returned`` exposure, a returned or destroyed envelope ends the holding.
     holders: dict[int, tuple[str, int]] = field(default_factory=dict)
+    # What became of each share's envelope (DESIGN §4.6), share number -> the event that recorded it:
+    destroyed: dict[int, Recorded[sc.EnvelopeDestroyed]] = field(default_factory=dict)
+    returned: dict[int, Recorded[sc.EnvelopeReturned]] = field(default_factory=dict)  # latest return
+    not_returned: dict[int, Recorded[sc.EnvelopeNotReturned]] = field(default_factory=dict)  # latest
 
     @property
     def retired(self) -> bool:
         return self.retired_seq is not None
+
+    def envelope_accounted(self, number: int) -> bool:
+        """Whether what became of share ``number``'s envelope is recorded (destroyed, returned, missing)."""
+        return number in self.destroyed or number in self.returned or number in self.not_returned
 
     @property
     def label(self) -> str:
@@ -303,6 +311,7 @@ class Register:
     affirmations: dict[str, list[Affirmation]] = field(default_factory=dict)  # person id -> oldest first
     ceremonies: dict[str, CeremonyInfo] = field(default_factory=dict)  # in the order they started
     returned_envelopes: dict[str, int] = field(default_factory=dict)  # serial -> envelope.returned seq
+    destroyed_envelopes: dict[str, int] = field(default_factory=dict)  # serial -> envelope.destroyed seq
     size: int = 0
     last_time: str | None = None
 
@@ -452,6 +461,20 @@ class Register:
                     exposed.holders.pop(number, None)
         elif isinstance(record, sc.EnvelopeReturned):
             self.returned_envelopes.setdefault(record.envelope_serial, event.seq)
+            back = self.splits.get(record.split_id)
+            if back is not None:
+                back.returned[record.share_number] = self._recorded(event, record)
+                back.holders.pop(record.share_number, None)
+        elif isinstance(record, sc.EnvelopeDestroyed):
+            self.destroyed_envelopes.setdefault(record.envelope_serial, event.seq)
+            gone = self.splits.get(record.split_id)
+            if gone is not None:
+                gone.destroyed.setdefault(record.share_number, self._recorded(event, record))
+                gone.holders.pop(record.share_number, None)
+        elif isinstance(record, sc.EnvelopeNotReturned):
+            missing = self.splits.get(record.split_id)
+            if missing is not None:
+                missing.not_returned[record.share_number] = self._recorded(event, record)
         elif isinstance(record, sc.PreflightException):
             self.exceptions.append(Recorded(event.seq, event.time, record, event.actors, event.attested_by))
         elif isinstance(record, sc.DocumentIssued):
@@ -468,6 +491,10 @@ class Register:
                         wording_sha256=record.wording_sha256,
                     )
                 )
+
+    @staticmethod
+    def _recorded(event: ev.Event, record: R) -> Recorded[R]:
+        return Recorded(event.seq, event.time, record, event.actors, event.attested_by)
 
     def _take_split(self, event: ev.Event, record: sc.SplitCreated) -> None:
         key = self.keys.get(record.key_id)

@@ -937,15 +937,78 @@ class EnvelopeInspected(CustodianShareEvent):
     seal_intact_witness: bool = flag()
 
 
-@event("envelope.returned")
+# What became of a sealed envelope when its split is retired or its holder leaves (DESIGN §4.6; PCI PIN:
+# returned components are destroyed under dual control, with a record). Each share's envelope ends in one of:
+# destroyed (``envelope.destroyed``), returned with its seal broken (``envelope.returned``, seal_intact
+# false: an incident), or not returned (``envelope.not_returned``: an incident, the share stays held). Only a
+# destroyed share stops counting towards a key's smallest coalition (ceremony.policy.custody).
+# ``ceremony_id`` is absent when a departure (no ceremony) records it; a security officer or an
+# administrator signs with a witness.
+ENVELOPE_CONTROL: Final = SigningRule((role("security_officer", "administrator"), role("witness")))
+ENVELOPE_DESTRUCTION: Final = SigningRule(
+    (
+        role("security_officer", "administrator", person_field="destroyed_by"),
+        role("witness", person_field="witnessed_by"),
+    )
+)
+
+
+@event("envelope.returned", ENVELOPE_CONTROL)
 @dataclass(frozen=True, kw_only=True)
 class EnvelopeReturned(ShareEvent):
+    """An envelope handed back. Since the destruction record (``envelope.destroyed``) this records a return
+    with a broken seal (an incident: the share may have been copied, it still counts); older ledgers also
+    hold intact returns "for destruction" that were never recorded as destroyed. The rule was
+    administrator + witness: a security officer + witness (a departure) is accepted too."""
+
+    ceremony_id: str | None = ceremony(optional=True)  # type: ignore[assignment]
     key_id: str = key()
     envelope_serial: str = field(_any_text(40))
     recorded_holder: str = person(active=False)
     returned_by: str = text(200)
     seal_intact: bool = flag()
     disposition: str = text(200)
+
+
+@event("envelope.destroyed", ENVELOPE_DESTRUCTION)
+@dataclass(frozen=True, kw_only=True)
+class EnvelopeDestroyed(ShareEvent):
+    """A sealed envelope returned and destroyed under dual control: ``destroyed_by`` (a security officer or
+    an administrator) and ``witnessed_by`` (a witness), two different people, both sign. The serial read
+    from the envelope must be the one recorded at sealing; from this event the share no longer counts
+    towards the key's smallest coalition and nobody holds it."""
+
+    ceremony_id: str | None = ceremony(optional=True)  # type: ignore[assignment]
+    key_id: str = key()
+    envelope_serial: str = field(_any_text(40))  # as recorded at sealing (share.received)
+    serial_read: str = field(_any_text(40))  # as read from the envelope before it was destroyed
+    recorded_holder: str = person(active=False)
+    returned_by: str = text(200)
+    destroyed_by: str = person()
+    witnessed_by: str = person()
+    method: str = text(200)
+
+    def validate(self) -> None:
+        if self.serial_read != self.envelope_serial:
+            raise EventFormError(
+                f"envelope {self.serial_read[:40]!r} was read, {self.envelope_serial[:40]!r} recorded: "
+                "only the envelope recorded at sealing is destroyed on record"
+            )
+        if self.destroyed_by == self.witnessed_by:
+            raise EventFormError("an envelope is destroyed by one person and witnessed by another")
+
+
+@event("envelope.not_returned", ENVELOPE_CONTROL)
+@dataclass(frozen=True, kw_only=True)
+class EnvelopeNotReturned(ShareEvent):
+    """An envelope that was asked for and not handed back (an incident): its share stays counted, held by
+    its recorded holder."""
+
+    ceremony_id: str | None = ceremony(optional=True)  # type: ignore[assignment]
+    key_id: str = key()
+    envelope_serial: str = field(_any_text(40))
+    recorded_holder: str = person(active=False)
+    reason: str = text(2000)
 
 
 @event("incident.recorded", SigningRule((role("administrator", "custodian"), role("witness"))))

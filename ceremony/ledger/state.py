@@ -250,6 +250,8 @@ class LedgerState:
             self.custody.check_wrap(record.key_id, _transport(record), _kek_components(record), seq)
         elif isinstance(record, sc.KeyRetired):
             self.custody.check_retire_key(record.key_id, record.replaced_by_key_id, seq)
+        elif isinstance(record, sc.EnvelopeDestroyed):
+            self.custody.check_destroy(record.split_id, record.share_number, seq, record.key_id)
 
         self._check_rule(seq, record, attestations, actors, new_person)
         if isinstance(check_signatures, SignatureSink):
@@ -465,6 +467,8 @@ class LedgerState:
             self.custody.add_wrap(record.key_id, _transport(record), _kek_components(record), seq)
         elif isinstance(record, sc.KeyRetired):
             self.custody.retire_key(record.key_id, seq, record.replaced_by_key_id)
+        elif isinstance(record, sc.EnvelopeDestroyed):
+            self.custody.destroy_share(record.split_id, record.share_number, seq, record.key_id)
         elif isinstance(record, sc.CeremonyStarted):
             self.ceremony_ids.add(record.ceremony_id)
             self.ceremonies += 1

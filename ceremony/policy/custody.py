@@ -15,7 +15,10 @@ The rule, as enforced here:
   ``shown``, a returned envelope) is fine.
 * **Smallest coalition.** For every key, over *all* its splits, retired or not (an old split still rebuilds
   the same key), the fewest people whose combined knowledge of one split reaches its threshold must be at
-  least that split's threshold, and at least 2. Shares of different splits never combine: each split is an
+  least that split's threshold, and at least 2. Every share counts except a **destroyed** one: a sealed
+  envelope returned and destroyed under dual control (``destroy_share``, from ``envelope.destroyed``) takes
+  its share out of every coalition — retiring a split alone does not, since its envelopes still rebuild the
+  key. Shares of different splits never combine: each split is an
   independent polynomial (or independent XOR components), so fewer than ``m`` shares of each of several
   splits reveal nothing about the key. A person who knew share 1 of an old 2-of-3 split and is given share 2
   of the new 2-of-3 split is therefore allowed.
@@ -258,6 +261,17 @@ class _SplitState:
     known: dict[str, dict[int, int]] = field(default_factory=dict)
     # share number -> (current holder, seq of the exposure that made them the holder)
     holding: dict[int, tuple[str, int]] = field(default_factory=dict)
+    # share number -> seq of the envelope.destroyed that destroyed it (it no longer counts anywhere)
+    destroyed: dict[int, int] = field(default_factory=dict)
+
+    def counted(self) -> dict[str, set[int]]:
+        """Person -> share numbers they know that still count: every share known, except destroyed ones."""
+        out: dict[str, set[int]] = {}
+        for person, numbers in self.known.items():
+            live = {n for n in numbers if n not in self.destroyed}
+            if live:
+                out[person] = live
+        return out
 
 
 class CustodyHistory:
@@ -384,6 +398,38 @@ class CustodyHistory:
             )
         state.retired_seq = seq
 
+    def check_destroy(self, split_id: str, share_number: int, seq: int, key_id: str | None = None) -> None:
+        """Raise unless share ``share_number`` of ``split_id`` (of ``key_id``, when given) can be destroyed:
+        the split exists, the share is in range and was not destroyed before."""
+        state = self._split(split_id, seq)
+        if key_id is not None and state.record.key_id != key_id:
+            raise CustodyRecordError(
+                f"Event #{seq}: split {split_id} belongs to key {state.record.key_id}, not {key_id}."
+            )
+        if not 1 <= share_number <= state.record.shares:
+            raise CustodyRecordError(
+                f"Event #{seq}: split {split_id} has shares 1..{state.record.shares}, "
+                f"not share {share_number}."
+            )
+        earlier = state.destroyed.get(share_number)
+        if earlier is not None:
+            raise CustodyRecordError(
+                f"Event #{seq}: share {share_number} of split {split_id} was already destroyed at event "
+                f"#{earlier}."
+            )
+
+    def destroy_share(self, split_id: str, share_number: int, seq: int, key_id: str | None = None) -> None:
+        """The share's sealed envelope was returned and destroyed under dual control: from now on nobody
+        holds it and it counts towards no coalition (whatever was known of it before stays recorded)."""
+        self.check_destroy(split_id, share_number, seq, key_id)
+        state = self._splits[split_id]
+        state.destroyed[share_number] = seq
+        state.holding.pop(share_number, None)
+
+    def destroyed(self, split_id: str) -> dict[int, int]:
+        """Share number -> seq of the event that destroyed it."""
+        return dict(self._split(split_id, None).destroyed)
+
     def check(self, exposure: Exposure) -> None:
         """Raise if ``exposure`` would break the custody rule; never changes the history.
 
@@ -458,7 +504,7 @@ class CustodyHistory:
         state = self._splits[exposure.split_id]
         mine = state.known.setdefault(exposure.person_id, {})
         mine.setdefault(exposure.share_number, exposure.seq)
-        if exposure.kind in HOLDING_KINDS:
+        if exposure.kind in HOLDING_KINDS and exposure.share_number not in state.destroyed:
             state.holding[exposure.share_number] = (exposure.person_id, exposure.seq)
         self._keys_of_person.setdefault(exposure.person_id, set()).add(state.record.key_id)
 
@@ -643,20 +689,22 @@ class CustodyHistory:
         return frozenset(people)
 
     def holders(self, split_id: str) -> dict[int, str]:
-        """Share number -> current holder (the last 'assigned' or 'handed' exposure of that share)."""
+        """Share number -> current holder (the last 'assigned' or 'handed' exposure of that share; nobody
+        once it was destroyed)."""
         return {number: person for number, (person, _) in self._split(split_id, None).holding.items()}
 
     def smallest_coalition(self, key_id: str) -> Coalition:
         """The fewest people whose combined knowledge of some split of the key reaches its threshold.
 
-        All splits count, retired or not. Among equally small coalitions, the earliest split wins.
+        All splits count, retired or not; every share counts except a destroyed one. Among equally small
+        coalitions, the earliest split wins.
         """
         if key_id not in self._splits_of_key:
             raise CustodyRecordError(f"Key {key_id} has no split in the custody record.")
         best = Coalition(key_id=key_id, size=None, members=(), split_id=None)
         for split_id in self._splits_of_key[key_id]:
             state = self._splits[split_id]
-            members = smallest_coalition_of_split(state.known, state.record.threshold)
+            members = smallest_coalition_of_split(state.counted(), state.record.threshold)
             if members is not None and (best.size is None or len(members) < best.size):
                 best = Coalition(key_id=key_id, size=len(members), members=members, split_id=split_id)
         for transport_id in self._routes.get(key_id, ()):

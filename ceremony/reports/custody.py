@@ -3,11 +3,14 @@ its first split's threshold, or a recorded ``key.quorum_lowered`` decision, each
 quorum, the reason and who signed) and the smallest coalition of people who could rebuild it over every
 route — any split ever made, or a wrapped file plus the components of the KEK it was wrapped under — loudly
 flagged when it is below the quorum (the rule broken, e.g. by demonstrated knowledge); then per split, who
-holds which share number now, who ever knew which, and the envelope serials.
+holds which share number now, who ever knew which, the envelope serials and what became of each envelope
+(destroyed under dual control, returned with a broken seal, not returned, or still held).
 
-Knowledge is cumulative: a retired split still rebuilds the same key, and someone who left still knows
-what they knew, so every split ever made is listed (``--from`` keeps splits still active on or after that
-date; ``--to`` shows the ledger as it stood then). ``--person`` keeps the keys that person ever knew.
+Knowledge is cumulative: a retired split still rebuilds the same key while its envelopes exist, and someone
+who left still knows what they knew, so every split ever made is listed, and the smallest coalition counts
+every share not destroyed (DESIGN §4.6: only an envelope destroyed on record stops counting). ``--from``
+keeps splits still active on or after that date; ``--to`` shows the ledger as it stood then; ``--person``
+keeps the keys that person ever knew.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ from typing import Any
 
 from ceremony.policy.custody import Coalition
 from ceremony.reports.model import (
+    DESTROYED,
+    NOT_RETURNED,
+    RETURNED,
+    SEAL_BROKEN,
+    EnvelopeFate,
     Filters,
     KeyFacts,
     LedgerFacts,
@@ -54,6 +62,8 @@ CSV_COLUMNS = (
     "coalition_route",
     "quorum",
     "rule_broken",
+    "envelope_status",
+    "counted",
 )
 
 
@@ -72,6 +82,38 @@ def route_text(facts: LedgerFacts, key: KeyFacts, coalition: Coalition) -> str:
         scheme = f" ({split.scheme_text})" if split is not None else ""
         return f"a split: {coalition.split_id}{scheme}"
     return "no route"
+
+
+def envelope_status(facts: LedgerFacts, fate: EnvelopeFate | None, serial: str) -> str:
+    """What became of a share's envelope, in words, with the event that recorded it."""
+    if fate is None:
+        return "sealed, held (counts)" if serial else "-"
+    if fate.state == DESTROYED:
+        who = " and ".join(facts.name_of(p) for p in fate.by)
+        return f"DESTROYED {show_date(fate.time)} (#{fate.seq}) by {who}"
+    if fate.state == SEAL_BROKEN:
+        return f"returned, SEAL BROKEN {show_date(fate.time)}: incident (#{fate.seq}); still counts"
+    if fate.state == NOT_RETURNED:
+        return f"NOT RETURNED: incident (#{fate.seq}); still held, counts"
+    assert fate.state == RETURNED
+    return f"returned {show_date(fate.time)} (#{fate.seq}), destruction not recorded: still counts"
+
+
+def counted_text(facts: LedgerFacts, key: KeyFacts) -> str:
+    """How many of the key's shares (over every split) still count towards its smallest coalition."""
+    issued = destroyed = retired_live = 0
+    for split_id in key.split_ids:
+        split = facts.splits[split_id]
+        gone = {n for n, fate in split.envelope_fates.items() if fate.destroyed}
+        issued += split.shares
+        destroyed += len(gone)
+        if split.retired_seq is not None:
+            retired_live += split.shares - len(gone)
+    text = f"{issued - destroyed} of {issued} shares over {count_of(len(key.split_ids), 'split')}"
+    text += f" ({destroyed} destroyed on record)" if destroyed else " (none destroyed on record)"
+    if retired_live:
+        text += f"; {retired_live} of them belong to retired splits and still count until destroyed"
+    return text
 
 
 def quorum_text(facts: LedgerFacts, key: KeyFacts) -> str:
@@ -98,12 +140,13 @@ def _key_section(facts: LedgerFacts, key: KeyFacts, coalition: Coalition) -> tup
     coalition_text = (
         f"{count_of(coalition.size, 'person', 'people')}: {names}, by {route}"
         if coalition.size is not None
-        else "nobody: not enough shares or components were ever given out to rebuild it"
+        else "nobody: no route has enough shares or components given out and not destroyed to rebuild it"
     )
     fields = [
         ("Key", f"{key.label} ({key.key_id}), {key.key_type}, KCV {key.kcv_hex.upper()}"),
         ("Quorum", quorum_text(facts, key)),
         ("Smallest coalition", coalition_text),
+        ("Shares counted", counted_text(facts, key)),
     ]
     broken = history.broken(key.key_id)
     if broken is not None:
@@ -203,19 +246,28 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                     key=lambda item: item[1],
                 )
                 holder = holders.get(number, "")
+                fate = split.fate(number)
                 serial = split.envelope_of(number)
+                status_text = envelope_status(facts, fate, serial)
+                counted = fate is None or not fate.destroyed
                 serials = [e.serial for e in split.envelopes if e.share_number == number]
                 known_text = "; ".join(f"{facts.name_of(p)} (#{seq})" for p, seq in knew) or "-"
                 holder_text = facts.name_of(holder) if holder else "-"
                 if holder and holder in facts.people and not facts.people[holder].active:
                     holder_text += " (deactivated)"
-                table_rows.append((str(number), holder_text, serial or "-", known_text))
+                if fate is not None and fate.destroyed:
+                    holder_text = "nobody (destroyed)"
+                table_rows.append((str(number), holder_text, serial or "-", status_text, known_text))
                 share_records.append(
                     {
                         "share_number": number,
                         "held_by": holder or None,
                         "envelope_serial": serial or None,
                         "envelopes": serials,
+                        "envelope_status": fate.state if fate is not None else ("held" if serial else None),
+                        "envelope_event": fate.seq if fate is not None else None,
+                        "destroyed_by": list(fate.by) if fate is not None and fate.destroyed else [],
+                        "counted": counted,
                         "known_by": [
                             {"person_id": p, "name": facts.name_of(p), "first_seq": seq} for p, seq in knew
                         ],
@@ -237,6 +289,8 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                     key_record["route"],
                     str(key_record["quorum"] or ""),
                     "yes" if key_record["rule_broken"] else "no",
+                    fate.state if fate is not None else ("held" if serial else ""),
+                    "yes" if counted else "no",
                 )
                 if not knew:
                     rows.append((*common, "", "", "no", "", "", serial, *tail))
@@ -267,9 +321,15 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                     fields=tuple(fields),
                     tables=(
                         Table(
-                            ("Share", "Held now by", "Envelope", "Ever known by (first event)"),
+                            (
+                                "Share",
+                                "Held now by",
+                                "Envelope",
+                                "What became of it",
+                                "Ever known by (first event)",
+                            ),
                             tuple(table_rows),
-                            (0.7, 2.2, 1.6, 5.5),
+                            (0.6, 1.7, 2.0, 2.5, 3.2),
                         ),
                     ),
                 )

@@ -30,6 +30,7 @@ from ceremony.ledger.register import (
     Affirmation,
     QuorumDecision,
     Register,
+    SplitInfo,
     ceremony_id_of,
     key_id_of,
     split_id_of,
@@ -109,6 +110,71 @@ class Envelope:
     method: str
 
 
+@dataclass(frozen=True)
+class EnvelopeFate:
+    """What became of one share's envelope: ``state`` is "destroyed" (returned sealed, serial checked,
+    destroyed under dual control: the share no longer counts), "seal broken" (returned, an incident: it still
+    counts), "not returned" (an incident: still counts, still held) or "returned" (an older ledger's return
+    for destruction, no destruction recorded: still counts)."""
+
+    state: str
+    seq: int
+    time: datetime
+    serial: str
+    by: tuple[str, ...] = ()  # destroyed: (destroyed by, witnessed by); otherwise who signed the record
+    detail: str = ""  # method of destruction, who returned it, or why it was not returned
+
+    @property
+    def destroyed(self) -> bool:
+        return self.state == DESTROYED
+
+
+DESTROYED = "destroyed"
+SEAL_BROKEN = "seal broken"
+NOT_RETURNED = "not returned"
+RETURNED = "returned"
+
+
+def envelope_fates(split: SplitInfo) -> dict[int, EnvelopeFate]:
+    """Each share's envelope fate from the register: a destruction wins; else the latest of a return and a
+    report that it was not returned."""
+    fates: dict[int, EnvelopeFate] = {}
+    for number in sorted(set(split.destroyed) | set(split.returned) | set(split.not_returned)):
+        gone = split.destroyed.get(number)
+        if gone is not None:
+            r = gone.record
+            fates[number] = EnvelopeFate(
+                DESTROYED,
+                gone.seq,
+                parse_time(gone.time),
+                r.envelope_serial,
+                (r.destroyed_by, r.witnessed_by),
+                f"{r.method}; returned by {r.returned_by}",
+            )
+            continue
+        back, missing = split.returned.get(number), split.not_returned.get(number)
+        if back is not None and (missing is None or back.seq > missing.seq):
+            b = back.record
+            fates[number] = EnvelopeFate(
+                RETURNED if b.seal_intact else SEAL_BROKEN,
+                back.seq,
+                parse_time(back.time),
+                b.envelope_serial,
+                back.signers,
+                f"returned by {b.returned_by}",
+            )
+        elif missing is not None:
+            fates[number] = EnvelopeFate(
+                NOT_RETURNED,
+                missing.seq,
+                parse_time(missing.time),
+                missing.record.envelope_serial,
+                missing.signers,
+                missing.record.reason,
+            )
+    return fates
+
+
 @dataclass
 class SplitFacts:
     split_id: str
@@ -125,8 +191,13 @@ class SplitFacts:
     retired_reason: str = ""
     envelopes: list[Envelope] = field(default_factory=list)
     # share number -> (holder, seq): who signed for it last (``share.received``, or an ``assigned`` /
-    # ``handed`` exposure); a ``returned`` exposure ends the holding.
+    # ``handed`` exposure); a ``returned`` exposure, a returned or destroyed envelope ends the holding.
     holders: dict[int, tuple[str, int]] = field(default_factory=dict)
+    # What became of each share's envelope (DESIGN §4.6), share number -> what the ledger recorded.
+    envelope_fates: dict[int, EnvelopeFate] = field(default_factory=dict)
+
+    def fate(self, share_number: int) -> EnvelopeFate | None:
+        return self.envelope_fates.get(share_number)
 
     @property
     def scheme_text(self) -> str:
@@ -529,6 +600,7 @@ def _from_register(facts: LedgerFacts, register: Register) -> None:
                 for r in split.receipts
             ],
             holders=dict(split.holders),
+            envelope_fates=envelope_fates(split),
         )
     for info in register.ceremonies.values():
         ceremony = facts.ceremonies.setdefault(info.ceremony_id, CeremonyFacts(info.ceremony_id))

@@ -346,8 +346,13 @@ def test_reshare_then_recover_with_the_new_shares_then_retire(tmp_path) -> None:
     assert gone.outcome == "completed" and gone.as_expected
     key_retired = _events(ledger, "key.retired")
     assert [e.payload["key_id"] for e in key_retired] == [generated.key_id]
-    returned = sorted(e.payload["envelope_serial"] for e in _events(ledger, "envelope.returned"))
+    returned = sorted(
+        e.payload["envelope_serial"]
+        for e in _events(ledger, "envelope.returned") + _events(ledger, "envelope.destroyed")
+    )
     assert returned == [f"TE-2026-000{n}" for n in range(1, 6)]
+    # Intact envelopes are destroyed on record (issue 15); the broken seal is a return and an incident.
+    assert [e.payload["seal_intact"] for e in _events(ledger, "envelope.returned")] == [False]
     # ... and the old shares and the new shares are refused from then on.
     for folder in ("papers", "reshared"):
         after = run(

@@ -145,7 +145,9 @@ def test_retirement_and_returned_envelopes(cast, people):
     assert key.retired_time == cast.ledger.event(key.retired_seq or 0).time
     assert split.retired and split.retired_reason == "key retired (end of cryptoperiod)"
     assert register.active_splits(zmk.key_id) == []
-    assert register.returned_envelopes == {zmk.serials[2]: returned.seq}
+    # An intact envelope handed back is destroyed on record (issue 15): nobody holds share 2 any more.
+    assert register.destroyed_envelopes == {zmk.serials[2]: returned.seq}
+    assert 2 not in split.holders and split.destroyed[2].seq == returned.seq
     assert register.ceremony(retirement.ceremony_id).splits_retired == [zmk.split_id]
     (period,) = cryptoperiods(cast.ledger.events())
     assert period.retired_at == ledger_time(key.retired_time or "")

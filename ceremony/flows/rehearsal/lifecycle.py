@@ -68,7 +68,7 @@ from ceremony.flows.rehearsal.room import (
 from ceremony.flows.rehearsal.script import LifecycleScript, ScriptError, ScriptStep
 from ceremony.flows.reshare import ReshareCeremony, ReshareReason
 from ceremony.flows.reshare import Stage as ReshareStage
-from ceremony.flows.retirement import RetirementCeremony
+from ceremony.flows.retirement import RetirementCeremony, ReturnedEnvelope
 from ceremony.ledger import participants as enrolment
 from ceremony.ledger.store import Ledger
 
@@ -613,11 +613,25 @@ def _run_retirement(life: _Life, started: float) -> LifecycleResult:
         )
         for index, entry in enumerate(script.returned, start=2):
             who = script.person(entry.returned_by)
-            returned = ceremony.return_envelope(
-                entry.envelope, f"{who.name} ({who.employee_id})", entry.seal_intact
-            )
+            if not entry.returned:
+                from ceremony.flows.envelopes import Outcome, find
+
+                missing = find(read_register(life.ledger.events()), entry.envelope)
+                ceremony.account_envelope(missing, Outcome.NOT_RETURNED, note=f"{who.name} did not return it")
+                returned = ReturnedEnvelope(
+                    missing.serial, missing.key_id, missing.split_id, missing.share_number, 0
+                )
+            else:
+                returned = ceremony.return_envelope(
+                    entry.envelope, f"{who.name} ({who.employee_id})", entry.seal_intact
+                )
             note = f"envelope {returned.serial}: share {returned.share_number} of split {returned.split_id}"
-            note += ", for destruction" + ("" if entry.seal_intact else "; seal broken: incident recorded")
+            if not entry.returned:
+                note += ", NOT RETURNED: incident recorded, the share stays held"
+            else:
+                note += (
+                    ": serial checked, destroyed" if entry.seal_intact else ": seal broken, incident recorded"
+                )
             outcome = StepOutcome(
                 index,
                 "return envelope",

@@ -345,8 +345,9 @@ class OutputPlan:
 @dataclass(frozen=True)
 class ReturnedEnvelopeEntry:
     envelope: str
-    returned_by: str  # employee id
-    seal_intact: bool = True
+    returned_by: str  # employee id (for an envelope not returned: the custodian asked for it)
+    seal_intact: bool = True  # intact: destroyed on record (serial checked); broken: an incident
+    returned: bool = True  # false: asked for and not handed back (an incident; the share stays held)
 
 
 @dataclass(frozen=True)
@@ -538,12 +539,13 @@ def _lifecycle_script(raw: Mapping[str, Any], kind: str) -> LifecycleScript:
         returned = []
         for i, r in enumerate(_table_list(raw, "returned", "script"), start=1):
             where = f"[[returned]] #{i}"
-            _only(r, {"envelope", "returned_by", "seal_intact"}, where)
+            _only(r, {"envelope", "returned_by", "seal_intact", "returned"}, where)
             returned.append(
                 ReturnedEnvelopeEntry(
                     _get(r, "envelope", str, where),
                     _get(r, "returned_by", str, where),
                     _get(r, "seal_intact", bool, where, True),
+                    _get(r, "returned", bool, where, True),
                 )
             )
         fields["returned"] = tuple(returned)

@@ -5,9 +5,12 @@ PreflightPanel`): an uncovered finding blocks on a production ledger; a rehearsa
 Then the purpose and the place of the ceremony; administrator and witness authenticate and the flow starts
 the ceremony and records the preflight. The operator chooses a key (it and all its splits) or one split, the
 reason (end of cryptoperiod, compromise suspected, replaced) and a note; the flow records it. From then on
-every flow refuses the key's or split's shares. Envelopes handed back for destruction are recorded by
-serial, one by one. Close ends the ceremony and issues its minutes (signed by administrator and witness).
-Nothing secret is on this screen.
+every flow refuses the key's or split's shares. Then the screen asks about *each* envelope of the splits
+retired (:mod:`ceremony.flows.envelopes`): returned sealed and destroyed (the serial read from it is checked
+against the recorded one; the administrator destroys it under the witness's eyes), returned with a broken
+seal, or not returned (an incident each). Close issues the destruction certificate (signed by both) when
+envelopes were destroyed, then ends the ceremony and issues its minutes (signed by administrator and
+witness). Nothing secret is on this screen.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from ceremony.errors import CeremonyError
 from ceremony.flows.common import read_register
+from ceremony.flows.envelopes import CHOICES, AffectedEnvelope, Outcome
 from ceremony.flows.presence import Presence, PresentPerson
 from ceremony.flows.retirement import RetirementCeremony, RetirementReason
 from ceremony.flows.retirement import Stage as RetirementStage
@@ -38,7 +42,12 @@ from ceremony.tui.widgets.auth_form import AuthForm
 
 RETIRE_STEPS = RETIREMENT_TITLES  # one source: ceremony.flows.steps
 STEP_AUTH, STEP_RETIRE, STEP_ENVELOPES, STEP_CLOSE = 1, 2, 3, 4
-SEAL = [("Seal intact", "yes"), ("Seal broken", "no")]
+OUTCOMES = list(CHOICES)
+
+
+def envelope_options(envelopes: list[AffectedEnvelope]) -> list[tuple[str, str]]:
+    """One line per envelope still to account for (fits 80 columns)."""
+    return [(e.short(), e.serial) for e in envelopes]
 
 
 def targets(ledger: Ledger) -> list[tuple[str, str]]:
@@ -62,8 +71,10 @@ class RetireScreen(CeremonyScreen[None]):
         "The air-gap preflight runs first (a finding no exception covers blocks; a rehearsal may record it). "
         "State the purpose and the place; administrator and witness authenticate. Choose the key (with all "
         "its splits) or one split, the reason and a note, then Retire: every later ceremony refuses its "
-        "shares. Record each envelope handed back for destruction by its serial. Close ends the ceremony "
-        "and signs its minutes."
+        "shares. Then say what became of each envelope of the retired splits: returned sealed (type the "
+        "serial read from it: it must be the recorded one; it is destroyed under dual control), returned "
+        "with a broken seal, or not returned (an incident each). Close issues the destruction certificate "
+        "and the minutes, both signed by administrator and witness."
     )
     ALLOW_SELECT = False
     CSS_PATH = LIFECYCLE_CSS
@@ -77,6 +88,7 @@ class RetireScreen(CeremonyScreen[None]):
         self.preflight = PreflightGate(ledger, run_preflight)
         self.administrator: PresentPerson | None = None
         self.ceremony: RetirementCeremony | None = None
+        self.leave_unanswered = False  # Close pressed once with envelopes unanswered: a second press goes on
 
     def compose_body(self) -> ComposeResult:
         people = [p for p in participants(self.ledger) if p.active]
@@ -107,11 +119,14 @@ class RetireScreen(CeremonyScreen[None]):
         yield Select([(r.value, r.value) for r in RetirementReason], prompt="Choose the reason", id="reason")
         yield Input(placeholder="note (optional), e.g. replaced by key ZMK-2027", id="note", max_length=200)
         yield Button("Retire", id="retire", variant="warning")
-        yield Label("Envelope returned for destruction: serial, who returned it, seal")
-        yield Input(placeholder="envelope serial", id="serial", max_length=40)
+        yield Label("Envelopes of the retired splits: what became of each?")
+        yield Static("Retire a key or a split first.", id="envelope-ask")
+        yield Select([], prompt="Envelope", id="which")
+        yield Select(OUTCOMES, id="outcome", value=Outcome.DESTROYED.value, allow_blank=False)
+        yield Input(placeholder="serial as read from the envelope", id="serial", max_length=40)
         yield Input(placeholder="returned by (name)", id="returned-by", max_length=80)
-        yield Select(SEAL, id="seal", value="yes", allow_blank=False)
-        yield Button("Record the envelope", id="envelope")
+        yield Input(placeholder="note (seal, why not returned...)", id="envelope-note", max_length=200)
+        yield Button("Record this envelope", id="envelope")
         yield Button("Close the ceremony", id="close", variant="primary")
         yield Static("", id="done-list")
         yield Static("", id="status")
@@ -226,33 +241,77 @@ class RetireScreen(CeremonyScreen[None]):
         self.status("")
         self.query_one("#target", Select).set_options(targets(self.ledger))
         self._step(STEP_ENVELOPES)
+        self._ask_next()
+
+    def _outstanding(self) -> list[AffectedEnvelope]:
+        return self.ceremony.envelopes_to_account() if self.ceremony is not None else []
+
+    def _ask_next(self) -> None:
+        """Offer the envelopes still unanswered, the first one chosen, and focus what comes next."""
+        left = self._outstanding()
+        which = self.query_one("#which", Select)
+        which.set_options(envelope_options(left))
+        ask = self.query_one("#envelope-ask", Static)
+        if not left:
+            ask.update(Text("✓ Every envelope of the retired splits is accounted for.", style="green"))
+            self.query_one("#close", Button).focus()
+            return
+        which.value = left[0].serial
+        ask.update(Text(f"{len(left)} envelope(s) to account for. Now: {left[0].describe()}", style="bold"))
         self.query_one("#serial", Input).focus()
+
+    def _chosen(self) -> AffectedEnvelope | None:
+        value = self.query_one("#which", Select).value
+        return next((e for e in self._outstanding() if e.serial == value), None)
+
+    @on(Select.Changed, "#which")
+    def _which_changed(self) -> None:
+        left = self._outstanding()
+        value = self.query_one("#which", Select).value
+        chosen = next((e for e in left if e.serial == value), None)
+        if chosen is not None:
+            line = f"{len(left)} envelope(s) to account for. Now: {chosen.describe()}"
+            self.query_one("#envelope-ask", Static).update(Text(line, style="bold"))
 
     @on(Input.Submitted, "#serial")
     @on(Input.Submitted, "#returned-by")
+    @on(Input.Submitted, "#envelope-note")
     @on(Button.Pressed, "#envelope")
     def envelope(self) -> None:
         ceremony = self._open()
         if ceremony is None:
             return
+        chosen = self._chosen()
+        if chosen is None:
+            self.status("Retire a key or a split first, then choose one of its envelopes.", "bold red")
+            return
+        outcome = Outcome(str(self.query_one("#outcome", Select).value))
         serial = self.query_one("#serial", Input).value
         returned_by = self.query_one("#returned-by", Input).value
-        if not serial.strip() or not returned_by.strip():
-            self.status("Type the envelope's serial and who returned it.", "bold red")
+        if outcome is Outcome.DESTROYED and (not serial.strip() or not returned_by.strip()):
+            self.status("Type the serial as read from the envelope and who handed it back.", "bold red")
             return
-        intact = self.query_one("#seal", Select).value == "yes"
         try:
-            returned = ceremony.return_envelope(serial, returned_by, intact)
+            done = ceremony.account_envelope(
+                chosen,
+                outcome,
+                serial_read=serial,
+                returned_by=returned_by,
+                note=self.query_one("#envelope-note", Input).value,
+            )
         except CeremonyError as error:
             self.status(refusal_text(error))
             return
-        note = "" if intact else " — SEAL BROKEN: incident recorded"
-        self._done(
-            f"✓ Envelope {returned.serial} (share {returned.share_number}) recorded for destruction{note}."
-        )
+        if done.outcome is Outcome.DESTROYED:
+            line = f"✓ Envelope {chosen.serial} (share {chosen.share_number}): serial checked, DESTROYED."
+        else:
+            line = f"⚠ Envelope {chosen.serial} (share {chosen.share_number}): {outcome.value}: incident."
+        self._done(line)
         self.status("")
-        self.query_one("#serial", Input).value = ""
-        self.query_one("#serial", Input).focus()
+        for field_id in ("#serial", "#envelope-note"):
+            self.query_one(field_id, Input).value = ""
+        self.leave_unanswered = False
+        self._ask_next()
 
     @on(Button.Pressed, "#close")
     async def close(self) -> None:
@@ -263,6 +322,36 @@ class RetireScreen(CeremonyScreen[None]):
             close_flow_screen(self)
             return
         if ceremony.stage is RetirementStage.OPEN:
+            left = ceremony.envelopes_to_account()
+            if left and not self.leave_unanswered:
+                self.leave_unanswered = True
+                self.status(
+                    f"{len(left)} envelope(s) not accounted for, e.g. {left[0].serial}: say what became of "
+                    "each (they stay held on record otherwise). Press Close again to close anyway.",
+                    "bold red",
+                )
+                return
+            certificate = ""
+            if ceremony.destroyed():
+                from ceremony.flows.paperwork import async_issue_destruction_certificate
+
+                assert isinstance(self.administrator, PresentPerson)
+                witness = ceremony.witness
+                assert isinstance(witness, PresentPerson)
+                try:
+                    _, path = await async_issue_destruction_certificate(
+                        self.ledger,
+                        ceremony.outcomes,
+                        self.administrator,
+                        witness,
+                        occasion=f"Retirement ceremony {ceremony.ceremony_id}",
+                        ceremony_id=ceremony.ceremony_id,
+                        location=ceremony.location,
+                    )
+                except (CeremonyError, OSError) as error:
+                    self.status(f"The destruction certificate was not issued: {error}", "bold red")
+                    return
+                certificate = f" Destruction certificate: {path.name}."
             try:
                 # The one close-out: close with the ledger checkpoint, then the minutes (DESIGN 4.7), signed
                 # by administrator and witness.
@@ -277,7 +366,7 @@ class RetireScreen(CeremonyScreen[None]):
             if closed.problems:
                 text.append(f" The minutes were not issued: {'; '.join(closed.problems)}", style="bold red")
             else:
-                text.append(f" Signed minutes in {closed.folder}.", style="")
+                text.append(f" Signed minutes in {closed.folder}.{certificate}", style="")
             self._release()
             self._step(STEP_CLOSE)
             text.append(" Press Close again to leave.", style="bold green")
