@@ -19,6 +19,13 @@ registered as a TEST key) covering a year of an organisation's key management, o
 * a re-share of the AES key after the departure, to a new custodian set (clears its flag); the XOR key
   cannot be rebuilt without the departed custodian's component and stays flagged "must be replaced";
 
+Every signed paper is written where the TUI writes it, under ``ceremony-documents/`` beside the ledger
+(:mod:`ceremony.documents.archive`): the ledger anchor page, each ceremony's acknowledgements and minutes in
+``<ceremony id>/`` (:class:`~ceremony.flows.closeout.CloseOut`, as the TUI closes a ceremony), the minutes of
+the voided ceremony, and the reaffirmation forms in ``reaffirmations/``. Each file's SHA-256 is the one its
+``document.issued`` event records, so ``ceremony export`` bundles them and ``ceremony verify --document``
+can be practised on every one.
+
 Rehearsal only: identities use the light scrypt cost (N = 2**10) so the demo builds in seconds, and the
 passphrases are published (``demo passphrase <employee id>``) so anyone can open the TUI as anyone. A
 production ledger is never built this way: ``build_demo`` refuses an existing file.
@@ -36,13 +43,15 @@ from ceremony.crypto.identity import ScryptParams
 from ceremony.crypto.keys import Key, KeyType
 from ceremony.crypto.secret import SecretBytes
 from ceremony.crypto.share import Scheme
-from ceremony.errors import InputError
+from ceremony.documents import archive
+from ceremony.errors import FlowError, InputError
 from ceremony.flows import paperwork
+from ceremony.flows.closeout import CloseOut
 from ceremony.flows.enrolment import Newcomer, enroll_roster
 from ceremony.flows.exceptions import record_exception
 from ceremony.flows.generation import GenerationCeremony, KeySpec, SplitPlan
 from ceremony.flows.presence import Presence, PresentPerson
-from ceremony.flows.reaffirmation import Reaffirmation
+from ceremony.flows.reaffirmation import Reaffirmation, write_form
 from ceremony.ledger import participants
 from ceremony.ledger.store import Ledger
 from ceremony.preflight.exceptions import ExceptionRecord
@@ -104,6 +113,8 @@ class DemoSummary:
     departed: tuple[str, ...]
     recovery: bool
     reshare: bool
+    documents: Path = Path()  # the ledger's ceremony-documents/ folder
+    papers: tuple[Path, ...] = ()  # every signed PDF the demo wrote there (the anchor page included)
 
 
 @dataclass
@@ -116,6 +127,7 @@ class _Demo:
     # What each custodian wrote down at distribution (typed share text), kept for the recovery rehearsal.
     records: dict[tuple[str, int], tuple[str, bytearray]] = field(default_factory=dict)
     envelopes: dict[tuple[str, int], str] = field(default_factory=dict)
+    papers: list[Path] = field(default_factory=list)  # every signed PDF written, in order
 
     def present(self, employee_id: str, role: str) -> PresentPerson:
         return Presence(self.ledger).authenticate(self.ids[employee_id], demo_passphrase(employee_id), role)
@@ -131,6 +143,18 @@ class _Demo:
 
     def on(self, days: int, hour: int = 9) -> None:
         self.clock.day(self.start, days, hour)
+
+    def close_out(self, closing: CloseOut) -> None:
+        """Run a ceremony's close-out as the TUI does; the demo stops if a paper failed."""
+        closed = closing.run()
+        self.papers.extend(closed.written)
+        if closed.problems:
+            raise FlowError("the demo's papers: " + "; ".join(closed.problems))
+
+    def keep(self, document: paperwork.SignedDocument, ceremony_id: str) -> None:
+        """Write a signed paper where the TUI writes it: ``ceremony-documents/<ceremony id>/``."""
+        folder = archive.documents_folder(self.ledger.path, ceremony_id)
+        self.papers.append(archive.write_new_file(folder / document.record.file_name, document.pdf))
 
 
 def _preflight(relied_on: ExceptionRecord | None) -> dict[str, object]:
@@ -174,11 +198,10 @@ def _generate(
                 ceremony.verify_share(number, me, bytearray(written))
                 demo.records[(ceremony.key_id, number)] = (employee, written)
                 demo.envelopes[(ceremony.key_id, number)] = serial
-        ceremony.wipe()
-        for number, employee in enumerate(custodians, start=1):
-            with demo.people((employee, "custodian")) as (me,):
-                paperwork.issue_acknowledgement(ledger, ceremony, number, me)
-        ceremony.close(paperwork.closing_checkpoint(ledger))
+        # The close-out the TUI runs: wipe, each custodian's acknowledgement, close, the minutes — every
+        # signed PDF written under the ledger's ceremony-documents/<ceremony id>/ as it is signed.
+        with demo.people(*((e, "custodian") for e in custodians)) as present:
+            demo.close_out(CloseOut.generation(ledger, ceremony, dict(enumerate(present, start=1))))
         demo.keys[spec.label] = ceremony.key_id
         return ceremony.key_id
 
@@ -227,7 +250,7 @@ def _recover(demo: _Demo, key_label: str, holders: tuple[int, ...], kek_custodia
                 typed[:] = bytes(len(typed))
                 component.wipe()
         ceremony.wrap()
-        ceremony.finish(paperwork.closing_checkpoint(demo.ledger))
+        demo.close_out(CloseOut.recovery(demo.ledger, ceremony))
     return True
 
 
@@ -277,7 +300,9 @@ def _reshare(demo: _Demo, key_id: str, holders: tuple[int, ...], new_custodians:
                 ceremony.verify_share(number, me, bytearray(written))
                 demo.envelopes[(key_id, 100 + number)] = serial
                 written[:] = bytes(len(written))
-        ceremony.finish(paperwork.closing_checkpoint(demo.ledger))
+        # No acknowledgements here: the demo's story keeps Maria Costa's last one on day 2 (overdue at the
+        # end); the old split retires and the minutes are signed and written as in the TUI.
+        demo.close_out(CloseOut.reshare(demo.ledger, ceremony, {}))
     return True
 
 
@@ -308,6 +333,8 @@ def _script(demo: _Demo) -> DemoSummary:
         for name, employee, roles in sorted(ROSTER, key=lambda r: "security_officer" not in r[2])
     ]
     demo.ids.update(enroll_roster(ledger, roster, organisation=ORGANISATION, kdf=DEMO_KDF, anchor_page=True))
+    anchors = archive.documents_folder(ledger.path).glob(f"ledger-anchor-{ledger.info.ledger_id}*.pdf")
+    demo.papers.extend(sorted(anchors))
 
     demo.on(2)
     zmk = _generate(
@@ -377,6 +404,7 @@ def _script(demo: _Demo) -> DemoSummary:
         )
         voided.record_preflight(_preflight(None), uncovered=[])
         voided.void("custodian Lucas Meyer is ill; ceremony rescheduled")
+        demo.keep(paperwork.issue_minutes_for(ledger, voided.ceremony_id, a, w), voided.ceremony_id)
 
     demo.on(40)
     _generate(
@@ -416,7 +444,8 @@ def _script(demo: _Demo) -> DemoSummary:
     for offset, employee in enumerate(("E2001", "E2004", "E2005", "E2006", "E2008")):
         demo.on(335 + 2 * offset, hour=10)
         with demo.people((employee, "custodian"), ("E1004", "security_officer")) as (custodian, officer):
-            flow.record(custodian, officer, wording)
+            record = flow.record(custodian, officer, wording)
+        demo.papers.append(write_form(record, flow.default_form_path(employee)))
 
     # Day 350: a new exception for the next quarter's ceremonies (still active at the end).
     demo.on(350)
@@ -448,4 +477,6 @@ def _script(demo: _Demo) -> DemoSummary:
         departed=("E2002",),
         recovery=recovery,
         reshare=reshare,
+        documents=archive.documents_folder(ledger.path),
+        papers=tuple(demo.papers),
     )

@@ -345,6 +345,7 @@ class Reaffirmation:
                 checkpoint.qr_payload(),
                 tuple(people.anchor(self.ledger).grouped()),
                 people.genesis(self.ledger).organisation,
+                rehearsal=self.ledger.info.rehearsal,  # the REHEARSAL mark on every page (issue 15)
             ),
             next_due=show_date(next_due),
         )

@@ -228,7 +228,10 @@ def _table(table: Table, width: float) -> PdfTable:
     weights = table.weights or tuple(1.0 for _ in table.columns)
     pad = 6.0
     minimums = [
-        max(longest_word_width(_markup(c), "head"), *(longest_word_width(_markup(r[i])) for r in table.rows))
+        # max of a list: a table with no rows (no active exception today) is its heading alone
+        max(
+            [longest_word_width(_markup(c), "head"), *(longest_word_width(_markup(r[i])) for r in table.rows)]
+        )
         + pad
         for i, c in enumerate(table.columns)
     ]

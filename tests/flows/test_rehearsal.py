@@ -348,3 +348,21 @@ def test_output_folder_must_be_new_or_empty(tmp_path) -> None:
     (tmp_path / "out" / "old.pdf").write_bytes(b"%PDF")
     with pytest.raises(InputError, match="not empty"):
         run_rehearsal(parse_script(fast("2of3")), tmp_path / "r.sqlite3", tmp_path / "out")
+
+
+def test_every_paper_of_a_rehearsal_says_so_on_every_page(run: Run) -> None:
+    """Issue 15, item 3: acknowledgements and minutes made on a rehearsal ledger carry the REHEARSAL mark
+    on every page (the flow passes the ledger's kind to the form; a production paper never has it)."""
+    import io
+
+    from pypdf import PdfReader
+
+    from ceremony.documents.render import REHEARSAL_MODE
+
+    mark = " ".join(REHEARSAL_MODE.split())
+    papers = [d for d in run.manifest["documents"] if d["kind"] in ("acknowledgement", "minutes")]
+    assert papers
+    for doc in papers:
+        reader = PdfReader(io.BytesIO((run.out / doc["path"]).read_bytes()))
+        for page in reader.pages:
+            assert mark in " ".join(page.extract_text().split()), doc["path"]

@@ -114,6 +114,33 @@ def intact_text(result: VerifyResult, ended: Sequence[Closing] = ()) -> Text:
     return text
 
 
+REHEARSAL_BANNER = "REHEARSAL ledger (TEST keys only): not a production ledger"
+
+
+def ledger_is_rehearsal(ledger_path: Path) -> bool | None:
+    """Whether the file says it is a rehearsal ledger (read-only; None: it cannot be read). ``verify``'s
+    result then gives the signed genesis's word, which is what the banner keeps."""
+    try:
+        with Ledger.open_for_reading(ledger_path) as ledger:
+            return ledger.info.rehearsal
+    except CeremonyError:
+        return None
+
+
+def banner_text(ledger_path: Path, rehearsal: bool | None) -> Text:
+    """The top of the auditor view: read-only, which file, and — as the main menu says it — whether the
+    ledger is a rehearsal (issue 15: a rehearsal ledger never looks like production to the auditor)."""
+    text = Text.from_markup(
+        f"[b]READ-ONLY[/b] auditor view of [b]{escape(str(ledger_path))}[/b]\n"
+        "No passphrase is needed and nothing is written to this ledger."
+    )
+    if rehearsal:
+        text.append("\n" + REHEARSAL_BANNER, style="bold reverse yellow")
+    elif rehearsal is not None:
+        text.append("\nProduction ledger", style="bold")
+    return text
+
+
 def fault_text(error: CeremonyError) -> Text:
     seq = getattr(error, "seq", None)
     where = f" at event #{seq}" if seq else ""
@@ -154,17 +181,12 @@ class AuditorHomeScreen(CeremonyScreen[None]):
         self.closings: list[Closing] = []
         self.fault: CeremonyError | None = None
         self.verified = False
+        self.rehearsal: bool | None = None  # None: not read yet, or unreadable
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="auditor-frame"):
-            yield Static(
-                Text.from_markup(
-                    f"[b]READ-ONLY[/b] auditor view of [b]{escape(str(self.ledger_path))}[/b]\n"
-                    "No passphrase is needed and nothing is written to this ledger."
-                ),
-                id="auditor-banner",
-            )
+            yield Static(banner_text(self.ledger_path, None), id="auditor-banner")
             yield Static(
                 Text("Verifying every event, hash and signature…", "bold yellow"), id="verify-result"
             )
@@ -184,8 +206,11 @@ class AuditorHomeScreen(CeremonyScreen[None]):
         box = self.query_one("#verify-result", Static)
         reports = self.query_one("#reports", Button)
         ended: list[Closing] = []
+        # The kind first, from the file, shown even on a faulty ledger; verify's (the genesis's) then wins.
+        self._show_kind(await asyncio.to_thread(ledger_is_rehearsal, self.ledger_path))
         try:
             self.result = await asyncio.to_thread(verify_ledger, self.ledger_path)
+            self._show_kind(getattr(self.result, "rehearsal", self.rehearsal))
             ended = await asyncio.to_thread(closings, self.ledger_path)
         except LedgerIntegrityError as error:
             self.fault = error
@@ -203,6 +228,13 @@ class AuditorHomeScreen(CeremonyScreen[None]):
         self.verified = True
         if not reports.disabled:
             reports.focus()
+
+    def _show_kind(self, rehearsal: bool | None) -> None:
+        self.rehearsal = rehearsal
+        banner = self.query_one("#auditor-banner", Static)
+        banner.update(banner_text(self.ledger_path, rehearsal))
+        banner.set_class(bool(rehearsal), "-rehearsal")
+        self.sub_title = self.ledger_path.name + (" — REHEARSAL" if rehearsal else "")
 
     @on(Button.Pressed, "#reports")
     def _reports_pressed(self, event: Button.Pressed) -> None:
