@@ -133,7 +133,7 @@ def events(path: Path) -> list[tuple[str, dict[str, object], tuple[str, ...]]]:
 async def test_card_left_by_a_killed_run_is_wiped_at_start_and_recorded_when_voided(
     tmp_path: Path, ram: Path
 ) -> None:
-    from textual.widgets import Static
+    from textual.widgets import Select, Static
 
     from ceremony.tui.screens.main_menu import MainMenuScreen
     from ceremony.tui.screens.unfinished import UnfinishedScreen
@@ -157,7 +157,10 @@ async def test_card_left_by_a_killed_run_is_wiped_at_start_and_recorded_when_voi
 
     app = app_for(path)
     async with app.run_test(size=(100, 40), notifications=True) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, UnfinishedScreen))
+        # Pushed right after the first frame (the start's checked read first): wait until it is composed.
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, UnfinishedScreen) and bool(app.screen.query(Select))
+        )
         assert not card.exists()  # removed at start, before anyone authenticated
         assert_overwritten(link, size)
         notices = [n.message for n in app._notifications]
