@@ -33,8 +33,9 @@ def add_parser(subparsers: Any) -> None:
         help="build a sample rehearsal ledger (a year of ceremonies) to explore",
         description="Builds a new rehearsal ledger through the real flows, with TEST keys only: twelve "
         "people, four keys, a year of ceremonies, a recovery, a departure, a re-share and a reaffirmation "
-        "round. Its signed PDFs (ledger anchor, acknowledgements, minutes, reaffirmations) are written under "
-        "ceremony-documents/ beside the ledger, where `ceremony export` finds them and `ceremony verify "
+        "round. Its signed PDFs (ledger anchor, acknowledgements, minutes, reaffirmations, envelope "
+        "destruction certificates) are written under ceremony-documents/ beside the ledger, where "
+        "`ceremony export` finds them and `ceremony verify "
         "--document FILE` checks each.",
         epilog=f"Acting as its people: every passphrase is 'demo passphrase <employee id>', e.g. '{EXAMPLE}' "
         f"for {WHO}. {PEOPLE} List everyone with `ceremony report custodians --ledger PATH`. "

@@ -12,12 +12,18 @@ registered as a TEST key) covering a year of an organisation's key management, o
 * a recovery of the TDES key, wrapped under a key-encryption key (if :mod:`ceremony.flows.recovery` is
   present);
 * a departure (:mod:`ceremony.flows.departure`): a custodian of two keys leaves, both keys are flagged
-  for replacement (3.7.5);
+  for replacement (3.7.5); what became of each envelope he held is recorded as an officer would: the ZMK
+  share handed back sealed and destroyed by the security officer under a witness's eyes (a destruction
+  certificate signed by both), the MAC component not handed back (an incident: still counted, still held
+  by him);
 * a reaffirmation round eleven months in (3.7.8), leaving one custodian overdue and one due soon
   (day 370, the demo's last day: Maria Costa overdue, Elena Petrova due within 30 days).
 
-* a re-share of the AES key after the departure, to a new custodian set (clears its flag); the XOR key
-  cannot be rebuilt without the departed custodian's component and stays flagged "must be replaced";
+* a re-share of the AES key after the departure, to a new custodian set (its flag stays: only a new key
+  clears it); the XOR key cannot be rebuilt without the departed custodian's component and stays flagged
+  "must be replaced"; the next day a retirement ceremony takes up the old split the re-share retired and
+  destroys its two remaining envelopes under dual control (a second destruction certificate), so the
+  custody report shows the old split destroyed and the new one held;
 
 Every signed paper is written where the TUI writes it, under ``ceremony-documents/`` beside the ledger
 (:mod:`ceremony.documents.archive`): the ledger anchor page, each ceremony's acknowledgements and minutes in
@@ -48,11 +54,11 @@ from ceremony.errors import FlowError, InputError
 from ceremony.flows import paperwork
 from ceremony.flows.closeout import CloseOut
 from ceremony.flows.enrolment import Newcomer, enroll_roster
+from ceremony.flows.envelopes import Outcome
 from ceremony.flows.exceptions import record_exception
 from ceremony.flows.generation import GenerationCeremony, KeySpec, SplitPlan
 from ceremony.flows.presence import Presence, PresentPerson
 from ceremony.flows.reaffirmation import Reaffirmation, write_form
-from ceremony.ledger import participants
 from ceremony.ledger.store import Ledger
 from ceremony.preflight.exceptions import ExceptionRecord
 
@@ -128,6 +134,7 @@ class _Demo:
     records: dict[tuple[str, int], tuple[str, bytearray]] = field(default_factory=dict)
     envelopes: dict[tuple[str, int], str] = field(default_factory=dict)
     papers: list[Path] = field(default_factory=list)  # every signed PDF written, in order
+    retired_splits: list[str] = field(default_factory=list)  # splits a re-share retired
 
     def present(self, employee_id: str, role: str) -> PresentPerson:
         return Presence(self.ledger).authenticate(self.ids[employee_id], demo_passphrase(employee_id), role)
@@ -255,12 +262,45 @@ def _recover(demo: _Demo, key_label: str, holders: tuple[int, ...], kek_custodia
 
 
 def _depart(demo: _Demo, employee: str, reason: str, officer: PresentPerson, witness: PresentPerson) -> None:
-    try:
-        from ceremony.flows.departure import record_departure
-    except ImportError:  # pragma: no cover - departure is built in parallel
-        participants.deactivate(demo.ledger, demo.ids[employee], reason, [officer.person_id], [officer])
-        return
-    record_departure(demo.ledger, demo.ids[employee], reason, officer, witness)
+    """Record the departure, then what became of each envelope the person held, as an officer would: the
+    ZMK envelope handed back sealed and destroyed by the officer under the witness's eyes (serial read and
+    checked); the MAC component's envelope not handed back (an incident: the component stays counted and
+    held by the person who left). The destruction certificate, signed by both, is written beside the
+    ledger under ``ceremony-documents/departure-<event>/``."""
+    from ceremony.flows.departure import account_envelope, record_departure
+
+    departure = record_departure(demo.ledger, demo.ids[employee], reason, officer, witness)
+    outcomes = []
+    for envelope in departure.envelopes:
+        if envelope.key_label.startswith("MAC"):
+            outcomes.append(
+                account_envelope(
+                    demo.ledger,
+                    envelope,
+                    Outcome.NOT_RETURNED,
+                    officer,
+                    witness,
+                    note="not handed back on his last day: he says it is in his home safe; asked for it by "
+                    "registered letter. The MAC key must be replaced",
+                )
+            )
+        else:
+            outcomes.append(
+                account_envelope(
+                    demo.ledger,
+                    envelope,
+                    Outcome.DESTROYED,
+                    officer,
+                    witness,
+                    serial_read=envelope.serial,
+                    returned_by=departure.name,
+                )
+            )
+    if any(o.outcome is Outcome.DESTROYED for o in outcomes):
+        _, written = paperwork.issue_destruction_certificate(
+            demo.ledger, outcomes, officer, witness, occasion=f"Departure of {departure.name}"
+        )
+        demo.papers.append(written)
 
 
 def _reshare(demo: _Demo, key_id: str, holders: tuple[int, ...], new_custodians: tuple[str, ...]) -> bool:
@@ -303,7 +343,42 @@ def _reshare(demo: _Demo, key_id: str, holders: tuple[int, ...], new_custodians:
         # No acknowledgements here: the demo's story keeps Maria Costa's last one on day 2 (overdue at the
         # end); the old split retires and the minutes are signed and written as in the TUI.
         demo.close_out(CloseOut.reshare(demo.ledger, ceremony, {}))
+        demo.retired_splits.append(ceremony.old_split_id)
     return True
+
+
+def _destroy_old_envelopes(demo: _Demo, split_id: str) -> None:
+    """The envelopes of a split a re-share retired, accounted for as the re-share's close screen says: in a
+    retirement ceremony (administrator and witness, preflight first) that takes the split up, each envelope
+    handed back sealed, its serial read and checked, destroyed by the administrator under the witness's
+    eyes; the destruction certificate (signed by both) and the minutes are written as the TUI writes them."""
+    from ceremony.flows.retirement import RetirementCeremony
+
+    with demo.people(("E1001", "administrator"), ("E1003", "witness")) as (a, w):
+        ceremony = RetirementCeremony.start(
+            demo.ledger,
+            a,
+            w,
+            "Destroy the envelopes of the ZMK's old split, retired by its re-share",
+            rehearsal=True,
+            location="Vault room 2, HQ",
+        )
+        ceremony.record_preflight(_preflight(None), uncovered=[])
+        for envelope in ceremony.account_for_split(split_id):
+            ceremony.account_envelope(
+                envelope, Outcome.DESTROYED, serial_read=envelope.serial, returned_by=envelope.holder_name
+            )
+        _, written = paperwork.issue_destruction_certificate(
+            demo.ledger,
+            ceremony.outcomes,
+            a,
+            w,
+            occasion=f"Retirement ceremony {ceremony.ceremony_id}",
+            ceremony_id=ceremony.ceremony_id,
+            location=ceremony.location,
+        )
+        demo.papers.append(written)
+        demo.close_out(CloseOut.retirement(demo.ledger, ceremony))
 
 
 def build_demo(path: Path, *, start: datetime | None = None) -> DemoSummary:
@@ -436,6 +511,14 @@ def _script(demo: _Demo) -> DemoSummary:
     # and the PEK (Jonas typed a component of the KEK it was wrapped under) stay flagged too.
     demo.on(210)
     reshare = _reshare(demo, zmk, holders=(1, 3), new_custodians=("E2001", "E2003", "E2008"))
+
+    # Day 211: the re-share retired the ZMK's old split without asking about its envelopes; Priya Raman and
+    # Maria Costa hand back their old cards (in the envelopes whose serials were read at the re-share) and
+    # Alice Morgan destroys them under Walter Chen's eyes, in a retirement ceremony that takes the old split
+    # up. Jonas Berg's share of that split was destroyed on his last day.
+    demo.on(211)
+    for old_split in demo.retired_splits:
+        _destroy_old_envelopes(demo, old_split)
 
     # Day 335-343: the annual reaffirmation round. Maria Costa (last acknowledged on day 2) does not come:
     # overdue from day 367. Elena Petrova (last acknowledged on day 16) is away: due within 30 days.

@@ -125,6 +125,20 @@ def outstanding_of_splits(register: Register, split_ids: Iterable[str]) -> list[
     return out
 
 
+def retired_outstanding(register: Register) -> dict[str, list[AffectedEnvelope]]:
+    """Every retired split with sealed envelopes whose outcome is not yet on record (split id -> its
+    envelopes), in the order the splits were created: a re-share's old split, a split whose retirement
+    closed with envelopes unanswered, a voided re-share's new split. A retirement ceremony takes them up
+    (:meth:`ceremony.flows.retirement.RetirementCeremony.account_for_split`)."""
+    out: dict[str, list[AffectedEnvelope]] = {}
+    for split in register.splits.values():
+        if split.retired:
+            left = outstanding_of_splits(register, [split.split_id])
+            if left:
+                out[split.split_id] = left
+    return out
+
+
 def held_by(register: Register, person_id: str) -> list[AffectedEnvelope]:
     """Every sealed envelope the person holds on record (any split, retired or not) not yet accounted for."""
     out: list[AffectedEnvelope] = []
@@ -298,4 +312,5 @@ __all__ = [
     "held_by",
     "outstanding_of_splits",
     "record_outcome",
+    "retired_outstanding",
 ]

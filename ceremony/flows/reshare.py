@@ -16,6 +16,13 @@ who holds it. Steps:
 5. ``finish`` — only once every new share was verified: the old split is retired (``split.retired``), the
    key is wiped and the ceremony closed. A departure's "must be replaced" flag stays (PCI DSS 3.7.5): the
    person who left still knows a share of the old split of the same key; only a new key clears it.
+
+The old split's envelopes (those opened here and those never brought) stay held on record until what
+became of each is recorded. A re-share does not ask: ``finish`` returns them
+(``ReshareResult.envelopes_to_account``) and the close screen sends the officer to the retirement
+ceremony, which takes up an earlier-retired split
+(:meth:`ceremony.flows.retirement.RetirementCeremony.account_for_split`) and asks about each envelope with
+the same screen, the same two-person rule and the same destruction certificate as any retirement.
 """
 
 from __future__ import annotations
@@ -37,9 +44,11 @@ from ceremony.flows.common import (
     SplitPlan,
     check_split_plan,
     dry_run_split,
+    read_register,
     split_created_payload,
     split_for_plan,
 )
+from ceremony.flows.envelopes import AffectedEnvelope, outstanding_of_splits
 from ceremony.flows.recovery import EnvelopeCheck, Progress, RecoveryCeremony, ReshareOutput
 from ceremony.flows.recovery import Stage as RecoveryStage
 from ceremony.ledger.participants import participants
@@ -67,6 +76,9 @@ class ReshareResult:
     new_split_id: str
     kcv: KeyCheckValue  # the registered KCV, matched by the key before and after: the key did not change
     must_still_be_replaced: bool  # a departure's flag: a re-share never clears it (PCI DSS 3.7.5)
+    # the old split's envelopes still held on record: account for them in a retirement ceremony
+    # (RetirementCeremony.account_for_split), where each is destroyed under two people or an incident
+    envelopes_to_account: tuple[AffectedEnvelope, ...] = ()
 
 
 @dataclass
@@ -265,7 +277,23 @@ class ReshareCeremony:
         still_flagged = self.key_id in rec.ledger.custody().flagged_keys()
         rec.finish(checkpoint_text)
         self.stage = Stage.CLOSED
-        return ReshareResult(self.key_id, self.old_split_id, self.new_split_id, rec.key.kcv, still_flagged)
+        return ReshareResult(
+            self.key_id,
+            self.old_split_id,
+            self.new_split_id,
+            rec.key.kcv,
+            still_flagged,
+            tuple(self.envelopes_to_account()),
+        )
+
+    def envelopes_to_account(self) -> list[AffectedEnvelope]:
+        """The old split's envelopes whose outcome is not yet on record (empty before the old split is
+        retired: it is still in force). Record them in a retirement ceremony (``account_for_split``)."""
+        register = read_register(self.recovery.ledger.events())
+        split = register.splits.get(self.old_split_id)
+        if split is None or not split.retired:
+            return []
+        return outstanding_of_splits(register, [self.old_split_id])
 
     def void(self, reason: str) -> None:
         """Abort: wipe everything; a new split whose shares went out is retired, the old one stays."""

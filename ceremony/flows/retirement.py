@@ -14,6 +14,10 @@ replaced):
   returned (an incident each; the share stays counted). ``return_envelope`` does the same by serial alone.
   The destroyed envelopes get a destruction certificate signed by both
   (:func:`ceremony.flows.paperwork.issue_destruction_certificate`).
+* ``account_for_split`` — a split retired *earlier* whose envelopes were never accounted for (a re-share
+  retires its old split without asking: its old envelopes come here; a retirement closed with envelopes
+  unanswered; a voided re-share's new split): its outstanding envelopes join ``envelopes_to_account``,
+  nothing is retired again (:func:`ceremony.flows.envelopes.retired_outstanding` lists them).
 
 Retirement touches no key material, so it needs no share and no clear key: two people and the record.
 """
@@ -43,6 +47,7 @@ from ceremony.flows.envelopes import (
     find,
     outstanding_of_splits,
     record_outcome,
+    retired_outstanding,
 )
 from ceremony.ledger.register import Register
 from ceremony.ledger.store import Ledger
@@ -82,6 +87,8 @@ class RetirementCeremony:
     retired_splits: list[str] = field(default_factory=list)
     returned: dict[str, ReturnedEnvelope] = field(default_factory=dict)
     outcomes: list[EnvelopeOutcome] = field(default_factory=list)  # every envelope accounted for here
+    # splits retired before this ceremony whose envelopes are accounted for here (account_for_split)
+    earlier_splits: list[str] = field(default_factory=list)
     location: str = ""
 
     @classmethod
@@ -120,7 +127,7 @@ class RetirementCeremony:
         is retired or an envelope recorded."""
         if self.stage is Stage.CLOSED:
             raise FlowError("this retirement ceremony is closed")
-        if self.stage is Stage.OPEN and (self.retired_keys or self.retired_splits or self.returned):
+        if self.stage is Stage.OPEN and (self.retired_keys or self.retired_splits or self.outcomes):
             raise FlowError("the preflight is recorded before anything is retired, not after")
         self.stage = Stage.STARTED
         record_preflight_run(
@@ -219,10 +226,32 @@ class RetirementCeremony:
         self._record("split.retired", {"key_id": split.key_id, "split_id": split_id, "reason": text}, signers)
         self.retired_splits.append(split_id)
 
+    def account_for_split(self, split_id: str) -> list[AffectedEnvelope]:
+        """Take up a split retired before this ceremony (by a re-share, or a retirement closed with envelopes
+        unanswered): its envelopes still to account for join :meth:`envelopes_to_account`; returns them.
+        Nothing is retired or recorded now — each envelope's outcome is, by :meth:`account_envelope`."""
+        self._signers()
+        register = self._register()
+        try:
+            split = register.split(split_id)
+        except LedgerError:
+            raise InputError(f"no split {split_id[:20]} is recorded in this ledger") from None
+        if not split.retired:
+            raise FlowError(
+                f"{split.label} is still in force: retire it (or its key) here first; its envelopes follow"
+            )
+        left = retired_outstanding(register).get(split_id, [])
+        if not left:
+            raise InputError(f"every envelope of {split.label} is already accounted for on record")
+        if split_id not in self.earlier_splits and split_id not in self.retired_splits:
+            self.earlier_splits.append(split_id)
+        return left
+
     def envelopes_to_account(self) -> list[AffectedEnvelope]:
-        """Every sealed envelope of the splits retired in this ceremony whose outcome is not yet recorded
-        (ask about each: destroyed, returned with a broken seal, or not returned)."""
-        return outstanding_of_splits(self._register(), self.retired_splits)
+        """Every sealed envelope of the splits retired in this ceremony (and of earlier-retired splits taken
+        up by :meth:`account_for_split`) whose outcome is not yet recorded (ask about each: destroyed,
+        returned with a broken seal, or not returned)."""
+        return outstanding_of_splits(self._register(), [*self.retired_splits, *self.earlier_splits])
 
     def account_envelope(
         self,

@@ -38,7 +38,8 @@ def test_every_issued_document_is_a_file_next_to_the_ledger(demo: Path, capsys) 
     files = {hashlib.sha256(p.read_bytes()).hexdigest(): p for p in documents_folder(demo).rglob("*.pdf")}
     assert {sha for _, _, sha in issued} == set(files)  # every record has its file, and nothing else is there
     kinds = sorted({kind for _, kind, _ in issued})
-    assert kinds == ["acknowledgement", "anchor", "minutes", "reaffirmation"]
+    # Destruction certificates since the demo records what became of the envelopes (issue 15, item 5).
+    assert kinds == ["acknowledgement", "anchor", "destruction", "minutes", "reaffirmation"]
     # The TUI's places: the anchor at the top, each ceremony's papers in its folder, reaffirmations apart.
     folders = {files[sha].parent.relative_to(documents_folder(demo)).parts[:1] for _, _, sha in issued}
     assert ("reaffirmations",) in folders and () in folders

@@ -1,12 +1,13 @@
 """The last step of a recovery or re-share: the flow wipes the clear key and closes the ceremony.
 
-The one close-out (:class:`ceremony.flows.closeout.CloseOut`): every new holder first signs an
-acknowledgement form (PCI DSS 3.7.8), while still present: each custodian of a re-share's new shares, and
-each custodian of a recovery's fresh XOR components. For a re-share the flow then retires the old split (a
-departure's "must be replaced" flag stays: only a new key clears it); it refuses while a new share is still
-unverified, or a component still unshown or unsigned for — and says which. Then the minutes, signed by
-administrator and witness; every paper goes to ``ceremony-documents/<ceremony id>/`` beside the ledger. A
-paper that fails is named here and never stops the close (the key is wiped by it).
+The one close-out (:class:`ceremony.flows.closeout.CloseOut`): every new holder first signs an acknowledgement
+form (PCI DSS 3.7.8), while still present: each custodian of a re-share's new shares, and each custodian of a
+recovery's fresh XOR components. For a re-share the flow then retires the old split (a departure's "must be
+replaced" flag stays: only a new key clears it); it refuses while a new share is still unverified, or a
+component still unshown or unsigned for — and says which. The old split's envelopes stay held on record: the
+screen says where to account for them (the retirement screen takes up a retired split). Then the minutes,
+signed by administrator and witness; every paper goes to ``ceremony-documents/<ceremony id>/`` beside the
+ledger. A paper that fails is named here and never stops the close (the key is wiped by it).
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ from ceremony.tui.screens.lifecycle.session import STEP_CLOSE, STEP_RESHARE_CLOS
 
 if TYPE_CHECKING:
     from ceremony.flows.closeout import CloseOut
+
+
+def old_envelopes_line(count: int) -> str:
+    """Where the officer accounts for the old split's envelopes a re-share leaves held (issue 15, item 5)."""
+    return (
+        f"The old split's {count} envelope(s) stay held on record until accounted for: main menu > Retire a "
+        "key or split > Envelopes of the retired split (destroyed under two people, or an incident)."
+    )
 
 
 class FinishScreen(LifecycleScreen):
@@ -80,6 +89,8 @@ class FinishScreen(LifecycleScreen):
                     "Re-shared; the key must still be replaced: whoever left still knows a share "
                     "of the old split (PCI DSS 3.7.5). Generate its replacement, then retire it."
                 )
+            if result.envelopes_to_account:
+                lines.append(old_envelopes_line(len(result.envelopes_to_account)))
         else:
             lines = [f"✓ Key wiped from memory. KCV {ceremony.key.kcv.hex}."]
         session.release()

@@ -2,14 +2,16 @@
 
 The air-gap preflight runs first, as in generation (:class:`~ceremony.tui.screens.lifecycle.preflight.
 PreflightPanel`): an uncovered finding blocks on a production ledger; a rehearsal may record it and go on.
-Then the purpose and the place of the ceremony; administrator and witness authenticate and the flow starts
-the ceremony and records the preflight. The operator chooses a key (it and all its splits) or one split, the
+Then the purpose and the place of the ceremony; administrator and witness authenticate and the flow starts the
+ceremony and records the preflight. The operator chooses a key (it and all its splits) or one split, the
 reason (end of cryptoperiod, compromise suspected, replaced) and a note; the flow records it. From then on
-every flow refuses the key's or split's shares. Then the screen asks about *each* envelope of the splits
-retired (:mod:`ceremony.flows.envelopes`): returned sealed and destroyed (the serial read from it is checked
-against the recorded one; the administrator destroys it under the witness's eyes), returned with a broken
-seal, or not returned (an incident each). Close issues the destruction certificate (signed by both) when
-envelopes were destroyed, then ends the ceremony and issues its minutes (signed by administrator and
+every flow refuses the key's or split's shares. A split retired earlier whose envelopes were never accounted
+for (a re-share retires its old split without asking) is offered too, as "Envelopes of retired split …":
+choosing it retires nothing and asks about its envelopes. Then the screen asks about *each* envelope of the
+splits retired (:mod:`ceremony.flows.envelopes`): returned sealed and destroyed (the serial read from it is
+checked against the recorded one; the administrator destroys it under the witness's eyes), returned with a
+broken seal, or not returned (an incident each). Close issues the destruction certificate (signed by both)
+when envelopes were destroyed, then ends the ceremony and issues its minutes (signed by administrator and
 witness). Nothing secret is on this screen.
 """
 
@@ -25,7 +27,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from ceremony.errors import CeremonyError
 from ceremony.flows.common import read_register
-from ceremony.flows.envelopes import CHOICES, AffectedEnvelope, Outcome
+from ceremony.flows.envelopes import CHOICES, AffectedEnvelope, Outcome, retired_outstanding
 from ceremony.flows.presence import Presence, PresentPerson
 from ceremony.flows.retirement import RetirementCeremony, RetirementReason
 from ceremony.flows.retirement import Stage as RetirementStage
@@ -51,7 +53,9 @@ def envelope_options(envelopes: list[AffectedEnvelope]) -> list[tuple[str, str]]
 
 
 def targets(ledger: Ledger) -> list[tuple[str, str]]:
-    """What may be retired: each active key (with all its splits), and each active split on its own."""
+    """What may be retired: each active key (with all its splits), and each active split on its own; then
+    each split retired earlier (a re-share's old split, a retirement closed with envelopes unanswered)
+    whose envelopes are still to account for: choosing it retires nothing, it asks about those envelopes."""
     register = read_register(ledger.events())
     options: list[tuple[str, str]] = []
     for key in register.keys.values():
@@ -62,6 +66,11 @@ def targets(ledger: Ledger) -> list[tuple[str, str]]:
         )
         for split in register.active_splits(key.key_id):
             options.append((f"  only {split.label} of {key.label}", f"split:{split.split_id}"))
+    for split_id, left in retired_outstanding(register).items():
+        label = left[0].key_label[:20]
+        options.append(
+            (f"Envelopes of retired split {split_id} of {label} ({len(left)} held)", f"envelopes:{split_id}")
+        )
     return options
 
 
@@ -71,10 +80,11 @@ class RetireScreen(CeremonyScreen[None]):
         "The air-gap preflight runs first (a finding no exception covers blocks; a rehearsal may record it). "
         "State the purpose and the place; administrator and witness authenticate. Choose the key (with all "
         "its splits) or one split, the reason and a note, then Retire: every later ceremony refuses its "
-        "shares. Then say what became of each envelope of the retired splits: returned sealed (type the "
-        "serial read from it: it must be the recorded one; it is destroyed under dual control), returned "
-        "with a broken seal, or not returned (an incident each). Close issues the destruction certificate "
-        "and the minutes, both signed by administrator and witness."
+        "shares. 'Envelopes of retired split' (e.g. a re-share's old split) retires nothing: Retire takes "
+        "its envelopes up. Then say what became of each envelope of the retired splits: returned sealed "
+        "(type the serial read from it: it must be the recorded one; it is destroyed under dual control), "
+        "returned with a broken seal, or not returned (an incident each). Close issues the destruction "
+        "certificate and the minutes, both signed by administrator and witness."
     )
     ALLOW_SELECT = False
     CSS_PATH = LIFECYCLE_CSS
@@ -222,16 +232,21 @@ class RetireScreen(CeremonyScreen[None]):
             return
         target = self.query_one("#target", Select).value
         reason = self.query_one("#reason", Select).value
-        if not isinstance(target, str) or not isinstance(reason, str):
+        kind, _, ident = target.partition(":") if isinstance(target, str) else ("", "", "")
+        if not kind or (kind != "envelopes" and not isinstance(reason, str)):
             self.status("Choose what to retire and the reason.", "bold red")
             return
         note = self.query_one("#note", Input).value
-        kind, _, ident = target.partition(":")
         try:
-            if kind == "key":
+            if kind == "envelopes":  # a split retired earlier: nothing is retired, its envelopes are asked
+                left = ceremony.account_for_split(ident)
+                line = f"✓ Retired split {ident[:8]} taken up: {len(left)} envelope(s) to account for."
+            elif kind == "key":
+                assert isinstance(reason, str)
                 splits = ceremony.retire_key(ident, reason, note)
                 line = f"✓ Key {ident[:8]} retired ({reason}), with {len(splits)} split(s)."
             else:
+                assert isinstance(reason, str)
                 ceremony.retire_split(ident, reason, note)
                 line = f"✓ Split {ident[:8]} retired ({reason})."
         except CeremonyError as error:
