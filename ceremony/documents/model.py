@@ -82,6 +82,25 @@ class HeldComponent:
     kcv: str
     kcv_method: str
     envelope_serial: str = ""
+    status: str = "held"  # e.g. "held" or "split retired: return the envelope for destruction"
+
+
+@dataclass(frozen=True)
+class KnownPiece:
+    """What a custodian was ever given, shown or entered of one key by one route (a split, or a transport
+    key the key was wrapped under), as the ledger records it (PCI DSS 3.7.6). Never the share itself.
+
+    ``route`` names the split or the transport key, ``mine`` the shares or components the person knew,
+    ``needed`` what it takes to rebuild the key by that route, ``status`` where their piece is now, and
+    ``first_known`` when the ledger first recorded it."""
+
+    key_label: str
+    key_id: str
+    route: str
+    mine: str
+    needed: str
+    status: str
+    first_known: str
 
 
 @dataclass(frozen=True)
@@ -117,6 +136,9 @@ class ReaffirmationData:
     issued_at: datetime
     ledger: LedgerReference
     next_due: str = ""  # e.g. "2027-11-23"
+    # Everything the custodian ever held or saw, key by key and route by route (retired splits included):
+    # what the reaffirmation's custody statement (PCI DSS 3.7.6) is about.
+    knowledge: tuple[KnownPiece, ...] = ()
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -196,6 +218,15 @@ class Participant:
 
 
 @dataclass(frozen=True)
+class OfficerFingerprint:
+    """A security officer's certificate fingerprint as printed for people (16 groups of four hex digits)."""
+
+    name: str
+    employee_id: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
 class MinutesData:
     """The close-out record of one ceremony (DESIGN §4.7); also for an aborted ceremony."""
 
@@ -214,6 +245,7 @@ class MinutesData:
     envelopes: tuple[EnvelopeRecord, ...]
     outcome: str
     closing: LedgerReference
+    officers: tuple[OfficerFingerprint, ...] = ()  # the security officers' certificate fingerprints
 
 
 def utc(dt: datetime) -> datetime:

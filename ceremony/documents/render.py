@@ -633,10 +633,23 @@ def render_reaffirmation(
             "kcv": h.kcv,
             "kcv_method": h.kcv_method,
             "envelope_serial": h.envelope_serial or "-",
+            "status": h.status,
         }
         for h in data.holdings
     ]
-    ctx = _Context(values, {"holdings": holdings}, ledger=data.ledger)
+    knowledge = [
+        {
+            "key_label": k.key_label,
+            "key_id": k.key_id,
+            "route": k.route,
+            "mine": k.mine,
+            "needed": k.needed,
+            "status": k.status,
+            "first_known": k.first_known,
+        }
+        for k in data.knowledge
+    ]
+    ctx = _Context(values, {"holdings": holdings, "knowledge": knowledge}, ledger=data.ledger)
     page = _page(
         formset.organisation,
         title,
@@ -793,6 +806,10 @@ def render_minutes(
         "envelopes": [
             {"serial": e.serial, "custodian": e.custodian, "contents": e.contents, "status": e.status}
             for e in data.envelopes
+        ],
+        "officers": [
+            {"name": o.name, "employee_id": o.employee_id, "fingerprint": o.fingerprint}
+            for o in data.officers
         ],
     }
     signers = [

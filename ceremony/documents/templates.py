@@ -173,7 +173,14 @@ REAFFIRMATION = FormSpec(
     placeholders=_COMMON
     | _CUSTODIAN
     | _LEDGER
-    | {"period", "next_due", "officer_name", "officer_employee_id", "officer_role", "component_count"},
+    | {
+        "period",
+        "next_due",
+        "officer_name",
+        "officer_employee_id",
+        "officer_role",
+        "component_count",
+    },
     required={
         "custodian_name": "PCI DSS 3.7.8: the reaffirmation names the custodian",
         "custodian_employee_id": "PCI DSS 3.7.8: the reaffirmation names the custodian",
@@ -190,11 +197,15 @@ REAFFIRMATION = FormSpec(
                 "kcv",
                 "kcv_method",
                 "envelope_serial",
+                "status",
             }
-        )
+        ),
+        "knowledge": frozenset({"key_label", "key_id", "route", "mine", "needed", "status", "first_known"}),
     },
     required_blocks={
         "table:holdings": "the reaffirmation lists every component the custodian holds",
+        "table:knowledge": "PCI DSS 3.7.6: the custody statement is about everything the custodian ever held "
+        "or saw, retired splits included",
         "signatures": "custodian and security officer sign",
         "checkpoint": "an auditor matches the paper to the ledger (DESIGN §5)",
     },
@@ -243,6 +254,7 @@ MINUTES = FormSpec(
         "steps": frozenset({"time", "description", "performed_by", "approved_by", "event_id"}),
         "kcvs": frozenset({"subject", "kcv", "kcv_method"}),
         "envelopes": frozenset({"serial", "custodian", "contents", "status"}),
+        "officers": frozenset({"name", "employee_id", "fingerprint"}),
     },
     required_blocks={
         "table:participants": "DESIGN §4.7: participants and roles",

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from ceremony.crypto.codec import share_text
+from ceremony.crypto.fingerprint import printed
 from ceremony.crypto.secret import SecretBytes
 from ceremony.documents import archive
 from ceremony.documents.model import (
@@ -58,10 +59,12 @@ from ceremony.documents.model import (
     LedgerReference,
     MinutesData,
     MinutesStep,
+    OfficerFingerprint,
     Participant,
     Person,
     PreflightException,
     ShareCardData,
+    utc,
 )
 from ceremony.documents.render import (
     render_acknowledgement,
@@ -84,6 +87,7 @@ from ceremony.ledger.checkpoint import Checkpoint, CheckpointFormatError
 from ceremony.ledger.events import Event
 from ceremony.ledger.register import KeyInfo, PreflightEvidence, Register, ceremony_id_of
 from ceremony.ledger.store import Attester, Ledger
+from ceremony.reports.exceptions import finding_text
 
 DOCUMENT_ISSUED = "document.issued"
 KINDS = ("share_card", "acknowledgement", "minutes", "anchor", "destruction")
@@ -907,18 +911,28 @@ def _findings(evidence: PreflightEvidence) -> tuple[str, ...]:
     return tuple(out) if out else evidence.uncovered
 
 
+def _minute(text: str) -> str:
+    """A recorded time (ISO 8601, maybe with microseconds) as people read it: ``2027-01-04 01:05 UTC``; kept
+    as recorded if it is not a time."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return f"{utc(moment):%Y-%m-%d %H:%M} UTC"
+
+
 def _exceptions(evidence: PreflightEvidence, names: dict[str, str]) -> tuple[PreflightException, ...]:
     return tuple(
         PreflightException(
             exception_id=e.exception_id,
             # One exception may cover several findings (also_covers): the minutes name every one.
             finding="; ".join(
-                f"{check} {subject}".strip() for check, subject in e.covered or ((e.check, e.subject),)
+                finding_text(check, subject) for check, subject in e.covered or ((e.check, e.subject),)
             ),
             justification=e.justification,
             compensating_controls=e.compensating_controls,
             approved_by=names.get(e.approved_by, e.approved_by),
-            expires=e.expires,
+            expires=_minute(e.expires),
         )
         for e in evidence.relied_on
     )
@@ -1190,6 +1204,17 @@ def minutes_data_for(
         envelopes=tuple(_envelopes(events, end, cast)),
         outcome=outcome,
         closing=closing_reference(ledger, ceremony_id),
+        officers=officer_fingerprints(ledger),
+    )
+
+
+def officer_fingerprints(ledger: Ledger) -> tuple[OfficerFingerprint, ...]:
+    """Every active security officer's certificate fingerprint, grouped as people read it back: an auditor
+    pins an exported bundle with it (``verify --bundle --officer-cert-sha256 "…as printed…"``)."""
+    return tuple(
+        OfficerFingerprint(p.name, p.employee_id, printed(p.cert_sha256))
+        for p in people.participants(ledger)
+        if p.active and "security_officer" in p.roles
     )
 
 

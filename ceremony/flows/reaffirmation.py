@@ -43,11 +43,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ceremony.documents import archive
-from ceremony.documents.model import HeldComponent, LedgerReference, Person, ReaffirmationData
+from ceremony.documents.model import HeldComponent, KnownPiece, LedgerReference, Person, ReaffirmationData
 from ceremony.documents.render import render_reaffirmation
 from ceremony.documents.sign import async_sign_document, sign_document
 from ceremony.documents.templates import FormSet, default_forms_dir
-from ceremony.errors import DualControlError, FlowError, IdentityError, InputError
+from ceremony.errors import CustodyViolationError, DualControlError, FlowError, IdentityError, InputError
 from ceremony.flows.presence import PresentPerson
 from ceremony.ledger import participants as people
 from ceremony.ledger.participants import Participant
@@ -57,6 +57,7 @@ from ceremony.reports.model import (
     DOCUMENT_EVENT,
     REAFFIRMED_EVENT,
     LedgerFacts,
+    SplitFacts,
     read_facts,
     show_date,
 )
@@ -147,10 +148,16 @@ def default_form_path(ledger_path: Path, employee_id: str, when: datetime) -> Pa
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 
-def readable_wording(wording: Wording, values: dict[str, str], holdings: tuple[HeldComponent, ...]) -> str:
+def readable_wording(
+    wording: Wording,
+    values: dict[str, str],
+    holdings: tuple[HeldComponent, ...],
+    knowledge: tuple[KnownPiece, ...] = (),
+) -> str:
     """The form's Markdown with its layout directives turned into plain Markdown for a screen: fields as
-    a list, the components held as a list, the signature and checkpoint blocks as one line. The words are
-    the form's own (the ledger records the SHA-256 of ``wording.text``, the file as written)."""
+    a list, the components held and everything ever known as lists, the signature and checkpoint blocks as
+    one line. The words are the form's own (the ledger records the SHA-256 of ``wording.text``, the file as
+    written)."""
     text = re.sub(r"<!--.*?-->", "", wording.text, flags=re.DOTALL)
     out: list[str] = []
     block: str | None = None
@@ -167,9 +174,18 @@ def readable_wording(wording: Wording, values: dict[str, str], holdings: tuple[H
             block = "fields"
         elif stripped.startswith("@table"):
             block = "table"
+            if stripped.split()[1:] == ["knowledge"]:
+                out.extend(
+                    f"- {k.key_label}, {k.route}: {k.mine} ({k.status}); rebuilding it takes {k.needed}"
+                    for k in knowledge
+                )
+                if not knowledge:
+                    out.append("- (no share or component ever held or seen)")
+                continue
             out.extend(
                 f"- {h.key_label} ({h.key_type}): share {h.share_number} of {h.share_count}, "
                 f"KCV {h.kcv}, envelope {h.envelope_serial or '—'}"
+                + ("" if h.status == "held" else f" ({h.status})")
                 for h in holdings
             )
             if not holdings:
@@ -232,27 +248,157 @@ def overdue_custodians(
 
 def holdings_of(facts: LedgerFacts, person_id: str) -> tuple[HeldComponent, ...]:
     """The components the person holds now, as listed on the form (KCV of the key, or of the component
-    for XOR components, never the share)."""
+    for XOR components, never the share): every share whose envelope the ledger says they still hold —
+    of an active split, or of a retired one whose envelope was not returned and destroyed yet (it still
+    rebuilds the key, DESIGN §4.6)."""
     held: list[HeldComponent] = []
-    for split, number in facts.holdings(person_id):
+    for split in facts.splits.values():
         key = facts.keys.get(split.key_id)
         if key is None:
             continue
-        component_kcv = split.share_kcvs.get(number)
-        held.append(
-            HeldComponent(
-                key_label=key.label,
-                key_id=key.key_id,
-                key_type=key.key_type,
-                split_id=split.split_id,
-                share_number=number,
-                share_count=split.shares,
-                kcv=(component_kcv or key.kcv_hex).upper(),
-                kcv_method=key.kcv_method,
-                envelope_serial=split.envelope_of(number),
+        for number, (holder, _seq) in sorted(split.holders.items()):
+            if holder != person_id:
+                continue
+            component_kcv = split.share_kcvs.get(number)
+            fate = split.fate(number)
+            if split.retired_seq is not None:
+                status = f"split retired {show_date(split.retired_at)}: return the envelope for destruction"
+            else:
+                status = "held"
+            if fate is not None and fate.state == "not returned":
+                status += f"; reported not returned (incident, event #{fate.seq})"
+            held.append(
+                HeldComponent(
+                    key_label=key.label,
+                    key_id=key.key_id,
+                    key_type=key.key_type,
+                    split_id=split.split_id,
+                    share_number=number,
+                    share_count=split.shares,
+                    kcv=(component_kcv or key.kcv_hex).upper(),
+                    kcv_method=key.kcv_method,
+                    envelope_serial=split.envelope_of(number),
+                    status=status,
+                )
             )
-        )
     return tuple(held)
+
+
+def _numbers(noun: str, numbers: list[int]) -> str:
+    """``share 2``, ``shares 1 and 3``, ``components 1, 2 and 3``."""
+    if len(numbers) == 1:
+        return f"{noun} {numbers[0]}"
+    listed = ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
+    return f"{noun}s {listed}"
+
+
+def _piece_status(facts: LedgerFacts, split: SplitFacts, number: int, person_id: str) -> str:
+    """Where the person's share ``number`` of ``split`` is now, in words."""
+    fate = split.fate(number)
+    holder = split.holders.get(number, ("", 0))[0]
+    serial = split.envelope_of(number)
+    envelope = f"envelope {serial}" if serial else "its envelope"
+    if fate is not None and fate.destroyed:
+        return f"{envelope} destroyed {show_date(fate.time)} (event #{fate.seq}): no longer counts"
+    if holder == person_id:
+        if fate is not None and fate.state == "not returned":
+            return f"{envelope} reported not returned (incident, event #{fate.seq}): still counts"
+        if split.retired_seq is not None:
+            return f"held by me, {envelope} sealed; split retired: to be returned and destroyed"
+        return f"held by me, {envelope} sealed"
+    if fate is not None and fate.state in ("returned", "seal broken"):
+        return f"{envelope} returned {show_date(fate.time)} (event #{fate.seq}); still counts until destroyed"
+    if holder:
+        return f"not held by me (seen or entered only); held by {facts.name_of(holder)}"
+    return "not held by me (seen or entered only)"
+
+
+def knowledge_of(facts: LedgerFacts, person_id: str) -> tuple[KnownPiece, ...]:
+    """Every share or component of every key the ledger records the person was ever given, shown or
+    entered, one row per key and route (each split, retired ones included; each transport key the key was
+    wrapped under whose component they typed): what the reaffirmation's custody statement is about."""
+    rows: list[KnownPiece] = []
+    demonstrated = {
+        (e.split_id, e.share_number): e.seq
+        for e in facts.exposures
+        if e.person_id == person_id and e.kind == "demonstrated"
+    }
+    for key in facts.keys.values():
+        for split_id in key.split_ids:
+            split = facts.splits.get(split_id)
+            if split is None:
+                continue
+            mine = facts.custody.first_exposures(split_id).get(person_id, {})
+            if not mine:
+                continue
+            numbers = sorted(mine)
+            noun = "component" if split.scheme == "xor" else "share"
+            text = _numbers(noun, numbers)
+            typed = [n for n in numbers if (split_id, n) in demonstrated]
+            if typed:
+                text += "; " + ", ".join(
+                    f"{noun} {n} typed though not issued to me (event #{demonstrated[(split_id, n)]})"
+                    for n in typed
+                )
+            retired = f", retired {show_date(split.retired_at)}" if split.retired_seq is not None else ""
+            if split.scheme == "xor":
+                needed = f"all {split.shares} components of this split"
+            else:
+                needed = f"{split.threshold} different shares of this split"
+            first = min(mine.values())
+            rows.append(
+                KnownPiece(
+                    key_label=key.label,
+                    key_id=key.key_id,
+                    route=f"split {split_id} ({split.scheme_text}{retired})",
+                    mine=text,
+                    needed=needed,
+                    status="; ".join(_piece_status(facts, split, n, person_id) for n in numbers),
+                    first_known=f"{show_date(facts.exposure_times.get(first))} (event #{first})",
+                )
+            )
+        info = facts.register.keys.get(key.key_id)
+        for wrap in info.wraps if info is not None else ():
+            parts = [i for i, who in enumerate(wrap.kek_custodians, start=1) if who == person_id]
+            if not parts:
+                continue
+            when = facts.ceremonies.get(wrap.ceremony_id)
+            day = show_date(when.started_at) if when is not None else ""
+            rows.append(
+                KnownPiece(
+                    key_label=key.label,
+                    key_id=key.key_id,
+                    route=f"KEK '{wrap.kek_label}' (KCV {wrap.kek_kcv_hex.upper()}) it was wrapped under",
+                    mine=_numbers("KEK component", parts),
+                    needed=f"the wrapped file and all {len(wrap.kek_custodians)} KEK components",
+                    status="typed in a ceremony; not held by me",
+                    first_known=f"{day} (event #{wrap.seq})".strip(),
+                )
+            )
+    return tuple(rows)
+
+
+def rebuildable_alone(facts: LedgerFacts, person_id: str) -> list[str]:
+    """The keys still in use that the person could rebuild alone by some route, as the custody engine
+    counts knowledge (every share known and not destroyed; every component typed), in words. Empty while
+    the custody rule holds for them (PCI DSS 3.7.6: no single person reaches a key's quorum)."""
+    found: list[str] = []
+    for key in facts.keys.values():
+        if key.retired_seq is not None:
+            continue
+        for split_id in key.split_ids:
+            split = facts.splits.get(split_id)
+            if split is None:
+                continue
+            mine = set(facts.custody.first_exposures(split_id).get(person_id, {}))
+            counted = mine - set(facts.custody.destroyed(split_id))
+            if len(counted) >= split.threshold:
+                found.append(f"key {key.label} ({key.key_id}) from split {split_id}")
+        info = facts.register.keys.get(key.key_id)
+        for wrap in info.wraps if info is not None else ():
+            if wrap.kek_custodians and set(wrap.kek_custodians) == {person_id}:
+                found.append(f"key {key.label} ({key.key_id}) from KEK '{wrap.kek_label}'")
+    return found
 
 
 @dataclass
@@ -275,7 +421,9 @@ class Reaffirmation:
         """What ``custodian`` reads before signing: the wording (its hash goes on record) laid out for a
         screen, with their name, the dates and the components they hold now filled in."""
         wording = self.wording()
-        holdings = holdings_of(read_facts(self.ledger), custodian.person_id)
+        facts = read_facts(self.ledger)
+        holdings = holdings_of(facts, custodian.person_id)
+        knowledge = knowledge_of(facts, custodian.person_id)
         now = self.clock()
         values = {
             "period": str(now.year),
@@ -286,7 +434,7 @@ class Reaffirmation:
             "next_due": show_date(due_date(now, self.policy)),
             "component_count": str(len(holdings)),
         }
-        return Reading(wording, readable_wording(wording, values, holdings))
+        return Reading(wording, readable_wording(wording, values, holdings, knowledge))
 
     def signers(self, person_id: str) -> Signers:
         """Who may sign a reaffirmation of ``person_id``: that custodian (if active) and every other active
@@ -316,7 +464,19 @@ class Reaffirmation:
                 "the responsibilities wording changed since it was shown; show it again before signing"
             )
         facts = read_facts(self.ledger)
+        alone = rebuildable_alone(facts, custodian.person_id)
+        if alone:
+            # The form states that nothing the custodian knows rebuilds a key alone (PCI DSS 3.7.6): it
+            # would be untrue. The key must be replaced (and the old one retired) first.
+            raise CustodyViolationError(
+                f"the ledger records that {custodian.name} alone knows enough to rebuild "
+                + "; ".join(alone)
+                + " (the custody rule is broken for them, PCI DSS 3.7.6); the reaffirmation would be "
+                "untrue: replace the key and retire it, then record the reaffirmation",
+                forbidding_seq=None,
+            )
         holdings = holdings_of(facts, custodian.person_id)
+        knowledge = knowledge_of(facts, custodian.person_id)
         now = self.clock()
         next_due = due_date(now, self.policy)
         event = self.ledger.append(
@@ -348,6 +508,7 @@ class Reaffirmation:
                 rehearsal=self.ledger.info.rehearsal,  # the REHEARSAL mark on every page (issue 15)
             ),
             next_due=show_date(next_due),
+            knowledge=knowledge,
         )
         return ReaffirmationDraft(event.seq, data, custodian, officer, next_due)
 

@@ -1,6 +1,7 @@
 """The ceremonies report (DESIGN §4.7): each ceremony's minutes from the ledger — purpose, participants and
-their roles, every step with its time, who performed it and who approved it (the people who signed the
-event), the preflight result and the exceptions relied on, and the outcome (closed, voided, unfinished).
+their roles, every step with its time and who signed it, each with their role in the ceremony (the flows
+record the people acting on a step as its signers: one column, not the same names twice), the preflight
+result and the exceptions relied on, and the outcome (closed, voided, unfinished).
 
 Events are grouped by their ``ceremony_id``. ``--key`` keeps ceremonies that touched the key; ``--person``
 those the person took part in; ``--from``/``--to`` those started in the period.
@@ -166,6 +167,22 @@ def roles_in(facts: LedgerFacts, ceremony: CeremonyFacts) -> dict[str, str]:
     return roles
 
 
+def signed_by_text(facts: LedgerFacts, step: Step, roles: dict[str, str]) -> str:
+    """Who signed the event, each with their role in the ceremony (the people it names first); anyone the
+    event names who did not sign it is said so. One column: the flows record the people who act on a step
+    as its signers, so "performed by" and "approved by" would name the same people twice."""
+    order = [
+        *(a for a in step.actors if a in step.signers),
+        *(s for s in step.signers if s not in step.actors),
+    ]
+    signed = ", ".join(f"{facts.name_of(p)} ({roles.get(p, 'participant')})" for p in dict.fromkeys(order))
+    unsigned = [a for a in dict.fromkeys(step.actors) if a not in step.signers]
+    if unsigned:
+        names = ", ".join(facts.name_of(p) for p in unsigned)
+        signed = f"{signed}; concerns {names} (did not sign)" if signed else f"concerns {names} (unsigned)"
+    return signed or "-"
+
+
 def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
     sections: list[Section] = []
     records: list[dict[str, Any]] = []
@@ -186,9 +203,7 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
         step_records: list[dict[str, Any]] = []
         for step in ceremony.steps:
             text = describe(facts, step)
-            performed = ", ".join(facts.name_of(a) for a in step.actors)
-            approved = ", ".join(facts.name_of(a) for a in step.signers)
-            step_rows.append((show_time(step.time), text, performed or "-", approved or "-", f"#{step.seq}"))
+            step_rows.append((show_time(step.time), text, signed_by_text(facts, step, roles), f"#{step.seq}"))
             step_records.append(
                 {
                     "seq": step.seq,
@@ -231,9 +246,9 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                 ),
                 tables=(
                     Table(
-                        ("Time (UTC)", "Step", "Performed by", "Approved by (signed)", "Event"),
+                        ("Time (UTC)", "Step", "Signed by (role in this ceremony)", "Event"),
                         tuple(step_rows),
-                        (1.3, 4.6, 1.8, 2.0, 0.6),
+                        (1.3, 4.8, 3.4, 0.6),
                     ),
                 ),
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ceremony.crypto.fingerprint import printed
 from ceremony.policy.reaffirmation import DEFAULT_POLICY, ReaffirmationPolicy, Standing, standing
 from ceremony.reports.model import (
     Filters,
@@ -47,6 +48,62 @@ CSV_COLUMNS = (
 )
 
 
+def reaffirmation_text(reaff: Standing, due: datetime | None) -> str:
+    """One clear phrase for a custodian's reaffirmation standing (PCI DSS 3.7.8)."""
+    if reaff is Standing.OVERDUE:
+        return f"OVERDUE since {show_date(due)} (PCI DSS 3.7.8: reaffirm before any share is assigned)"
+    if reaff is Standing.DUE:
+        return f"due soon: by {show_date(due)}"
+    if reaff is Standing.CURRENT:
+        return f"current until {show_date(due)}"
+    return "never acknowledged (no share received yet)"
+
+
+def fingerprint_line(facts: LedgerFacts, person_id: str) -> str:
+    """``Certificate fingerprint (SHA-256) of NAME (EMPLOYEE_ID): XXXX XXXX ...``, grouped as people read it
+    back (``verify --bundle --officer-cert-sha256`` takes it as printed)."""
+    person = facts.register.people[person_id]
+    return (
+        f"Certificate fingerprint (SHA-256) of {person.name} ({person.employee_id}): "
+        f"{printed(person.cert_sha256)}"
+    )
+
+
+def _summary(facts: LedgerFacts, as_of: datetime, policy: ReaffirmationPolicy) -> Section:
+    """Page 1: who is overdue and who is due soon for reaffirmation, and the security officers'
+    certificate fingerprints (an auditor pins an exported bundle with one)."""
+    overdue: list[str] = []
+    due_soon: list[str] = []
+    never: list[str] = []
+    for person in sorted(facts.people.values(), key=lambda p: p.name):
+        if "custodian" not in person.roles or not person.active:
+            continue
+        last = person.last_affirmed
+        reaff, due = standing(last.time if last else None, as_of, policy)
+        who = f"{person.name} ({person.employee_id})"
+        if reaff is Standing.OVERDUE:
+            overdue.append(f"{who}, since {show_date(due)}")
+        elif reaff is Standing.DUE:
+            due_soon.append(f"{who}, by {show_date(due)}")
+        elif reaff is Standing.NONE:
+            never.append(who)
+    fields = [
+        (f"Overdue ({len(overdue)})", "; ".join(overdue) or "nobody"),
+        (f"Due within {policy.warning_days} days ({len(due_soon)})", "; ".join(due_soon) or "nobody"),
+    ]
+    if never:
+        fields.append((f"Never acknowledged ({len(never)})", "; ".join(never)))
+    officers = [
+        fingerprint_line(facts, p.person_id)
+        for p in facts.people.values()
+        if "security_officer" in p.roles and p.active and p.person_id in facts.register.people
+    ]
+    if officers:
+        # The whole sentence as the minutes print it: an auditor types the groups back as printed.
+        fields.append(("Security officers", "\n".join(officers)))
+    return Section(heading=f"Reaffirmations at {show_date(as_of)}", fields=tuple(fields))
+
+
 def build(
     facts: LedgerFacts, filters: Filters, as_of: datetime, policy: ReaffirmationPolicy = DEFAULT_POLICY
 ) -> Report:
@@ -62,12 +119,7 @@ def build(
         last = person.last_affirmed
         if "custodian" in person.roles and person.active:
             reaff, due = standing(last.time if last else None, as_of, policy)
-            if reaff is Standing.OVERDUE:
-                reaff_text = (
-                    f"OVERDUE since {show_date(due)} (PCI DSS 3.7.8: reaffirm before any share is assigned)"
-                )
-            else:
-                reaff_text = reaff.value + (f", due {show_date(due)}" if due else "")
+            reaff_text = reaffirmation_text(reaff, due)
         else:
             reaff, due = None, None
             reaff_text = (
@@ -200,16 +252,20 @@ def build(
             )
             if table.rows
         ]
+        fields = [
+            ("Person id", person.person_id),
+            ("Roles", ", ".join(person.roles)),
+            ("Enrolled", f"{show_date(person.enrolled_at)} (event #{person.enrolled_seq})"),
+            ("Status", status),
+            ("Reaffirmation", reaff_text),
+        ]
+        if "security_officer" in person.roles and person.person_id in facts.register.people:
+            cert = facts.register.people[person.person_id].cert_sha256
+            fields.append(("Certificate fingerprint (SHA-256)", printed(cert)))
         sections.append(
             Section(
                 heading=f"{person.name} ({person.employee_id})",
-                fields=(
-                    ("Person id", person.person_id),
-                    ("Roles", ", ".join(person.roles)),
-                    ("Enrolled", f"{show_date(person.enrolled_at)} (event #{person.enrolled_seq})"),
-                    ("Status", status),
-                    ("Reaffirmation", reaff_text),
-                ),
+                fields=tuple(fields),
                 tables=tuple(tables),
                 notes=() if tables else ("Never knew a share or component; no acknowledgement recorded.",),
             )
@@ -229,6 +285,8 @@ def build(
                 "affirmations": history,
             }
         )
+    if sections and not filters.person_id:
+        sections.insert(0, _summary(facts, as_of, policy))
     return make_report(
         facts,
         filters,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ceremony.policy.custody import Coalition
+from ceremony.policy.custody import Coalition, smallest_coalition_of_split
 from ceremony.reports.model import (
     DESTROYED,
     NOT_RETURNED,
@@ -130,22 +130,93 @@ def quorum_text(facts: LedgerFacts, key: KeyFacts) -> str:
     return f"{count_of(quorum, 'person', 'people')}{origin}"
 
 
+COALITION_DEFINED = (
+    "Smallest coalition: the fewest people who, pooling every share or component they hold or ever saw "
+    "of one split or route (only envelopes destroyed on record no longer count), could rebuild the key; "
+    "it must never be smaller than the key's quorum (PCI DSS 3.7.6)."
+)
+
+
+def person_text(facts: LedgerFacts, person_id: str) -> str:
+    """A person's name, marked "(deactivated)" once they left (PCI DSS 3.7.5: what they knew still counts)."""
+    person = facts.people.get(person_id)
+    if person is not None and not person.active:
+        return f"{person.name} (deactivated)"
+    return facts.name_of(person_id)
+
+
+def _split_groups(facts: LedgerFacts, split_id: str, size: int) -> str | None:
+    """Who could rebuild the key from this split with ``size`` people, in words, when that split's smallest
+    coalition has ``size`` people; None otherwise. When each knower knows one share and no share is known
+    to two of them (the usual case), any ``size`` of them will do: "any 2 of these 3: ..."."""
+    split = facts.splits.get(split_id)
+    if split is None:
+        return None
+    destroyed = set(facts.custody.destroyed(split_id))
+    counted = {
+        person: live
+        for person, numbers in facts.custody.first_exposures(split_id).items()
+        if (live := set(numbers) - destroyed)
+    }
+    members = smallest_coalition_of_split(counted, split.threshold)
+    if members is None or len(members) != size:
+        return None
+    numbers = [n for live in counted.values() for n in live]
+    names = ", ".join(person_text(facts, p) for p in sorted(counted, key=facts.name_of))
+    if all(len(live) == 1 for live in counted.values()) and len(set(numbers)) == len(numbers):
+        if len(counted) == size:
+            return f"all {size}: {names}"
+        return f"any {size} of these {len(counted)}: {names}"
+    return "for example " + ", ".join(person_text(facts, p) for p in members)
+
+
+def coalition_text(facts: LedgerFacts, key: KeyFacts, coalition: Coalition) -> str:
+    """The key's smallest coalition in words: its size, every route that reaches it, and for each who could
+    form it — every equally small group, not one picked arbitrarily — departed people marked."""
+    if coalition.size is None:
+        return "nobody: no route has enough shares or components given out and not destroyed to rebuild it"
+    size = coalition.size
+    routes: list[str] = []
+    for split_id in key.split_ids:
+        groups = _split_groups(facts, split_id, size)
+        if groups is not None:
+            split = facts.splits[split_id]
+            retired = ", retired" if split.retired_seq is not None else ""
+            routes.append(f"split {split_id} ({split.scheme_text}{retired}): {groups}")
+    # Transport keys (KEK/KBPK) the key was wrapped under: the people who typed one componentisation's
+    # components (the engine's coalition for the route it picked is used as it is).
+    info = facts.register.keys.get(key.key_id)
+    chosen_kcv = (coalition.transport_id or "").rpartition(":")[2].lower()
+    seen: set[str] = set()
+    for wrap in info.wraps if info is not None else ():
+        typists = list(dict.fromkeys(wrap.kek_custodians))
+        kcv = wrap.kek_kcv_hex.lower()
+        if kcv in seen or kcv == chosen_kcv or len(typists) != size:
+            continue
+        seen.add(kcv)
+        names = ", ".join(person_text(facts, p) for p in sorted(typists, key=facts.name_of))
+        routes.append(
+            f"wrapped file + KEK components (KEK '{wrap.kek_label}', KCV {kcv.upper()}): all {size}: {names}"
+        )
+    if coalition.transport_id is not None or not routes:
+        names = ", ".join(person_text(facts, p) for p in coalition.members)
+        routes.append(f"{route_text(facts, key, coalition)}: {names}")
+    head = count_of(size, "person", "people")
+    if len(routes) == 1:
+        return f"{head}, by {routes[0]}"
+    return f"{head}, by any of {len(routes)} routes - " + "; ".join(routes)
+
+
 def _key_section(facts: LedgerFacts, key: KeyFacts, coalition: Coalition) -> tuple[Section, dict[str, Any]]:
     """The key's quorum, its smallest coalition over every route, the decisions that lowered the quorum,
     and its PCI DSS 3.7.5 standing."""
     history = facts.custody
     quorum = history.quorum(key.key_id)
     route = route_text(facts, key, coalition)
-    names = ", ".join(facts.name_of(p) for p in coalition.members)
-    coalition_text = (
-        f"{count_of(coalition.size, 'person', 'people')}: {names}, by {route}"
-        if coalition.size is not None
-        else "nobody: no route has enough shares or components given out and not destroyed to rebuild it"
-    )
     fields = [
         ("Key", f"{key.label} ({key.key_id}), {key.key_type}, KCV {key.kcv_hex.upper()}"),
         ("Quorum", quorum_text(facts, key)),
-        ("Smallest coalition", coalition_text),
+        ("Smallest coalition", coalition_text(facts, key, coalition)),
         ("Shares counted", counted_text(facts, key)),
     ]
     broken = history.broken(key.key_id)
@@ -359,6 +430,10 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
                     "replacement": key_record["replacement"],
                 }
             )
+    if sections:
+        # The definition, once, under the first key's smallest coalition (where the term is first shown).
+        lead = sections[0]
+        sections[0] = Section(lead.heading, lead.fields, lead.tables, (COALITION_DEFINED, *lead.notes))
     return make_report(
         facts,
         filters,

@@ -50,6 +50,14 @@ def status_of(record: ExceptionFacts, now: datetime) -> str:
     return "active" if record.active(now) else "expired"
 
 
+def finding_text(check: str, subject: str) -> str:
+    """A finding an exception covers, readably: ``mem.swap, all subjects`` for the ``*`` subject (every
+    finding of the check), ``net.iface: wlan0`` otherwise."""
+    if subject == "*":
+        return f"{check}, all subjects"
+    return f"{check}: {subject}" if subject else check
+
+
 def covered(record: ExceptionFacts) -> tuple[tuple[str, str], ...]:
     """Every (check, subject) the exception covers, the first finding first."""
     return record.covered or ((record.check, record.subject),)
@@ -74,9 +82,7 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
         groups[status].append(
             (
                 f"{record.exception_id}\n#{record.seq}",
-                f"{record.check}\n{record.subject}"
-                if len(findings) == 1
-                else "\n".join(f"{check} {subject}" for check, subject in findings),
+                "\n".join(finding_text(check, subject) for check, subject in findings),
                 record.justification,
                 record.compensating_controls,
                 f"{facts.name_of(record.approved_by)}\nwitness {facts.name_of(record.witness)}",
@@ -118,7 +124,7 @@ def build(facts: LedgerFacts, filters: Filters, as_of: datetime) -> Report:
         )
     columns = (
         "Exception",
-        "Check / subject",
+        "Finding covered",
         "Justification",
         "Compensating controls",
         "Approved",

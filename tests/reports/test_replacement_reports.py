@@ -283,7 +283,7 @@ def test_a_wrapped_file_and_the_kek_components_are_a_route_of_their_own(cast: Ca
     assert record["quorum_lowered"][0]["seq"] == decision.seq
     text = " ".join(to_text(custody).split())
     line = next(v for k, v in custody.sections[0].fields if k == "Smallest coalition")
-    assert line.startswith("2 people: ") and line.endswith(f", by {coalition['route']}")
+    assert line.startswith(f"2 people, by {coalition['route']}: ")  # the route, then who could form it
     assert {"Cust8", "Cust9"} <= set(line.replace(",", " ").split())
     assert "by wrapped file + KEK components" in text
     rows = list(csv.DictReader(io.StringIO(to_csv(custody))))
