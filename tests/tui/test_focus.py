@@ -25,12 +25,12 @@ from ceremony.ledger.store import Ledger
 from ceremony.preflight import PreflightReport
 from ceremony.tui.app import LedgerApp
 from ceremony.tui.screens.auditor.auditor import AuditorApp, AuditorHomeScreen
+from ceremony.tui.screens.control_auth import ControlAuthScreen
+from ceremony.tui.screens.control_auth import ControlAuthScreen as RecoveryAuthScreen
 from ceremony.tui.screens.distribution import LookAwayScreen, ReceiptScreen, ShareScreen
-from ceremony.tui.screens.gen_auth import ControlAuthScreen
 from ceremony.tui.screens.gen_generate import GenerateScreen
 from ceremony.tui.screens.gen_preflight import PreflightScreen
 from ceremony.tui.screens.lifecycle.preflight import LifecyclePreflightScreen
-from ceremony.tui.screens.lifecycle.recovery_auth import ControlAuthScreen as RecoveryAuthScreen
 from ceremony.tui.screens.lifecycle.recovery_custodian import CustodianScreen
 from ceremony.tui.screens.lifecycle.recovery_envelope import EnvelopeScreen
 from ceremony.tui.screens.lifecycle.recovery_rebuild import RebuiltScreen

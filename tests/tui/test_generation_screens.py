@@ -21,9 +21,9 @@ from ceremony.flows.presence import Presence
 from ceremony.ledger.checkpoint import Checkpoint
 from ceremony.ledger.store import Ledger
 from ceremony.tui.app import EXIT_CANCELLED, LedgerApp
+from ceremony.tui.screens.control_auth import ControlAuthScreen
 from ceremony.tui.screens.distribution import LookAwayScreen, ReceiptScreen, ShareScreen
-from ceremony.tui.screens.gen_auth import ControlAuthScreen
-from ceremony.tui.screens.gen_base import error_text
+from ceremony.tui.screens.frame import refusal_text
 from ceremony.tui.screens.gen_close import CloseScreen
 from ceremony.tui.screens.gen_generate import GenerateScreen
 from ceremony.tui.screens.gen_key import KeyDetailsScreen, SplitScreen
@@ -449,7 +449,7 @@ async def test_receipt_needs_a_serial_and_verification_names_the_group(ledger_fi
 
 
 def test_error_text_names_the_forbidding_event() -> None:
-    text = error_text(CustodyViolationError("Carla knew share 1 of this split", forbidding_seq=42)).plain
+    text = refusal_text(CustodyViolationError("Carla knew share 1 of this split", forbidding_seq=42)).plain
     assert "Carla knew share 1" in text and "ledger event #42" in text
 
 

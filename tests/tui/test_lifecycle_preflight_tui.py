@@ -15,9 +15,9 @@ from ceremony.crypto.share import Scheme
 from ceremony.flows.generation import GenerationCeremony, KeySpec, SplitPlan
 from ceremony.ledger.store import Ledger
 from ceremony.tui.app import EXIT_CANCELLED
+from ceremony.tui.screens.control_auth import ControlAuthScreen
 from ceremony.tui.screens.lifecycle import recovery_screen, reshare_screen, retire_screen
 from ceremony.tui.screens.lifecycle.preflight import LifecyclePreflightScreen
-from ceremony.tui.screens.lifecycle.recovery_auth import ControlAuthScreen
 from ceremony.tui.screens.lifecycle.recovery_custodian import CustodianScreen
 from ceremony.tui.widgets.auth_form import AuthForm
 from tests.tui.gen_cast import make_ledger, networked_laptop, passphrase, pick, type_into, wait_for

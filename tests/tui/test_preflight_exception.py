@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Input, SelectionList, Static
 from ceremony.ledger.store import Ledger
 from ceremony.preflight import Finding, PreflightReport, Verdict
 from ceremony.tui.app import LedgerApp
-from ceremony.tui.screens.gen_auth import ControlAuthScreen
+from ceremony.tui.screens.control_auth import ControlAuthScreen
 from ceremony.tui.screens.gen_preflight import PreflightScreen
 from ceremony.tui.screens.lifecycle import recovery_screen
 from ceremony.tui.screens.lifecycle.preflight import LifecyclePreflightScreen

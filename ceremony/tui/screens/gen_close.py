@@ -22,11 +22,11 @@ from textual.worker import Worker, WorkerState
 from ceremony.errors import CeremonyError
 from ceremony.flows.closeout import CloseOut
 from ceremony.ledger.checkpoint import Checkpoint
-from ceremony.tui.screens.gen_base import GenerationScreen, error_text
+from ceremony.tui.screens.frame import StepScreen, refusal_text
 from ceremony.tui.screens.gen_session import STEP_CLOSE
 
 
-class CloseScreen(GenerationScreen):
+class CloseScreen(StepScreen):
     TITLE = "Wipe and close-out"
     HELP: ClassVar[str | None] = (
         "Every custodian re-entered their share correctly. The clear key is now wiped from memory, each "
@@ -97,7 +97,7 @@ class CloseScreen(GenerationScreen):
         text.append(checkpoint.printed(), style="bold")
         self.query_one("#checkpoint", Static).update(text)
         if problem:
-            self.status(error_text(CeremonyError(problem)))
+            self.status(refusal_text(CeremonyError(problem)))
         else:
             self.status(
                 Text.from_markup(

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.widgets import Button, Checkbox, Digits, Static
 
 from ceremony.errors import CeremonyError
-from ceremony.tui.screens.gen_base import GenerationScreen
+from ceremony.tui.screens.frame import StepScreen
 from ceremony.tui.screens.gen_session import STEP_GENERATE
 
 WHY_NOT_GENERATED = Text("Generate the key first; then the KCV is read aloud.", style="dim")
@@ -23,7 +23,7 @@ def spaced(hex_text: str) -> str:
     return " ".join(hex_text[i : i + 2] for i in range(0, len(hex_text), 2))
 
 
-class GenerateScreen(GenerationScreen):
+class GenerateScreen(StepScreen):
     TITLE = "Generate the key"
     HELP: ClassVar[str | None] = (
         "The key is made from the operating system's random generator, split as planned and every "

@@ -23,7 +23,7 @@ from ceremony.flows.generation import KeySpec, SplitPlan
 from ceremony.flows.reaffirmation import assignment_flags
 from ceremony.flows.turns import Next, Turn
 from ceremony.ledger.participants import participants
-from ceremony.tui.screens.gen_base import GenerationScreen
+from ceremony.tui.screens.frame import StepScreen
 from ceremony.tui.screens.gen_session import STEP_KEY, STEP_SPLIT
 
 KEY_TYPES: tuple[tuple[str, KeyType], ...] = (
@@ -43,7 +43,7 @@ def _number(text: str, what: str) -> int:
         raise InputError(f"{what} must be a whole number") from None
 
 
-class KeyDetailsScreen(GenerationScreen):
+class KeyDetailsScreen(StepScreen):
     TITLE = "Key details"
     HELP: ClassVar[str | None] = (
         "Choose the key type and give its label (its name in the key inventory), its usage and its "
@@ -92,7 +92,7 @@ class KeyDetailsScreen(GenerationScreen):
         self.advance(Next(Turn.SPLIT))
 
 
-class SplitScreen(GenerationScreen):
+class SplitScreen(StepScreen):
     TITLE = "Split and custodians"
     HELP: ClassVar[str | None] = (
         "Shamir m-of-n: any m of the n shares rebuild the key. XOR: n components, all needed. Choose the "

@@ -24,12 +24,12 @@ from ceremony.flows.exceptions import ledger_exceptions
 from ceremony.flows.turns import Next, Turn
 from ceremony.preflight import PreflightReport, covering
 from ceremony.tui.messages import Open, Place
-from ceremony.tui.screens.gen_base import GenerationScreen
+from ceremony.tui.screens.frame import StepScreen
 from ceremony.tui.screens.gen_session import STEP_PREFLIGHT, record_preflight
 from ceremony.tui.widgets.preflight_findings import fill_findings, verdict_text
 
 
-class PreflightScreen(GenerationScreen):
+class PreflightScreen(StepScreen):
     TITLE = "Air-gap preflight"
     HELP: ClassVar[str | None] = (
         "The laptop checks that it is cut off from every network, has no swap or core dumps, and runs "

@@ -24,14 +24,14 @@ from ceremony.errors import CeremonyError, DemonstratedKnowledgeError, ShareChec
 from ceremony.flows.presence import PresentPerson
 from ceremony.flows.turns import Next, Turn
 from ceremony.ledger.participants import participants
-from ceremony.tui.screens.gen_base import GenerationScreen, SecretGenerationScreen, error_text
+from ceremony.tui.screens.frame import SecretStepScreen, StepScreen, refusal_text
 from ceremony.tui.screens.gen_session import STEP_VERIFY, GenerationSession
 from ceremony.tui.widgets.auth_form import AuthForm
 from ceremony.tui.widgets.look_away import look_away
 from ceremony.tui.widgets.share_groups import GroupedShareEntry
 
 
-class VerifyShareScreen(SecretGenerationScreen):
+class VerifyShareScreen(SecretStepScreen):
     TITLE = "Verification round"
     HELP: ClassVar[str | None] = (
         "The custodian types their share again from what they wrote down, group by group (dashes and "
@@ -95,7 +95,7 @@ class VerifyShareScreen(SecretGenerationScreen):
         self.advance()  # the flow: the next custodian's verification, or wipe and close-out
 
 
-class DemonstratedIncidentScreen(GenerationScreen):
+class DemonstratedIncidentScreen(StepScreen):
     """A custodian typed a share that was not theirs: the flow recorded it (exposure and incident). A
     security officer decides, with the reason; the witness of the ceremony co-signs."""
 
@@ -116,7 +116,7 @@ class DemonstratedIncidentScreen(GenerationScreen):
     def compose_body(self) -> ComposeResult:
         incident = self.session.distributor.blocking_incident
         heading = Text(f"⚠ DEMONSTRATED KNOWLEDGE — incident #{self.error.incident_seq}\n", style="bold red")
-        heading.append_text(error_text(self.error, self.session.names))
+        heading.append_text(refusal_text(self.error, self.session.names))
         yield Static(heading, id="incident")
         typist = incident.person_id if incident is not None else ""
         officers = [

@@ -24,7 +24,7 @@ from ceremony.ledger.participants import participants
 from ceremony.tui.messages import Proceed
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
-from ceremony.tui.screens.gen_base import error_text
+from ceremony.tui.screens.frame import refusal_text
 from ceremony.tui.widgets.auth_form import AuthForm, control_forms
 
 
@@ -108,7 +108,7 @@ class UnfinishedScreen(CeremonyScreen[None]):
                 ledger, self.item, self.administrator, self.witness, f"voided after restart: {reason}"
             )
         except CeremonyError as error:
-            self._status(error_text(error))
+            self._status(refusal_text(error))
             return
         self._release()
         self.notify(f"Ceremony {self.item.ceremony_id} was voided; the reason is recorded.")
@@ -124,7 +124,7 @@ class UnfinishedScreen(CeremonyScreen[None]):
             record_leftover_cards(ledger, self.item, self.administrator, self.witness)
             ceremony = GenerationCeremony.resume(ledger, self.item, self.administrator, self.witness)
         except CeremonyError as error:
-            self._status(error_text(error))
+            self._status(refusal_text(error))
             return
         from ceremony.flows.turns import Next, Turn
         from ceremony.tui.screens.gen_session import GenerationSession
