@@ -48,6 +48,7 @@ class Place(StrEnum):
     RETIREMENT = "retirement"
     DEPARTURE = "departure"
     KEYS = "keys"
+    KEY_DETAIL = "key detail"  # everything the ledger records about one key (from the key list)
     PARTICIPANTS = "participants"
     REAFFIRMATIONS = "reaffirmations"
     LOCKOUTS = "lockouts"

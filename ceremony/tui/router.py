@@ -169,6 +169,11 @@ def screen_for(place: Place, data: Any) -> Screen[Any]:
     ``.run_preflight``, ``.kdf``), or what the sub-task answers."""
     from ceremony.flows.presence import Presence
 
+    if place is Place.KEY_DETAIL:
+        from ceremony.tui.screens.lifecycle.key_detail import KeyDetailScreen
+
+        ledger, key_id, now = data
+        return KeyDetailScreen(ledger, key_id, now)
     if place is Place.PREFLIGHT_EXCEPTION:
         from ceremony.tui.screens.preflight_exception import PreflightExceptionScreen
 

@@ -190,10 +190,12 @@ async def test_tampered_ledger_shows_the_fault_first_in_red(attacker_copy: tuple
         first_line_styles = {str(span.style) for span in getattr(content, "spans", [])}
         assert any("red" in style for style in first_line_styles)
         assert box.has_class("-fault")
-        # reports stay reachable for the investigation
+        # no report is built from a ledger that does not verify, and the screen says so (issue 15)
+        assert "No report is shown" in text.replace("\n", " ")
+        assert home.query_one("#reports", Button).disabled
         await pilot.press("r")
         await settle(app, pilot)
-        assert isinstance(app.screen, ReportsScreen)
+        assert app.screen is home
     assert fingerprint(path) == before
 
 
@@ -204,7 +206,7 @@ async def test_no_ledger_there_says_so_and_creates_nothing(tmp_path: Path) -> No
         await settle(app, pilot)
         home = app.screen
         assert isinstance(home, AuditorHomeScreen)
-        assert "LEDGER FAULT" in shown(home.query_one("#verify-result", Static))
+        assert "NO LEDGER HERE" in shown(home.query_one("#verify-result", Static))  # with the next step
         assert home.query_one("#reports", Button).disabled
         await pilot.press("r")
         await pilot.pause()

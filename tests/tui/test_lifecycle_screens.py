@@ -21,6 +21,7 @@ from ceremony.flows.retirement import RetirementCeremony
 from ceremony.ledger.store import Ledger
 from ceremony.ledger.verify import verify_ledger
 from ceremony.tui.app import EXIT_CANCELLED
+from ceremony.tui.screens.control_auth import ControlAuthScreen
 from ceremony.tui.screens.distribution import LookAwayScreen, ReceiptScreen, ShareScreen
 from ceremony.tui.screens.lifecycle import (
     departure_screen,
@@ -31,7 +32,6 @@ from ceremony.tui.screens.lifecycle import reshare_screen as _reshare_screen
 from ceremony.tui.screens.lifecycle import retire_screen as _retire_screen
 from ceremony.tui.screens.lifecycle.key_list import KeyListScreen
 from ceremony.tui.screens.lifecycle.preflight import LifecyclePreflightScreen
-from ceremony.tui.screens.lifecycle.recovery_auth import ControlAuthScreen
 from ceremony.tui.screens.lifecycle.recovery_custodian import CustodianScreen
 from ceremony.tui.screens.lifecycle.recovery_envelope import EnvelopeScreen
 from ceremony.tui.screens.lifecycle.recovery_finish import FinishScreen
@@ -713,7 +713,7 @@ async def test_departure_flags_every_key_the_person_knew_and_the_key_list_shows_
         app.push_screen(key_list_screen(ledger))
         await pilot.pause()
         table = app.screen.query_one("#keys", DataTable)
-        flags = {str(table.get_row(k)[4]) for k in (zmk.key_id, pvk.key_id)}
+        flags = {str(table.get_cell(k, "flag")) for k in (zmk.key_id, pvk.key_id)}
         assert flags == {"MUST BE REPLACED"}
     assert last(ledger, "participant.deactivated")["person_id"] == ids["cust2"]
 
@@ -725,14 +725,14 @@ async def test_key_list_shows_cryptoperiods_due_and_expired(world) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         table = app.screen.query_one("#keys", DataTable)
-        assert "due: 29 days left" in str(table.get_row(short.key_id)[3])
-        assert "until" in str(table.get_row(zmk.key_id)[3])
+        assert "due: 29 days left" in str(table.get_cell(short.key_id, "period"))
+        assert "until" in str(table.get_cell(zmk.key_id, "period"))
     later = datetime.now(UTC) + timedelta(days=400)
     app = LifecycleApp(lambda: KeyListScreen(ledger, later))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         table = app.screen.query_one("#keys", DataTable)
-        assert "EXPIRED" in str(table.get_row(zmk.key_id)[3])
+        assert "EXPIRED" in str(table.get_cell(zmk.key_id, "period"))
         assert "3 keys registered — 3 need attention" in str(
             app.screen.query_one("#key-summary", Static).render()
         )

@@ -20,6 +20,7 @@ from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.context import LedgerContext
 
 if TYPE_CHECKING:
+    from ceremony.ledger.register import Register
     from ceremony.ledger.store import Ledger
 
 # Cold start (issue 14): what a button leads to (flows, other screens, the verifier) is imported in its
@@ -27,16 +28,20 @@ if TYPE_CHECKING:
 
 
 def attention_text(ledger: Ledger | None, now: datetime | None = None) -> Text:
-    """Shown at start (PCI DSS 3.7.4, 3.7.5): keys past or within 90 days of their cryptoperiod's end, and
-    keys that must be replaced because someone who knew a share left. Empty when nothing needs attention."""
+    """Shown at start and each time the menu is shown again (PCI DSS 3.7.4, 3.7.5, 3.7.8): keys past or
+    within 90 days of their cryptoperiod's end, keys that must be replaced because someone who knew a share
+    left, and custodians whose annual reaffirmation is overdue. Empty when nothing needs attention."""
     if ledger is None:
         return Text("")
     from ceremony.flows.departure import keys_to_replace
     from ceremony.ledger.replay import replayed
     from ceremony.policy.cryptoperiod import classify, periods_of
 
-    # The keys of the one checked read of the ledger's head (issue 14), shared with the start-up scan.
-    report = classify(periods_of(replayed(ledger).register.keys.values()), now or datetime.now(UTC))
+    # The one checked read of the ledger's head (issue 14), shared with the start-up scan; after a
+    # ceremony the head moved and it is read again once, so the lines follow what was just recorded.
+    register = replayed(ledger).register
+    now = now or datetime.now(UTC)
+    report = classify(periods_of(register.keys.values()), now)
     text = Text()
     for period in report.expired:
         text.append(
@@ -48,8 +53,26 @@ def attention_text(ledger: Ledger | None, now: datetime | None = None) -> Text:
         )
     for flagged in keys_to_replace(ledger):
         text.append(f"⚠ {flagged.label}: must be replaced (a custodian who knew it left)\n", "bold red")
+    for name, due in overdue_reaffirmations(register, now):
+        text.append(f"⚠ {name}: reaffirmation OVERDUE since {due:%Y-%m-%d} (PCI DSS 3.7.8)\n", "bold red")
     text.rstrip()
     return text
+
+
+def overdue_reaffirmations(register: Register, now: datetime) -> list[tuple[str, datetime]]:
+    """Each active custodian whose reaffirmation is overdue at ``now`` (name, due date), oldest due first;
+    from the register already read, so the menu needs no second pass over the ledger."""
+    from ceremony.policy.reaffirmation import Standing, standing
+
+    overdue = []
+    for person in register.people.values():
+        if not person.active or "custodian" not in person.roles:
+            continue
+        affirmed = register.affirmations.get(person.person_id)
+        status, due = standing(affirmed[-1].time if affirmed else None, now)
+        if status is Standing.OVERDUE and due is not None:
+            overdue.append((f"{person.name} ({person.employee_id})", due))
+    return sorted(overdue, key=lambda item: (item[1], item[0]))
 
 
 class MainMenuScreen(CeremonyScreen[None]):
@@ -90,20 +113,31 @@ class MainMenuScreen(CeremonyScreen[None]):
             yield Button("Participants", id="participants")
             yield Button("Verify ledger", id="verify")
             yield Button("Quit", id="quit")
-        yield Static("", id="menu-attention")  # filled once the menu is on screen (on_mount)
+        # Right under the choices, so the answer to one (verify's result) is seen whole at 80x24.
         yield Static("", id="menu-status")
+        yield Static("", id="menu-attention")  # filled each time the menu is shown (on_screen_resume)
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#menu-status", Static).display = False
         self.query_one("#generate", Button).focus()
-        # Cold start (issue 14): the attention lines come right after the first frame, not before it.
+
+    def on_screen_resume(self) -> None:
+        # Shown first, and shown again after every ceremony or task a choice opened (issue 15): what needs
+        # attention is read again then (a departure's "must be replaced" appears at once). Cold start (issue
+        # 14): the lines come right after the first frame, not before it; the ledger's read is shared per
+        # head (ledger/replay.py), so doing it again on a return costs one read only if something changed.
         self.call_after_refresh(self._show_attention)
 
     def _show_attention(self) -> None:
         self.query_one("#menu-attention", Static).update(attention_text(self.context.open()))
 
     def _status(self, text: str, style: str) -> None:
-        self.query_one("#menu-status", Static).update(Text(text, style=style))
+        status = self.query_one("#menu-status", Static)
+        status.update(Text(text, style=style))
+        status.display = bool(text)
+        if text:
+            self.call_after_refresh(status.scroll_visible, animate=False)
 
     @on(Button.Pressed, "#generate")
     def new_ceremony(self) -> None:

@@ -12,8 +12,9 @@ The first thing shown is ``verify``'s result (DESIGN §5): the intact summary wi
 and each ended ceremony's closing checkpoint — the same value its close-out screen showed and its minutes
 print, to compare with the paper — or the first bad event in red, so no report is read before the auditor
 knows whether the ledger can be trusted. The reports
-(:class:`~ceremony.tui.screens.officer.reports.ReportsScreen`) follow, also on a faulty ledger, with the fault
-repeated on the home screen.
+(:class:`~ceremony.tui.screens.officer.reports.ReportsScreen`) follow on a ledger that verifies; a faulty one
+gets none (each report replays the checked ledger and would stop at the same fault), only the fault and what
+to ask for next. A folder or a missing file is named as such, with the command to use instead.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
-from ceremony.errors import CeremonyError, LedgerIntegrityError
+from ceremony.errors import CeremonyError, LedgerIntegrityError, LedgerNotFoundError
 from ceremony.ledger.checkpoint import Checkpoint
+from ceremony.ledger.export import LEDGER_NAME
 from ceremony.ledger.store import Ledger
 from ceremony.ledger.verify import VerifyResult, verify_ledger
 from ceremony.reports.model import count_of
@@ -141,16 +143,47 @@ def banner_text(ledger_path: Path, rehearsal: bool | None) -> Text:
     return text
 
 
-def fault_text(error: CeremonyError) -> Text:
+def _missing(path: Path) -> str:
+    """The CLI's words for a ledger that is not there: how one is founded, where the default lives."""
+    from ceremony.commands import existing_ledger
+
+    try:
+        existing_ledger(path)
+    except CeremonyError as error:
+        return str(error)
+    return f"There is no ledger at {path}."
+
+
+def fault_text(error: CeremonyError, ledger_path: Path | None = None) -> Text:
+    """What the auditor is told when the ledger cannot be trusted or read, with the next step (issue 15)."""
     seq = getattr(error, "seq", None)
     where = f" at event #{seq}" if seq else ""
     text = Text()
+    if isinstance(error, LedgerNotFoundError):
+        text.append("✗ NO LEDGER HERE\n", style="bold red")
+        text.append(_missing(ledger_path) if ledger_path is not None else str(error), style="red")
+        return text
+    if ledger_path is not None and ledger_path.is_dir():
+        text.append("✗ A FOLDER, NOT A LEDGER FILE\n", style="bold red")
+        text.append(f"{ledger_path} is a folder; the ledger is one file.\n", style="red")
+        inside = ledger_path / LEDGER_NAME
+        if inside.is_file():
+            text.append(
+                f"It looks like an exported bundle: check it with `ceremony verify --bundle {ledger_path}`, "
+                f"then open its ledger copy: `ceremony --read-only --ledger {inside}`.",
+                style="bold",
+            )
+        else:
+            text.append(f"Give the ledger file: `ceremony --read-only --ledger {ledger_path}/FILE`.", "bold")
+        return text
     text.append(f"✗ LEDGER FAULT{where}\n", style="bold red")
     text.append(str(error) + "\n", style="red")
     if isinstance(error, LedgerIntegrityError):
         text.append(
-            "The ledger was changed after it was written, or damaged. Reports from it are shown for "
-            "investigation only: nothing from the first bad event on can be relied upon.",
+            "The ledger was changed after it was written, or damaged. No report is shown: reports are "
+            "built only from a ledger that verifies. Ask for the copy that matches the checkpoints of the "
+            "signed minutes and the ledger anchor, and check it with `ceremony verify --checkpoint … "
+            "--anchor …`.",
             style="bold red",
         )
     return text
@@ -212,14 +245,11 @@ class AuditorHomeScreen(CeremonyScreen[None]):
             self.result = await asyncio.to_thread(verify_ledger, self.ledger_path)
             self._show_kind(getattr(self.result, "rehearsal", self.rehearsal))
             ended = await asyncio.to_thread(closings, self.ledger_path)
-        except LedgerIntegrityError as error:
+        except CeremonyError as error:
+            # Tampered or damaged (the reports replay the checked ledger and would stop at the same fault),
+            # not found, a folder, not a ledger: nothing to report on, and the screen says what to do next.
             self.fault = error
-            box.update(fault_text(error))
-            box.add_class("-fault")
-            reports.disabled = False  # for investigation; the fault stays on this screen
-        except CeremonyError as error:  # not found, not a ledger, unreadable: nothing to report on
-            self.fault = error
-            box.update(fault_text(error))
+            box.update(fault_text(error, self.ledger_path))
             box.add_class("-fault")
         else:
             self.closings = ended

@@ -61,16 +61,14 @@ class DepartureScreen(CeremonyScreen[None]):
 
     def compose_body(self) -> ComposeResult:
         people = [p for p in participants(self.ledger) if p.active]
+        officers = [p for p in people if "security_officer" in p.roles]
+        yield AuthForm(self.presence, officers, "security_officer", title="Security officer", id="officer")
+        self.witnesses = [p for p in people if "witness" in p.roles]
+        # Dual control: the one security officer there is can never be the witness too, so not offered.
+        lone = {officers[0].person_id} if len(officers) == 1 else set()
         yield AuthForm(
             self.presence,
-            [p for p in people if "security_officer" in p.roles],
-            "security_officer",
-            title="Security officer",
-            id="officer",
-        )
-        yield AuthForm(
-            self.presence,
-            [p for p in people if "witness" in p.roles],
+            [p for p in self.witnesses if p.person_id not in lone] or self.witnesses,
             "witness",
             title="Witness",
             id="witness",
@@ -103,18 +101,48 @@ class DepartureScreen(CeremonyScreen[None]):
     def status(self, text: str | Text, style: str = "") -> None:
         self.query_one("#status", Static).update(text if isinstance(text, Text) else Text(text, style=style))
 
+    def _same_person(
+        self, form: AuthForm, person: PresentPerson, other: PresentPerson | None, as_what: str
+    ) -> bool:
+        """Dual control (DESIGN §1): the officer and the witness are two different people. Refused on the
+        form itself the moment the second one authenticates, where it is seen at 80x24 (issue 15)."""
+        if other is None or other.person_id != person.person_id:
+            return False
+        person.leave()
+        form.reset(
+            f"✗ {person.name} is already the {as_what}: dual control needs two different people. "
+            "Choose someone else."
+        )
+        return True
+
     @on(AuthForm.Authenticated, "#officer")
     def _officer(self, event: AuthForm.Authenticated) -> None:
+        if self._same_person(event.form, event.person, self.witness, "witness"):
+            return
         if self.officer is not None:
             self.officer.leave()
         self.officer = event.person
-        self.query_one("#witness", AuthForm).focus_first()
+        witness = self.query_one("#witness", AuthForm)
+        # The witness list no longer offers the officer (another person witnesses).
+        witness.offer([p for p in self.witnesses if p.person_id != event.person.person_id])
+        if self.witness is None:
+            witness.focus_first()
+        else:
+            self._both_present()
 
     @on(AuthForm.Authenticated, "#witness")
     def _witness(self, event: AuthForm.Authenticated) -> None:
+        if self._same_person(event.form, event.person, self.officer, "security officer"):
+            return
         if self.witness is not None:
             self.witness.leave()
         self.witness = event.person
+        if self.officer is None:
+            self.query_one("#officer", AuthForm).focus_first()
+        else:
+            self._both_present()
+
+    def _both_present(self) -> None:
         steps = self.step_list
         if steps is not None:
             steps.current = 1

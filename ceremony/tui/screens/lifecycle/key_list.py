@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -22,10 +23,16 @@ from ceremony.flows.departure import keys_to_replace
 from ceremony.ledger.store import Ledger
 from ceremony.policy.cryptoperiod import PeriodStatus, cryptoperiods
 from ceremony.reports.model import count_of
+from ceremony.tui.messages import Open, Place
 from ceremony.tui.screens.base import CeremonyScreen
 from ceremony.tui.screens.lifecycle.base import LIFECYCLE_CSS
 
 MUST_BE_REPLACED = "MUST BE REPLACED"
+KEY_LABEL_WIDTH = 28  # the key column's label, so that the Attention column stays within 80 columns
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,23 @@ class KeyRow:
         if self.period in (PeriodStatus.EXPIRED, PeriodStatus.DUE):
             marks.append(self.period_text)
         return ", ".join(marks)
+
+    @property
+    def attention(self) -> Text:
+        """Why the key needs attention, in a few words for the list's second column ("" when it does
+        not): the 3.7.5 flag, then the cryptoperiod's end."""
+        text = Text()
+        if self.retired:
+            return text
+        if self.must_be_replaced:
+            text.append(MUST_BE_REPLACED, style="bold red")
+        if self.period is PeriodStatus.EXPIRED:
+            text.append(", " if text else "")
+            text.append(f"expired {self.expires}", style="bold red")
+        elif self.period is PeriodStatus.DUE:
+            text.append(", " if text else "")
+            text.append(f"due {self.expires}", style="bold yellow")
+        return text
 
     def option_label(self) -> str:
         text = f"{self.label} ({self.key_id[:8]}, KCV {self.kcv_hex})"
@@ -102,7 +126,8 @@ class KeyListScreen(CeremonyScreen[None]):
     HELP: ClassVar[str | None] = (
         "Every registered key: its KCV, whether it is retired, whether it must be replaced because a "
         "custodian who knew it left (PCI DSS 3.7.5), and its cryptoperiod (due within 90 days, or "
-        "expired: PCI DSS 3.7.4). Read-only. Escape goes back."
+        "expired: PCI DSS 3.7.4); the Attention column says why a key needs attention. Enter on a key "
+        "shows everything the ledger records about it. Read-only. Escape goes back."
     )
     ALLOW_SELECT = False
     CSS_PATH = LIFECYCLE_CSS
@@ -124,14 +149,25 @@ class KeyListScreen(CeremonyScreen[None]):
             summary.append(f" — {len(attention)} need attention", style="bold red")
         yield Static(summary, id="key-summary")
         table: DataTable[str | Text] = DataTable(id="keys", cursor_type="row", zebra_stripes=True)
-        table.add_columns("Key", "KCV", "Status", "Cryptoperiod", "Flag")
+        # Why a key needs attention comes right after the key, inside 80 columns (issue 15); the key's
+        # whole record is one Enter away (the key detail).
+        for label, key in (
+            ("Key", "key"),
+            ("Attention", "attention"),
+            ("KCV", "kcv"),
+            ("Status", "status"),
+            ("Cryptoperiod", "period"),
+            ("Flag", "flag"),
+        ):
+            table.add_column(label, key=key)
         for row in rows:
             status = "retired" if row.retired else f"active ({count_of(len(row.active_splits), 'split')})"
             period_style = {PeriodStatus.EXPIRED: "bold red", PeriodStatus.DUE: "bold yellow"}.get(
                 row.period, ""
             )
             table.add_row(
-                f"{row.label} {row.key_id[:8]}",
+                Text(f"{_short(row.label, KEY_LABEL_WIDTH)} {row.key_id[:8]}"),
+                row.attention,
                 row.kcv_hex,
                 status,
                 Text(row.period_text, style=period_style),
@@ -143,6 +179,12 @@ class KeyListScreen(CeremonyScreen[None]):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#keys", DataTable).focus()
+
+    @on(DataTable.RowSelected, "#keys")
+    def _open_detail(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(Open(Place.KEY_DETAIL, (self.ledger, event.row_key.value, self.now)))
 
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:
