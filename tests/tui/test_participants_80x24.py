@@ -94,3 +94,34 @@ async def test_every_tab_stop_can_be_seen(tmp_path: Path) -> None:
         stops = await tab_through(pilot, app, 8)
         assert first in stops  # round the screen and back: the officer's passphrase field
         assert app.screen.query_one("#people", DataTable) in stops
+
+
+async def test_each_officer_fingerprint_is_shown_as_printed_for_the_auditor(tmp_path: Path) -> None:
+    """Issue 15, item 2: the participants screen prints every security officer's certificate fingerprint
+    in the grouped form that ``verify --bundle --officer-cert-sha256`` takes as printed (Page Down)."""
+    import hashlib
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from ceremony.crypto.fingerprint import parse_fingerprint
+    from ceremony.ledger.participants import participants
+    from ceremony.ledger.store import Ledger
+
+    path = tmp_path / "ledger.sqlite3"
+    make_ledger(path, CROWD)
+    with Ledger.open(path, read_only=True) as ledger:
+        sophie = next(p for p in participants(ledger) if p.name == "Sophie Officer")
+    expected = hashlib.sha256(sophie.certificate.public_bytes(Encoding.DER)).hexdigest()
+    app = app_for(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.screen.query_one("#participants", Button).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ParticipantsScreen))
+        await pilot.pause()
+        shown = str(app.screen.query_one("#fingerprints").render())
+        assert "Sophie Officer (E0000)" in shown and "Alice Admin" not in shown
+        printed_text = shown.split("):", 1)[1]
+        assert parse_fingerprint(printed_text) == expected  # read back exactly as printed
+        await pilot.press("pagedown", "pagedown")
+        await pilot.pause()
+        assert any("Certificate fingerprint (SHA-256) of Sophie" in line for line in screen_lines(app))

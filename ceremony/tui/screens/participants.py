@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -20,6 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Static
 
+from ceremony.crypto.fingerprint import printed, sha256_hex
 from ceremony.flows.enrolment import Enrolment, missing_for_a_ceremony, splits_possible
 from ceremony.flows.presence import Presence, PresentPerson
 from ceremony.ledger.participants import Participant
@@ -38,6 +40,20 @@ FIRST_ENROLMENT = (
     "The first enrollment after founding needs only the founding officer: nobody else is enrolled yet. "
     "From the next one on, a second enrolled person authenticates too."
 )
+
+
+def officer_fingerprints(people: list[Participant]) -> Text:
+    """Each active security officer's certificate fingerprint, grouped as people read it back: an auditor
+    pins an exported bundle with it (``verify --bundle --officer-cert-sha256 "…as printed…"``, issue 15)."""
+    text = Text()
+    for person in people:
+        if person.active and "security_officer" in person.roles:
+            der = person.certificate.public_bytes(Encoding.DER)
+            text.append(
+                f"\nCertificate fingerprint (SHA-256) of {person.name} ({person.employee_id}):\n", "dim"
+            )
+            text.append(printed(sha256_hex(der)), "bold")
+    return text
 
 
 class ParticipantsScreen(CeremonyScreen[None]):
@@ -108,6 +124,7 @@ class ParticipantsScreen(CeremonyScreen[None]):
         with Horizontal(id="actions"):
             yield Button("Enroll a participant", id="enroll", variant="primary", disabled=True)
             yield Button("Done", id="done")
+        yield Static("", id="fingerprints")
 
     def _second_form(self) -> AuthForm:
         assert self.presence is not None
@@ -143,6 +160,7 @@ class ParticipantsScreen(CeremonyScreen[None]):
             splits = " or ".join(f"{m}-of-{n}" for m, n in splits_possible(people))
             text = Text(f"✓ Enough people are enrolled for a {splits} ceremony.", style="bold green")
         self.query_one("#needs", Static).update(text)
+        self.query_one("#fingerprints", Static).update(officer_fingerprints(people))
         self.refresh_enrolling()
 
     def refresh_enrolling(self) -> None:
