@@ -66,7 +66,7 @@ def test_the_exceptions_report_lists_every_finding_one_exception_covers(cast) ->
     assert {r["status"] for r in rows} == {"active"}
     text = to_text(report)
     for check, subject in COVERED:
-        assert f"{check} {subject}" in text
+        assert f"{check}: {subject}" in text  # the wording of reports.exceptions.finding_text
 
 
 def test_the_minutes_name_every_finding_the_relied_exception_covers(cast) -> None:
@@ -95,8 +95,8 @@ def test_the_minutes_name_every_finding_the_relied_exception_covers(cast) -> Non
     data = paperwork.minutes_data_for(cast.ledger, ceremony.ceremony_id)
     (relied,) = data.exceptions
     assert relied.exception_id == exception_id
-    assert relied.finding == "net.listening tcp 0.0.0.0:631; net.interfaces interface eth0"
+    assert relied.finding == "net.listening: tcp 0.0.0.0:631; net.interfaces: interface eth0"
     flat = _text(paperwork.issue_minutes(cast.ledger, ceremony).pdf)
     assert exception_id in flat
     for check, subject in COVERED:
-        assert f"{check} {subject}" in flat, flat
+        assert f"{check}: {subject}" in flat, flat

@@ -282,7 +282,7 @@ def test_fresh_components_are_held_by_their_custodians_in_the_custody_report(cas
         (n, people.id(name), f"HSM3-C{n:02d}") for n, name in enumerate(HSM, start=1)
     ]
     text = _custody(cast, "text")
-    section = text[text.index(f"split {split_id}") :]
+    section = text[text.index(f"- split {split_id}") :]  # the split's own section, not the coalition line
     assert "Held now by" in section
     cells = [
         [c.strip() for c in line.strip().strip("|").split("|")]

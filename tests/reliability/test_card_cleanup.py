@@ -133,7 +133,7 @@ def events(path: Path) -> list[tuple[str, dict[str, object], tuple[str, ...]]]:
 async def test_card_left_by_a_killed_run_is_wiped_at_start_and_recorded_when_voided(
     tmp_path: Path, ram: Path
 ) -> None:
-    from textual.widgets import Select, Static
+    from textual.widgets import Static
 
     from ceremony.tui.screens.main_menu import MainMenuScreen
     from ceremony.tui.screens.unfinished import UnfinishedScreen
@@ -159,7 +159,10 @@ async def test_card_left_by_a_killed_run_is_wiped_at_start_and_recorded_when_voi
     async with app.run_test(size=(100, 40), notifications=True) as pilot:
         # Pushed right after the first frame (the start's checked read first): wait until it is composed.
         await wait_for(
-            pilot, lambda: isinstance(app.screen, UnfinishedScreen) and bool(app.screen.query(Select))
+            pilot,
+            lambda: (
+                isinstance(app.screen, UnfinishedScreen) and bool(app.screen.query("SelectCurrent #label"))
+            ),
         )
         assert not card.exists()  # removed at start, before anyone authenticated
         assert_overwritten(link, size)

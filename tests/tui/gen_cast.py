@@ -117,3 +117,12 @@ async def wait_for(pilot: Pilot[object], done: Callable[[], bool], timeout: floa
         if loop.time() > end:
             raise AssertionError(f"timed out; screen is {type(pilot.app.screen).__name__}")
         await pilot.pause(0.05)
+
+
+def unfinished_shown(app: object) -> bool:
+    """The unfinished-ceremony screen is up and composed down to its name lists. It is pushed right after
+    the menu's first frame (the start's checked read comes first), so being on the stack is not enough."""
+    from ceremony.tui.screens.unfinished import UnfinishedScreen
+
+    screen = app.screen  # type: ignore[attr-defined]
+    return isinstance(screen, UnfinishedScreen) and bool(screen.query("SelectCurrent #label"))

@@ -30,7 +30,6 @@ from ceremony.tui.screens.gen_key import KeyDetailsScreen, SplitScreen
 from ceremony.tui.screens.gen_preflight import PreflightScreen
 from ceremony.tui.screens.gen_verify import VerifyShareScreen
 from ceremony.tui.screens.main_menu import MainMenuScreen
-from ceremony.tui.screens.unfinished import UnfinishedScreen
 from ceremony.tui.widgets.auth_form import AuthForm
 from ceremony.tui.widgets.secret_input import SecretInput
 from ceremony.tui.widgets.share_display import ShareDisplay
@@ -44,6 +43,7 @@ from tests.tui.gen_cast import (
     pick,
     type_into,
     type_share,
+    unfinished_shown,
     wait_for,
 )
 
@@ -494,7 +494,7 @@ async def test_unfinished_after_generation_can_only_be_voided(ledger_file) -> No
     async with app.run_test(size=(80, 24)) as pilot:
         # Shown over the menu right after the first frame (the start's checked read comes first): wait
         # until it is composed, not only pushed.
-        await wait_for(pilot, lambda: isinstance(app.screen, UnfinishedScreen) and app.screen.query(Select))
+        await wait_for(pilot, lambda: unfinished_shown(app))
         text = str(app.screen.query_one("#unfinished", Static).render())
         assert ceremony_id in text and "can only be voided" in text
         assert not app.screen.query("#resume")  # no resume once a key existed
@@ -517,7 +517,7 @@ async def test_unfinished_before_generation_resumes_from_preflight(ledger_file) 
     async with app.run_test(size=(80, 24)) as pilot:
         # Shown over the menu right after the first frame (the start's checked read comes first): wait
         # until it is composed, not only pushed.
-        await wait_for(pilot, lambda: isinstance(app.screen, UnfinishedScreen) and app.screen.query(Select))
+        await wait_for(pilot, lambda: unfinished_shown(app))
         assert "may be resumed" in str(app.screen.query_one("#unfinished", Static).render())
         await authenticate_pair(pilot, app)
         app.screen.query_one("#resume", Button).focus()
