@@ -23,6 +23,7 @@ from ceremony.hardening import harden_process
 COMMANDS = (
     "kcv",
     "share",
+    "keyblock",
     "verify",
     "export",
     "preflight",

@@ -60,6 +60,13 @@ class KCVMismatchError(CeremonyError):
     exit_code = 3
 
 
+class KeyBlockError(CeremonyError):
+    """A TR-31 key block is malformed, does not verify, or would bind a key in a way the standard (or our
+    policy for issued blocks) forbids. The message names a header field, never key material."""
+
+    refusal = "Key block refused"
+
+
 # --- splitting and shares --------------------------------------------------------------------------------
 class SplitError(CeremonyError):
     """Split parameters are invalid (m < 2, m > n, n > 255, empty secret...)."""
