@@ -19,8 +19,9 @@ from ceremony.crypto.share import Scheme, Share
 from ceremony.flows.generation import GenerationCeremony, SplitPlan
 from ceremony.flows.presence import Presence
 from ceremony.tui.app import LedgerApp
-from ceremony.tui.screens.distribution import ShareScreen, display_lines
+from ceremony.tui.screens.distribution import ShareScreen
 from ceremony.tui.screens.gen_session import GenerationSession
+from ceremony.tui.widgets.share_display import share_rows
 from tests.tui.gen_cast import FAST_KDF, make_ledger, networked_laptop, passphrase, wait_for
 
 FIXED = Path("/tmp/ceremony-snapshots")  # shown on screen: must be the same on every run
@@ -84,7 +85,7 @@ def test_share_screen_with_a_dummy_share_80x24(snap_compare: Any, fixed_ledger: 
         ceremony.plan = SplitPlan(Scheme.SHAMIR, 2, ("A", "B", "C"))
         session = GenerationSession(ledger, presence, networked_laptop, FAST_KDF, ceremony=ceremony)
         dummy = Share("KEY0000001", "SPT0000001", Scheme.SHAMIR, 2, 3, 1, SecretBytes(bytes(range(33))))
-        await app.push_screen(ShareScreen(session, 1, "Carla One", display_lines(encode_share(dummy))))
+        await app.push_screen(ShareScreen(session, 1, "Carla One", share_rows(encode_share(dummy))))
         await pilot.pause()
 
     app = LedgerApp(fixed_ledger, kdf=FAST_KDF)

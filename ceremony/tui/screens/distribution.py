@@ -15,7 +15,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Button, Input, Label, Static
 
-from ceremony.crypto.codec import share_lines
 from ceremony.crypto.secret import SecretBytes
 from ceremony.documents.printing import Delivery, describe_printer
 from ceremony.errors import CeremonyError
@@ -25,21 +24,7 @@ from ceremony.tui.screens.frame import SecretStepScreen, StepScreen
 from ceremony.tui.screens.gen_session import STEP_DISTRIBUTE
 from ceremony.tui.widgets.auth_form import AuthForm
 from ceremony.tui.widgets.look_away import LookAwayPanel
-from ceremony.tui.widgets.share_display import ShareDisplay
-
-GROUPS_PER_LINE = 7  # seven groups of five characters per row, with wide gaps, in 80 columns
-
-
-def display_lines(encoded: SecretBytes) -> list[bytearray]:
-    """The typed form as rows of groups, each row a buffer the ShareDisplay owns (and wipes)."""
-    rows: list[bytearray] = []
-    try:
-        for _first, line in share_lines(encoded, GROUPS_PER_LINE):
-            with line:
-                rows.append(bytearray(line.view()))
-    finally:
-        encoded.wipe()
-    return rows
+from ceremony.tui.widgets.share_display import ShareDisplay, share_rows
 
 
 class LookAwayScreen(StepScreen):
@@ -88,7 +73,7 @@ class LookAwayScreen(StepScreen):
         self.session.custodians[self.number] = custodian
         self.session.joined(custodian)
         if isinstance(shown, SecretBytes):
-            self.advance(Next(Turn.SHOW, self.number), data=(self.custodian_name, display_lines(shown)))
+            self.advance(Next(Turn.SHOW, self.number), data=(self.custodian_name, share_rows(shown)))
         else:  # a component: its typed form, its hex for the HSM and its KCV
             self.advance(Next(Turn.SHOW_COMPONENT, self.number), data=(self.custodian_name, shown))
 

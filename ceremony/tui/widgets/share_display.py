@@ -16,6 +16,24 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widget import Widget
 
+from ceremony.crypto.codec import share_lines
+from ceremony.crypto.secret import SecretBytes
+
+GROUPS_PER_LINE = 7  # seven groups of five characters per row, with wide gaps, in 80 columns
+
+
+def share_rows(encoded: SecretBytes) -> list[bytearray]:
+    """The typed form as rows of groups, each row a buffer a ShareDisplay owns (and wipes); ``encoded`` is
+    wiped. One layout for a new share and a recovered component alike."""
+    rows: list[bytearray] = []
+    try:
+        for _first, line in share_lines(encoded, GROUPS_PER_LINE):
+            with line:
+                rows.append(bytearray(line.view()))
+    finally:
+        encoded.wipe()
+    return rows
+
 
 def _groups(line: bytearray) -> list[str]:
     # Transient strs exist only for the duration of one render.

@@ -40,10 +40,11 @@ from ceremony.crypto import codec
 from ceremony.crypto.ids import ALPHABET
 from ceremony.crypto.secret import SecretBytes
 from ceremony.errors import ShareChecksumError
+from ceremony.tui.widgets.share_display import GROUPS_PER_LINE
 
 GROUP = codec.GROUP_DATA + 1  # characters in a printed group
 HEADER_ROW = codec.HEADER_GROUPS  # the header groups 1-7 have a row of their own, as on the share screen
-ROW = 7  # groups per body row, as on the share screen (its GROUPS_PER_LINE)
+ROW = GROUPS_PER_LINE  # groups per body row, as on the share screen
 CAPACITY = 640  # characters: more than the longest share the codec encodes (111 groups of five)
 MASK = "•" * GROUP
 

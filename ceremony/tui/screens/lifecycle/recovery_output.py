@@ -22,7 +22,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ceremony.crypto.codec import share_lines
 from ceremony.crypto.secret import SecretBytes
 from ceremony.documents import archive
 from ceremony.errors import CeremonyError
@@ -38,22 +37,9 @@ from ceremony.tui.screens.lifecycle.base import (
 from ceremony.tui.screens.lifecycle.session import STEP_OUTPUT, LifecycleSession
 from ceremony.tui.widgets.auth_form import AuthForm
 from ceremony.tui.widgets.secret_input import SecretInput
-from ceremony.tui.widgets.share_display import ShareDisplay
+from ceremony.tui.widgets.share_display import ShareDisplay, share_rows
 
-GROUPS_PER_LINE = 7
 HEX_GROUP = 8  # hex digits per group when the component is shown as an HSM takes it
-
-
-def typed_rows(encoded: SecretBytes) -> list[bytearray]:
-    """The typed form as rows of groups, each row a buffer the ShareDisplay owns (and wipes)."""
-    rows: list[bytearray] = []
-    try:
-        for _first, line in share_lines(encoded, GROUPS_PER_LINE):
-            with line:
-                rows.append(bytearray(line.view()))
-    finally:
-        encoded.wipe()
-    return rows
 
 
 def hex_rows(hex_digits: SecretBytes, per_row: int = 4) -> list[bytearray]:
@@ -90,7 +76,7 @@ class ComponentScreen(LifecycleSecretScreen):
         self.custodian_name = name
         self.kcv_hex = shown.kcv.hex
         try:
-            self._typed = typed_rows(shown.typed)
+            self._typed = share_rows(shown.typed)
             self._hex = hex_rows(shown.hex)
         finally:
             shown.wipe()
