@@ -24,6 +24,7 @@ COMMANDS = (
     "kcv",
     "share",
     "keyblock",
+    "token",
     "verify",
     "export",
     "preflight",

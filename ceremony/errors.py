@@ -65,6 +65,15 @@ class KeyBlockError(CeremonyError):
     policy for issued blocks) forbids. The message names a header field, never key material."""
 
     refusal = "Key block refused"
+    reason = "key block"
+
+
+class TokenError(CeremonyError):
+    """A PKCS#11 token (an HSM, or SoftHSM in a rehearsal) refused or failed an operation: the module does
+    not load, the token is not there, the PIN is wrong, a mechanism is missing, or the key the token holds
+    does not check against the registered KCV. The message never contains the PIN or key material."""
+
+    refusal = "Token refused"
 
 
 # --- splitting and shares --------------------------------------------------------------------------------
