@@ -37,6 +37,7 @@ KEY_FIGURES = (
     "bare_sha256_chain_s",
     "ratio_tmux_to_pilot",
     "ratio_tmux_to_bare",
+    "ratio_to_wrapped",
     "bare_textual_s",
     "documents",
     "events",

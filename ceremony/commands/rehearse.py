@@ -3,10 +3,12 @@
 Runs a ceremony non-interactively from a rehearsal script (see ``ceremony/flows/examples/README.md``) on a
 rehearsal ledger. A generation script (``2of3``, ``3of5``, ``xor3``, ``5of9``) writes share cards, signed
 acknowledgement forms, signed minutes and ``manifest.json`` into DIR. A recovery, re-share or retirement
-script (``recover-3of5``, ``reshare``, ``retire``) takes its shares from a rehearsal's output folder
-(``shares_from`` in the script, or ``--shares-from DIR``), reports each share presented — accepted or
-refused, and whether that is what the script expected — and writes its outputs (wrapped key file,
-component cards, new share cards), ``report.txt`` and ``manifest.json`` into DIR. A departure script
+script (``recover-3of5``, ``recover-tr31``, ``recover-pkcs11``, ``reshare``, ``retire``) takes its shares
+from a rehearsal's output folder (``shares_from`` in the script, or ``--shares-from DIR``), reports each
+share presented — accepted or refused, and whether that is what the script expected — and writes its
+outputs (wrapped key file, TR-31 key block and its transmittal form, component cards, new share cards; a
+token load writes nothing but the record), ``report.txt`` and ``manifest.json`` into DIR. A
+``key_block_check`` script checks a received key block under a KBPK typed in the room. A departure script
 records that a custodian left (PCI DSS 3.7.5); a sequence script (``departure``) plays several of these in
 order on one ledger, each stage into ``DIR/NN-KIND[-NAME]``, and checks after each stage where every named
 key stands ("must be replaced", "must still be replaced", "replacement generated", "cleared") against the
@@ -35,7 +37,18 @@ if TYPE_CHECKING:
 # ceremony.flows.rehearsal (documents: reportlab, pyHanko) is imported where used: registering this
 # subcommand must stay light (issue 14). tests/cli/test_light_imports.py checks this against
 # ceremony.flows.rehearsal.ALL_EXAMPLES.
-ALL_EXAMPLES = ("2of3", "3of5", "xor3", "5of9", "recover-3of5", "reshare", "retire", "departure")
+ALL_EXAMPLES = (
+    "2of3",
+    "3of5",
+    "xor3",
+    "5of9",
+    "recover-3of5",
+    "recover-tr31",
+    "recover-pkcs11",
+    "reshare",
+    "retire",
+    "departure",
+)
 
 
 def add_parser(subparsers: Any) -> None:

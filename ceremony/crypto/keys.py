@@ -8,6 +8,7 @@ lives in a wipeable :class:`SecretBytes`, and nothing here writes it anywhere.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
@@ -128,14 +129,19 @@ def _is_all_zero(data: bytes | bytearray | memoryview) -> bool:
 # --- generation and validation --------------------------------------------------------------------------
 
 
-def generate_key(key_type: KeyType = DEFAULT_KEY_TYPE, length: int | None = None) -> SecretBytes:
-    """A fresh key of ``key_type`` from the OS CSPRNG (``secrets``, i.e. ``os.urandom``).
+def generate_key(
+    key_type: KeyType = DEFAULT_KEY_TYPE,
+    length: int | None = None,
+    random: Callable[[int], bytes | bytearray | SecretBytes] | None = None,
+) -> SecretBytes:
+    """A fresh key of ``key_type`` from the OS CSPRNG (``secrets``, i.e. ``os.urandom``), or from
+    ``random`` (n -> n random bytes: a token's generator, PCI PIN 5-1), which must give exactly n bytes.
 
     TDES keys get odd parity and are drawn again if degenerate (K1 = K2, or K2 = K3 for triple length).
     """
     size = key_length(key_type, length)
     while True:
-        buf = bytearray(secrets.token_bytes(size))
+        buf = bytearray(secrets.token_bytes(size)) if random is None else _drawn(random, size)
         if key_type.is_tdes:
             set_odd_parity(buf)
             if _is_degenerate_tdes(buf):
@@ -144,6 +150,21 @@ def generate_key(key_type: KeyType = DEFAULT_KEY_TYPE, length: int | None = None
         if _is_all_zero(buf):  # probability 2**-128 at least; checked so validate_key always accepts
             continue
         return SecretBytes.adopt(buf)
+
+
+def _drawn(random: Callable[[int], bytes | bytearray | SecretBytes], size: int) -> bytearray:
+    """``size`` bytes from ``random`` in a new wipeable buffer (the source's buffer wiped if it can be)."""
+    got = random(size)
+    try:
+        view = got.view() if isinstance(got, SecretBytes) else memoryview(got)
+        if len(view) != size:
+            raise KeyMaterialError(f"the random source gave {len(view)} bytes, not the {size} asked for")
+        return bytearray(view)
+    finally:
+        if isinstance(got, SecretBytes):
+            got.wipe()
+        elif isinstance(got, bytearray):
+            _wipe(got)
 
 
 def validate_key(key_type: KeyType, key: SecretBytes | bytes | bytearray | memoryview) -> None:
@@ -186,8 +207,13 @@ class Key:
         validate_key(self.key_type, self.material)
 
     @classmethod
-    def generate(cls, key_type: KeyType = DEFAULT_KEY_TYPE, length: int | None = None) -> Key:
-        return cls(key_type, generate_key(key_type, length))
+    def generate(
+        cls,
+        key_type: KeyType = DEFAULT_KEY_TYPE,
+        length: int | None = None,
+        random: Callable[[int], bytes | bytearray | SecretBytes] | None = None,
+    ) -> Key:
+        return cls(key_type, generate_key(key_type, length, random))
 
     def __len__(self) -> int:
         return len(self.material)

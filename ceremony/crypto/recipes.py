@@ -7,7 +7,7 @@ Nothing here does I/O; callers wipe what they are given (``Key.wipe()``, ``Share
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ceremony.crypto.kcv import KeyCheckValue, compute_kcv
@@ -41,9 +41,14 @@ class SplitResult:
             share.wipe()
 
 
-def new_key(key_type: KeyType = DEFAULT_KEY_TYPE, length: int | None = None) -> tuple[Key, KeyCheckValue]:
-    """A fresh key from the OS CSPRNG and its KCV (PCI DSS 3.6.1, 3.7.1)."""
-    key = Key.generate(key_type, length)
+def new_key(
+    key_type: KeyType = DEFAULT_KEY_TYPE,
+    length: int | None = None,
+    random: Callable[[int], bytes | bytearray | SecretBytes] | None = None,
+) -> tuple[Key, KeyCheckValue]:
+    """A fresh key from the OS CSPRNG (or ``random``: a token's generator) and its KCV (PCI DSS 3.6.1,
+    3.7.1)."""
+    key = Key.generate(key_type, length, random)
     return key, compute_kcv(key)
 
 

@@ -329,6 +329,11 @@ def _parse(block: str) -> tuple[Header, int]:
     return header, position
 
 
+def header_length(block: str) -> int:
+    """How many characters of ``block`` are its clear header (optional blocks and padding included)."""
+    return _parse(block)[1]
+
+
 def inspect(block: str) -> Header:
     """Decode the header of ``block`` without any key (the MAC is not checked: nothing is vouched for)."""
     header, _ = _parse(block)
@@ -375,6 +380,28 @@ def _check_kbpk(version: str, kbpk_length: int) -> None:
     if kbpk_length not in lengths:
         kind = "a TDES KBPK (version B)" if version == "B" else "an AES KBPK (version D)"
         raise KeyBlockError(f"{kind} has {' or '.join(map(str, lengths))} bytes; {kbpk_length} given")
+
+
+def check_issuable(header: Header, key_length: int, kbpk_length: int | None = None) -> None:
+    """Refuse (:class:`KeyBlockError`) a block :func:`wrap` would refuse, before any key exists: the
+    version, the key's length and algorithm, the usage/mode pair, and — with ``kbpk_length`` — a key
+    stronger than its KBPK. A ceremony checks its planned header this way before an envelope is opened."""
+    _check_kbpk(header.version, kbpk_length if kbpk_length is not None else _KBPK_LENGTHS[header.version][-1])
+    _check_key(header, key_length)
+    _check_combination(header, issuing=True)
+    if kbpk_length is not None:
+        _check_strength(header, key_length, kbpk_length)
+
+
+def _check_strength(header: Header, key_length: int, kbpk_length: int) -> None:
+    kbpk_kind = "T" if header.version == "B" else "A"
+    key_strength = _STRENGTH[(header.algorithm, key_length)]
+    kbpk_strength = _STRENGTH[(kbpk_kind, kbpk_length)]
+    if key_strength > kbpk_strength:
+        raise KeyBlockError(
+            f"the key ({key_strength}-bit strength) is stronger than its KBPK ({kbpk_strength}-bit): "
+            "a key must be protected by one at least as strong"
+        )
 
 
 # --- the cryptography ------------------------------------------------------------------------------------
@@ -462,14 +489,7 @@ def _wrap(
     _check_kbpk(header.version, len(kbpk_view))
     _check_key(header, len(key_view))
     _check_combination(header, issuing=True)
-    kbpk_kind = "T" if header.version == "B" else "A"
-    key_strength = _STRENGTH[(header.algorithm, len(key_view))]
-    kbpk_strength = _STRENGTH[(kbpk_kind, len(kbpk_view))]
-    if key_strength > kbpk_strength:
-        raise KeyBlockError(
-            f"the key ({key_strength}-bit strength) is stronger than its KBPK ({kbpk_strength}-bit): "
-            "a key must be protected by one at least as strong"
-        )
+    _check_strength(header, len(key_view), len(kbpk_view))
     size, mac_size = _BLOCK_SIZE[header.version], _MAC_SIZE[header.version]
     masked = _MASKED_LENGTH[header.version] if masked_length is None else max(masked_length, len(key_view))
     payload_length = -(-(2 + masked) // size) * size

@@ -46,10 +46,51 @@ from ceremony.flows.common import (
 )
 from ceremony.flows.unfinished import Unfinished, check_resumable
 
-__all__ = ["GenerationCeremony", "KeySpec", "SplitPlan", "Stage", "check_ledger_kind"]
+__all__ = ["GenerationCeremony", "KeySpec", "SplitPlan", "Stage", "TokenSource", "check_ledger_kind"]
 
 
 # --- values -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class TokenSource:
+    """Take the key's bytes from a PKCS#11 token's random generator (``C_GenerateRandom``; PCI PIN 5-1)
+    instead of the laptop's CSPRNG: the token ``token_label`` through ``module``, its user PIN typed in the
+    ceremony by ``pin_entered_by`` (never stored; the caller wipes ``pin`` afterwards)."""
+
+    module: str
+    token_label: str
+    pin: SecretBytes | bytearray | str
+    pin_entered_by: Present
+
+    def __repr__(self) -> str:
+        return f"TokenSource({self.module!r}, {self.token_label!r})"
+
+
+def _from_token(
+    spec: KeySpec, token: TokenSource, control: Sequence[Present]
+) -> tuple[Key, KeyCheckValue, dict[str, Any]]:
+    """A key drawn from the token's generator, its KCV, and what ``key.registered`` records of the token."""
+    if token.pin_entered_by.person_id in {p.person_id for p in control}:
+        raise DualControlError("the token PIN is typed by a custodian, not by the administrator or witness")
+    from ceremony.hsm.pkcs11 import open_token
+
+    with open_token(token.module, token.token_label, token.pin) as session:
+        info = session.info
+        key, kcv = recipes.new_key(spec.key_type, spec.length, session.random)
+    return (
+        key,
+        kcv,
+        {
+            "random_source": "token-rng",
+            "token_label": info.label,
+            "token_serial": info.serial,
+            "token_manufacturer": info.manufacturer,
+            "token_model": info.model,
+            "token_firmware": info.firmware,
+            "pin_entered_by": token.pin_entered_by.person_id,
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -221,13 +262,18 @@ class GenerationCeremony:
         self.stage = Stage.PLANNED
 
     # -- generate ------------------------------------------------------------------------------------------
-    def generate(self) -> KeyCheckValue:
-        """Generate the key from the OS CSPRNG, split it (every m-subset checked), record KCV and
-        commitments. Needs administrator and witness (dual control)."""
+    def generate(self, token: TokenSource | None = None) -> KeyCheckValue:
+        """Generate the key from the OS CSPRNG — or, with ``token``, from a PKCS#11 token's generator (PCI
+        PIN 5-1: the token's identity and firmware are recorded with the key) — split it (every m-subset
+        checked), record KCV and commitments. Needs administrator and witness (dual control)."""
         self._require(Stage.PLANNED)
         self._dual(self.administrator, self.witness)
         assert self.key_spec and self.plan and self.key_id and self.split_id
-        key, kcv = recipes.new_key(self.key_spec.key_type, self.key_spec.length)
+        source: dict[str, Any] = {}
+        if token is None:
+            key, kcv = recipes.new_key(self.key_spec.key_type, self.key_spec.length)
+        else:
+            key, kcv, source = _from_token(self.key_spec, token, (self.administrator, self.witness))
         try:
             split = split_for_plan(key, self.key_id, self.split_id, self.plan)
         except BaseException:
@@ -256,6 +302,7 @@ class GenerationCeremony:
                 "cryptoperiod_days": self.key_spec.cryptoperiod_days,
                 "test_key": self.rehearsal,
                 **({"replaces_key_id": self.key_spec.replaces} if self.key_spec.replaces else {}),
+                **source,
             },
             signers,
         )

@@ -25,26 +25,26 @@ The clear key exists only in this object's memory, in wipeable buffers, between 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ceremony.crypto import recipes
+from ceremony.crypto import recipes, tr31
 from ceremony.crypto.codec import decode_share, vault_hex
 from ceremony.crypto.ids import new_id
-from ceremony.crypto.kcv import KCVMethod, KeyCheckValue, aes_kcv
+from ceremony.crypto.kcv import KCVMethod, KeyCheckValue, kcv_by_method
 from ceremony.crypto.keys import Key, KeyType
 from ceremony.crypto.secret import SecretBytes
 from ceremony.crypto.shamir import check_commitment
 from ceremony.crypto.share import Scheme, Share
 from ceremony.crypto.wrap import WrappedKey, wrap_key
-from ceremony.crypto.xor import component_kcv, xor_components
+from ceremony.crypto.xor import component_kcv
 from ceremony.errors import (
     BadShareError,
     BelowThresholdError,
     CeremonyError,
-    CustodyViolationError,
     DualControlError,
     DuplicateShareError,
     EnvelopeIncidentError,
@@ -52,6 +52,7 @@ from ceremony.errors import (
     ForeignShareError,
     InputError,
     KCVMismatchError,
+    KeyBlockError,
     LedgerError,
     RehearsalMixError,
     RetiredKeyError,
@@ -79,9 +80,18 @@ from ceremony.flows.common import (
     split_created_payload,
     split_for_plan,
 )
+from ceremony.flows.transport import (
+    TransportComponents,
+    TransportPlan,
+    check_transport_plan,
+    dry_run_transport,
+)
 from ceremony.ledger.register import KeyInfo, Register, SplitInfo
 from ceremony.ledger.store import Ledger
-from ceremony.policy.custody import CustodyHistory, transport_key_id
+from ceremony.policy.custody import CustodyHistory
+
+if TYPE_CHECKING:
+    from ceremony.hsm.pkcs11 import LoadedKey, TokenInfo
 
 # --- the output, chosen before any share is entered -----------------------------------------------------
 
@@ -89,6 +99,8 @@ from ceremony.policy.custody import CustodyHistory, transport_key_id
 class OutputKind(StrEnum):
     COMPONENTS = "components"  # fresh XOR components, each to its own custodian, for HSM entry
     WRAPPED = "wrapped"  # wrapped under a KEK (RFC 5649) into a file
+    KEY_BLOCK = "key_block"  # a TR-31 / X9.143 key block under a KBPK formed from components
+    TOKEN = "token"  # noqa: S105 - an output kind: loaded into a PKCS#11 token (an HSM), checked there
     RESHARE = "reshare"  # handed straight to a re-share
 
 
@@ -114,6 +126,56 @@ class WrappedOutput:
     kek_kcv_hex: str | None = None
     kind: OutputKind = OutputKind.WRAPPED
 
+    @property
+    def transport(self) -> TransportPlan:
+        return TransportPlan("kek", "KEK", self.kek_label, self.kek_custodians, self.kek_kcv_hex)
+
+
+@dataclass(frozen=True)
+class KeyBlockOutput:
+    """A TR-31 / ANSI X9.143 key block (issue 16) for an HSM import (payShield, AWS Payment Cryptography):
+    the key under a key block protection key named ``kbpk_label``, formed — as a KEK is — from components
+    typed by ``kbpk_custodians`` (planned in advance, checked in the custody dry run: whoever knows the
+    KBPK rebuilds the key from the block). ``version`` D: AES KBPK, B: TDES KBPK. The header binds the
+    key: ``key_usage`` (e.g. K0, B0, P0, D0, M3, C0, E0), ``mode_of_use``, ``key_version``,
+    ``exportability``; ``key_set_id`` fills the KS optional block when given. ``kbpk_kcv_hex``: the KBPK's
+    KCV as the custodians bring it; the KBPK formed is checked against it before anything is written."""
+
+    kbpk_label: str
+    kbpk_custodians: tuple[str, ...] = ()
+    kbpk_kcv_hex: str | None = None
+    version: str = "D"
+    key_usage: str = "K0"
+    mode_of_use: str = "B"
+    key_version: str = "00"
+    exportability: str = "N"
+    key_set_id: str = ""
+    kind: OutputKind = OutputKind.KEY_BLOCK
+
+    # the shared transport-key plan (see TransportPlan)
+    @property
+    def transport(self) -> TransportPlan:
+        return TransportPlan(
+            "kbpk", "KBPK", self.kbpk_label, self.kbpk_custodians, self.kbpk_kcv_hex, self.version
+        )
+
+
+@dataclass(frozen=True)
+class TokenOutput:
+    """Loaded into the PKCS#11 token labelled ``token_label`` through the module ``module`` (issue 16): by
+    ``C_UnwrapKey`` (``mechanism`` "unwrap-0x210A" or "unwrap-0x210B", RFC 5649 with padding) or
+    ``C_CreateObject`` ("create"), as a sensitive, non-extractable object labelled ``object_label`` with
+    attributes fitting ``key_usage`` (a TR-31 usage code). The token's own check value is compared with the
+    registered KCV before the ceremony may close. Nobody learns the key by it: the custody record is
+    unchanged. The user PIN is typed in the ceremony, never stored."""
+
+    module: str
+    token_label: str
+    object_label: str
+    key_usage: str = ""
+    mechanism: str = "unwrap-0x210A"
+    kind: OutputKind = OutputKind.TOKEN
+
 
 @dataclass(frozen=True)
 class ReshareOutput:
@@ -124,7 +186,24 @@ class ReshareOutput:
     kind: OutputKind = OutputKind.RESHARE
 
 
-RecoveryOutput = ComponentsOutput | WrappedOutput | ReshareOutput
+RecoveryOutput = ComponentsOutput | WrappedOutput | KeyBlockOutput | TokenOutput | ReshareOutput
+# The outputs a recovery is started with (a re-share builds its own).
+ChosenOutput = ComponentsOutput | WrappedOutput | KeyBlockOutput | TokenOutput
+TransportOutput = WrappedOutput | KeyBlockOutput
+
+
+@dataclass(frozen=True)
+class KeyBlockResult:
+    """A key block made by a recovery: the block's text (to be written to a file and printed on the
+    transmittal form), its header, the KBPK's KCV, the key's KCV, the block's SHA-256 and each KBPK
+    component's KCV in component order. No key material: the block is encrypted."""
+
+    block: str
+    header: tr31.Header
+    kbpk_kcv: KeyCheckValue
+    key_kcv: KeyCheckValue
+    sha256: str
+    component_kcvs: tuple[KeyCheckValue, ...]
 
 
 class Stage(StrEnum):
@@ -197,114 +276,95 @@ class ComponentReveal:
         return f"ComponentReveal(number={self.number}, kcv={self.kcv.hex})"
 
 
-def _hex_secret(text: bytes | bytearray | str) -> SecretBytes:
-    """Hex digits (spaces allowed) into a wipeable buffer, without building an intermediate ``bytes``."""
-    digits = bytearray()
-    out = bytearray()
-    try:
-        for char in text.encode("ascii", "replace") if isinstance(text, str) else text:
-            if chr(char).isspace():
-                continue
-            value = int(chr(char), 16) if chr(char) in "0123456789abcdefABCDEF" else -1
-            if value < 0:
-                raise InputError("a key component is typed in hexadecimal digits (0-9, A-F)")
-            digits.append(value)
-        if len(digits) % 2:
-            raise InputError(f"a key component has an even number of hex digits, not {len(digits)}")
-        for i in range(0, len(digits), 2):
-            out.append(digits[i] << 4 | digits[i + 1])
-        return SecretBytes.adopt(out)
-    except BaseException:
-        out[:] = bytes(len(out))
-        raise
-    finally:
-        digits[:] = bytes(len(digits))
-
-
-# --- the wrapped output's KEK: planned custodians, checked in a dry run ---------------------------------
+# --- a transport key (KEK, KBPK): planned custodians, checked in a dry run -------------------------------
 
 KEK_KCV_METHOD = KCVMethod.AES_CMAC.value  # a KEK is an AES key (RFC 5649)
 
 
-def _planned_kek_kcv(output: WrappedOutput) -> KeyCheckValue | None:
-    if output.kek_kcv_hex is None or not output.kek_kcv_hex.strip():
-        return None
-    return KeyCheckValue.from_hex(KEK_KCV_METHOD, output.kek_kcv_hex)
+def _planned_kek_kcv(output: TransportOutput) -> KeyCheckValue | None:
+    return output.transport.planned_kcv()
 
 
-def _check_kek_plan(output: WrappedOutput, control: dict[str, str]) -> None:
-    """At least two KEK custodians, distinct, none of them the administrator or the witness (DESIGN §1)."""
-    custodians = output.kek_custodians
-    if len(custodians) < 2:
+def key_block_header(output: KeyBlockOutput, key_type: KeyType) -> tr31.Header:
+    """The TR-31 header the output asks for, for a key of ``key_type``; refused (:class:`KeyBlockError`)
+    when the standard forbids it — checked at the start, before any envelope is opened, and again when the
+    block is made."""
+    if key_type.is_aes:
+        algorithm = "A"
+    elif key_type.is_tdes:
+        algorithm = "T"
+    else:
+        raise KeyBlockError(f"a {key_type.value} key has no TR-31 algorithm here (AES and TDES keys only)")
+    blocks = (tr31.OptionalBlock("KS", output.key_set_id.strip()),) if output.key_set_id.strip() else ()
+    header = tr31.Header(
+        output.version,
+        output.key_usage.strip().upper(),
+        algorithm,
+        output.mode_of_use.strip().upper(),
+        output.key_version.strip() or "00",
+        output.exportability.strip().upper(),
+        blocks,
+    )
+    if output.version not in tr31.VERSIONS:
+        raise KeyBlockError(f"a ceremony issues key blocks of version B or D, not {output.version!r}")
+    tr31.check_issuable(header, key_type.fixed_length or 0)
+    return header
+
+
+TOKEN_MECHANISMS = ("unwrap-0x210A", "unwrap-0x210B", "create")
+
+
+def _check_token_plan(output: TokenOutput, key: KeyInfo) -> None:
+    """A token output names its module, token and object, with a mechanism this program offers, for a key
+    a token takes (AES or TDES) — refused at the start, before any envelope is opened."""
+    if not output.module.strip():
+        raise InputError("name the PKCS#11 module (the HSM vendor's library file)")
+    if not output.token_label.strip():
+        raise InputError("name the token (its label, as `ceremony token list` shows it)")
+    if not output.object_label.strip():
+        raise InputError("name the key as the token will label it")
+    if output.mechanism not in TOKEN_MECHANISMS:
         raise InputError(
-            "name the KEK custodians in advance: at least two, each bringing one component (no single "
-            "person may know the KEK, PCI DSS 3.7.6)"
+            f"the key goes into a token by {', '.join(TOKEN_MECHANISMS)}, not {output.mechanism[:30]!r}"
         )
-    for number, person in enumerate(custodians, start=1):
-        if person in control:
-            raise DualControlError(
-                f"the {control[person]} cannot also be KEK custodian {number} "
-                "(DESIGN §1: control roles and custody are held by different people)"
-            )
-    if len(set(custodians)) != len(custodians):
-        raise DualControlError("each KEK custodian brings one component: a person is named twice")
+    if not (key.key_type.is_aes or key.key_type.is_tdes):
+        raise InputError(f"a {key.key_type.value} key is not loaded into a token here (AES and TDES keys)")
+
+
+def header_summary(header: tr31.Header) -> str:
+    """One line naming what a key block binds, as the minutes and the start record print it."""
+    blocks = "".join(f", {b.id} {b.data}" for b in header.blocks)
+    return (
+        f"TR-31 version {header.version}, usage {header.key_usage}, algorithm {header.algorithm}, mode of "
+        f"use {header.mode_of_use}, key version {header.key_version}, exportability "
+        f"{header.exportability}{blocks}"
+    )
 
 
 def dry_run_output(history: CustodyHistory, key_id: str, output: RecoveryOutput) -> None:
     """The custody dry run of a planned output on ``history`` (a copy: ``ledger.custody()``), before any
-    envelope is opened: fresh XOR components are a new split of the key, a wrapped file plus the KEK's
-    components a new route to it; either refused (:class:`CustodyViolationError`, naming who could rebuild
-    the key) when fewer people than the key's quorum could rebuild it. A view may call it while the output
-    is being chosen; :meth:`RecoveryCeremony.start` calls it again."""
+    envelope is opened: fresh XOR components are a new split of the key; a wrapped file or a key block
+    plus the transport key's components a new route to it; either refused (:class:`CustodyViolationError`,
+    naming who could rebuild the key) when fewer people than the key's quorum could rebuild it. A token
+    load gives the key to nobody. A view may call it while the output is being chosen;
+    :meth:`RecoveryCeremony.start` calls it again."""
     if isinstance(output, ComponentsOutput):
         plan = SplitPlan(Scheme.XOR, len(output.custodians), output.custodians)
         dry_run_split(history, key_id, new_id(), plan)
-    elif isinstance(output, WrappedOutput):
-        if len(output.kek_custodians) < 2:
-            raise InputError("name at least two KEK custodians, each bringing one component")
-        _dry_run_wrap(history, key_id, output.kek_custodians, _planned_kek_kcv(output))
+    elif isinstance(output, WrappedOutput | KeyBlockOutput):
+        transport = output.transport
+        if len(transport.custodians) < 2:
+            raise InputError(f"name at least two {transport.name} custodians, each bringing one component")
+        dry_run_transport(history, key_id, transport, transport.planned_kcv())
 
 
 def planned_holders(output: RecoveryOutput) -> tuple[str, ...]:
-    """Who the planned output hands the key to: the component custodians, or the KEK custodians."""
+    """Who the planned output hands the key to: the component custodians, or the KEK / KBPK custodians."""
     if isinstance(output, ComponentsOutput):
         return output.custodians
-    if isinstance(output, WrappedOutput):
-        return output.kek_custodians
+    if isinstance(output, WrappedOutput | KeyBlockOutput):
+        return output.transport.custodians
     return ()
-
-
-def _component_id(kcv: KeyCheckValue) -> str:
-    """A KEK component's identity in the custody record: its own KCV (method and value)."""
-    return f"{kcv.method}:{kcv.value.hex()}"
-
-
-def _dry_run_wrap(
-    history: CustodyHistory,
-    key_id: str,
-    custodians: Sequence[str],
-    kek_kcv: KeyCheckValue | None,
-    components: Sequence[str] | None = None,
-) -> None:
-    """The custody rule with the planned wrap added (on the caller's copy of the history): whoever knows the
-    KEK's components rebuilds the key from the file, so they may not number fewer than the key's quorum.
-    Placeholder component ids (and transport id, when the KEK's KCV is not known yet) before the components
-    are typed; with ``kek_kcv`` what was already known of that KEK counts too."""
-    tag = new_id()
-    transport = (
-        transport_key_id("kek", kek_kcv.method, kek_kcv.value.hex())
-        if kek_kcv is not None
-        else f"kek:planned:{tag}"
-    )
-    parts = components or [f"planned:{tag}:{n}" for n in range(1, len(custodians) + 1)]
-    try:
-        history.check_wrap(key_id, transport, tuple(zip(custodians, parts, strict=True)), seq=0)
-    except CustodyViolationError as exc:
-        what = "the KEK planned" if kek_kcv is None else f"KEK {kek_kcv.hex}"
-        text = str(exc).replace("After event #0, ", "").replace(f"transport key {transport}", what)
-        raise CustodyViolationError(
-            f"The wrapped output is refused: {text[:1].lower()}{text[1:]}", forbidding_seq=exc.forbidding_seq
-        ) from None
 
 
 @dataclass
@@ -323,12 +383,13 @@ class RecoveryCeremony:
     envelopes: dict[int, EnvelopeCheck] = field(default_factory=dict)
     kcv_failures: int = 0
     wrapped: WrappedKey | None = None
+    key_block: KeyBlockResult | None = None
+    loaded: LoadedKey | None = None
     component_split_id: str | None = None
     _entered: dict[int, tuple[Share, str]] = field(default_factory=dict)  # number -> (share, who entered)
     _key: Key | None = None
     _components: ShareDistribution | None = None
-    _kek_parts: list[tuple[str, SecretBytes]] = field(default_factory=list)
-    _kek_kcvs: dict[str, KeyCheckValue] = field(default_factory=dict)  # KEK custodian -> component KCV
+    _transport: TransportComponents | None = None  # the KEK's / KBPK's components, as typed
     demonstrated: list[DemonstratedIncident] = field(default_factory=list)
 
     # -- start ---------------------------------------------------------------------------------------------
@@ -339,7 +400,7 @@ class RecoveryCeremony:
         administrator: Present,
         witness: Present,
         key_id: str,
-        output: ComponentsOutput | WrappedOutput,
+        output: ChosenOutput,
         purpose: str,
         *,
         split_id: str | None = None,
@@ -427,11 +488,33 @@ class RecoveryCeremony:
             if not output.kek_label.strip():
                 raise InputError("name the key-encryption key (as the receiving system knows it)")
             kek_kcv = _planned_kek_kcv(output)
-            _check_kek_plan(output, control)
+            check_transport_plan(output.transport, control)
             dry_run_output(history, key_id, output)
             planned = {"kek_label": output.kek_label.strip(), "kek_custodians": list(output.kek_custodians)}
             if kek_kcv is not None:
                 planned["kek_kcv_hex"] = kek_kcv.value.hex()
+        elif isinstance(output, KeyBlockOutput):
+            if not output.kbpk_label.strip():
+                raise InputError("name the key block protection key (as the receiving HSM knows it)")
+            header = key_block_header(output, key.key_type)  # refused now, before any envelope opens
+            kbpk_kcv = _planned_kek_kcv(output)
+            check_transport_plan(output.transport, control)
+            dry_run_output(history, key_id, output)
+            planned = {
+                "kbpk_label": output.kbpk_label.strip(),
+                "kbpk_custodians": list(output.kbpk_custodians),
+                "key_block_header": header_summary(header),
+            }
+            if kbpk_kcv is not None:
+                planned["kbpk_kcv_hex"] = kbpk_kcv.value.hex()
+        elif isinstance(output, TokenOutput):
+            _check_token_plan(output, key)
+            planned = {
+                "token_module": output.module.strip(),
+                "token_label": output.token_label.strip(),
+                "token_object_label": output.object_label.strip(),
+                "token_mechanism": output.mechanism,
+            }
         ceremony = cls(
             ledger,
             administrator,
@@ -926,50 +1009,25 @@ class RecoveryCeremony:
         share = self._components.split.shares[number - 1]
         return ComponentReveal(number, typed, vault_hex(share), self._components.split.component_kcvs[number])
 
-    # -- output (b): wrapped under a KEK -------------------------------------------------------------------
+    # -- output (b): wrapped under a KEK; (c) a key block under a KBPK -----------------------------------
     def enter_kek_component(
         self, custodian: Present, hex_text: bytes | bytearray | str, expected_kcv_hex: str | None = None
     ) -> KeyCheckValue:
-        """A planned KEK custodian (named at the start, checked in the dry run) types their KEK component in
-        hex, once; only its KCV is recorded, never the component."""
+        """A planned KEK (or, for a key block, KBPK) custodian — named at the start, checked in the dry run —
+        types their component in hex, once; only its KCV is recorded, never the component. The caller shows
+        the KCV to the custodian, who confirms it against the one they brought (``expected_kcv_hex``)."""
         self._require(Stage.REBUILT)
-        output = self._wrapped_output()
-        distinct(custodian, self.administrator)
-        distinct(custodian, self.witness)
-        if custodian.person_id not in output.kek_custodians:
-            raise DualControlError(
-                f"{custodian.person_id} is not one of the KEK custodians named at the start "
-                f"({', '.join(output.kek_custodians)}); only they type its components"
+        return self._components_of_transport().enter(custodian, hex_text, expected_kcv_hex)
+
+    enter_kbpk_component = enter_kek_component
+
+    def _transport_output(self) -> TransportOutput:
+        if not isinstance(self.output, WrappedOutput | KeyBlockOutput):
+            raise FlowError(
+                f"this recovery's output was chosen as {self.output.kind.value}, "
+                "not a wrapped key or a key block"
             )
-        if custodian.person_id in self._kek_kcvs:
-            raise DualControlError(f"{custodian.person_id} already entered a KEK component")
-        part = _hex_secret(hex_text)
-        try:
-            kcv = aes_kcv(part)
-            if expected_kcv_hex is not None and not kcv.matches(
-                KeyCheckValue.from_hex(kcv.method, expected_kcv_hex)
-            ):
-                raise KCVMismatchError(
-                    f"the KEK component entered has KCV {kcv.hex}, "
-                    f"not {expected_kcv_hex.strip().upper()[:10]}"
-                )
-        except BaseException:
-            part.wipe()
-            raise
-        self._record(
-            "kek.component_entered",
-            {
-                "key_id": self.key_id,
-                "person_id": custodian.person_id,
-                "component_number": output.kek_custodians.index(custodian.person_id) + 1,
-                "component_kcv_hex": kcv.value.hex(),
-                "kcv_method": kcv.method,
-            },
-            (custodian, self.witness),
-        )
-        self._kek_parts.append((custodian.person_id, part))
-        self._kek_kcvs[custodian.person_id] = kcv
-        return kcv
+        return self.output
 
     def _wrapped_output(self) -> WrappedOutput:
         if not isinstance(self.output, WrappedOutput):
@@ -978,12 +1036,23 @@ class RecoveryCeremony:
             )
         return self.output
 
+    def _components_of_transport(self) -> TransportComponents:
+        if self._transport is None:
+            self._transport = TransportComponents(
+                self._transport_output().transport,
+                self.key_id,
+                self.witness,
+                (self.administrator, self.witness),
+                self._record,
+            )
+        return self._transport
+
     @property
     def kek_missing(self) -> tuple[str, ...]:
-        """The planned KEK custodians whose component is still to be typed."""
-        if not isinstance(self.output, WrappedOutput):
+        """The planned KEK (KBPK) custodians whose component is still to be typed."""
+        if not isinstance(self.output, WrappedOutput | KeyBlockOutput):
             return ()
-        return tuple(p for p in self.output.kek_custodians if p not in self._kek_kcvs)
+        return self._components_of_transport().missing
 
     def wrap(self, *, expected_kek_kcv_hex: str | None = None) -> WrappedKey:
         """Wrap the rebuilt key (RFC 5649) under the KEK formed by XOR of every planned custodian's component
@@ -995,15 +1064,8 @@ class RecoveryCeremony:
         output = self._wrapped_output()
         assert self._key is not None
         distinct(self.administrator, self.witness)
-        missing = self.kek_missing
-        if missing:
-            raise BelowThresholdError(
-                f"{len(self._kek_kcvs)} of {len(output.kek_custodians)} KEK components entered; still to "
-                f"enter: {', '.join(missing)}"
-            )
-        by_person = dict(self._kek_parts)
-        parts = [by_person[person] for person in output.kek_custodians]
-        kek = xor_components(parts, KeyType.for_aes_length(len(parts[0])))
+        components = self._components_of_transport()
+        kek = components.form()
         try:
             wrapped = wrap_key(kek, self._key)
         finally:
@@ -1016,16 +1078,10 @@ class RecoveryCeremony:
                 f"the key-encryption key has KCV {wrapped.kek_kcv.hex}, not the "
                 f"{expected.strip().upper()[:10]} expected: nothing was wrapped"
             )
-        kcvs = [self._kek_kcvs[person] for person in output.kek_custodians]
-        methods = {kcv.method for kcv in kcvs}
-        assert len(methods) == 1
+        kcvs, method = components.component_kcvs()
         # Again, on the ledger as it is now, with the real KEK and components: refused before any file.
-        _dry_run_wrap(
-            self.ledger.custody(),
-            self.key_id,
-            output.kek_custodians,
-            wrapped.kek_kcv,
-            [_component_id(kcv) for kcv in kcvs],
+        dry_run_transport(
+            self.ledger.custody(), self.key_id, output.transport, wrapped.kek_kcv, components.component_ids()
         )
         self._record(
             "key.wrapped",
@@ -1038,7 +1094,7 @@ class RecoveryCeremony:
                 "kek_source": "components",
                 "kek_custodians": list(output.kek_custodians),
                 "kek_component_kcvs": [kcv.value.hex() for kcv in kcvs],
-                "kek_component_method": methods.pop(),
+                "kek_component_method": method,
                 "key_kcv_hex": wrapped.key_kcv.value.hex(),
                 "wrapped_sha256": wrapped.sha256,
                 "wrapped_length": len(wrapped.blob),
@@ -1048,6 +1104,142 @@ class RecoveryCeremony:
         self.wrapped = wrapped
         self.stage = Stage.OUTPUT
         return wrapped
+
+    def make_key_block(self, *, expected_kbpk_kcv_hex: str | None = None) -> KeyBlockResult:
+        """The rebuilt key as a TR-31 block under the KBPK formed by XOR of every planned custodian's
+        component. The KBPK's KCV is checked against the one the custodians brought, the custody rule again
+        with the real component KCVs, and the block is opened again here (MAC verified, key's KCV compared
+        with the registered one) before ``key.block_exported`` records its header, the KBPK's KCV, the
+        key's KCV and the block's SHA-256 — never the KBPK. The caller writes ``block`` to a file."""
+        self._require(Stage.REBUILT)
+        output = self.output
+        if not isinstance(output, KeyBlockOutput):
+            raise FlowError(f"this recovery's output was chosen as {output.kind.value}, not a key block")
+        assert self._key is not None
+        distinct(self.administrator, self.witness)
+        plan = output.transport
+        header = key_block_header(output, self.key.key_type)
+        components = self._components_of_transport()
+        kbpk = components.form()
+        try:
+            kbpk_kcv = plan.kcv(kbpk.material)
+            expected = expected_kbpk_kcv_hex or output.kbpk_kcv_hex
+            if expected is not None and not kbpk_kcv.matches(
+                KeyCheckValue.from_hex(kbpk_kcv.method, expected)
+            ):
+                raise KCVMismatchError(
+                    f"the key block protection key has KCV {kbpk_kcv.hex}, not the "
+                    f"{expected.strip().upper()[:10]} expected: no key block was made"
+                )
+            tr31.check_issuable(header, len(self._key), len(kbpk))
+            block = tr31.wrap(kbpk.material, header, self._key.material)
+            # Read back before it is recorded: the block opens under this KBPK to the registered key.
+            _, inner = tr31.unwrap(kbpk.material, block)
+            try:
+                if not kcv_by_method(self.key.kcv_method, inner).matches(self.key.kcv):
+                    raise KCVMismatchError(
+                        "the key block does not open to the registered key; nothing written"
+                    )
+            finally:
+                inner.wipe()
+        finally:
+            kbpk.wipe()
+        kcvs, method = components.component_kcvs()
+        dry_run_transport(self.ledger.custody(), self.key_id, plan, kbpk_kcv, components.component_ids())
+        clear_header = block[: tr31.header_length(block)]
+        digest = hashlib.sha256(block.encode("ascii")).hexdigest()
+        self._record(
+            "key.block_exported",
+            {
+                "key_id": self.key_id,
+                "key_kcv_hex": self.key.kcv.value.hex(),
+                "key_kcv_method": self.key.kcv.method,
+                "kbpk_label": output.kbpk_label.strip(),
+                "kbpk_source": "components",
+                "kbpk_kcv_hex": kbpk_kcv.value.hex(),
+                "kbpk_kcv_method": kbpk_kcv.method,
+                "kbpk_custodians": list(plan.custodians),
+                "kbpk_component_kcvs": [kcv.value.hex() for kcv in kcvs],
+                "kbpk_component_method": method,
+                "block_version": header.version,
+                "key_usage": header.key_usage,
+                "algorithm": header.algorithm,
+                "mode_of_use": header.mode_of_use,
+                "key_version": header.key_version,
+                "exportability": header.exportability,
+                "header": clear_header,
+                "block_length": len(block),
+                "block_sha256": digest,
+            },
+            (self.administrator, self.witness),
+        )
+        self.key_block = KeyBlockResult(block, header, kbpk_kcv, self.key.kcv, digest, tuple(kcvs))
+        self.stage = Stage.OUTPUT
+        return self.key_block
+
+    # -- output (d): loaded into a PKCS#11 token -----------------------------------------------------------
+    def load_into_token(self, pin: SecretBytes | bytearray | str, pin_entered_by: Present) -> LoadedKey:
+        """Put the rebuilt key into the token the output names, by the mechanism chosen, as a sensitive and
+        non-extractable object; the token's own check value must match the registered KCV (else the object
+        is removed and nothing is recorded). Records ``key.loaded`` with the token's label, serial,
+        manufacturer, model and firmware. ``pin`` is typed by ``pin_entered_by`` (a person present, never
+        the administrator or witness); it is used once and never recorded. Nobody learns the key by it."""
+        self._require(Stage.REBUILT)
+        output = self.output
+        if not isinstance(output, TokenOutput):
+            raise FlowError(f"this recovery's output was chosen as {output.kind.value}, not a token")
+        assert self._key is not None
+        distinct(self.administrator, self.witness)
+        distinct(pin_entered_by, self.administrator)
+        distinct(pin_entered_by, self.witness)
+        from ceremony.hsm.pkcs11 import Mechanism, open_token
+
+        with open_token(output.module, output.token_label, pin) as session:
+            loaded = session.load_key(
+                self._key.material,
+                self.key.key_type,
+                label=output.object_label.strip(),
+                usage=output.key_usage.strip().upper(),
+                mechanism=Mechanism(output.mechanism),
+                registered_kcv=self.key.kcv,
+            )
+            info = session.info
+            try:
+                self._record_loaded(output, loaded, info, pin_entered_by)
+            except BaseException:
+                # Not recorded, so not kept: a key in the token that the ledger does not account for
+                # would be a key nobody can answer for.
+                session.remove_key(loaded.label)
+                raise
+        self.loaded = loaded
+        self.stage = Stage.OUTPUT
+        return loaded
+
+    def _record_loaded(self, output: TokenOutput, loaded: LoadedKey, info: TokenInfo, by: Present) -> None:
+        self._record(
+            "key.loaded",
+            {
+                "key_id": self.key_id,
+                "key_kcv_hex": self.key.kcv.value.hex(),
+                "key_kcv_method": self.key.kcv.method,
+                "token_label": info.label,
+                "token_serial": info.serial,
+                "token_manufacturer": info.manufacturer,
+                "token_model": info.model,
+                "token_firmware": info.firmware,
+                "token_hardware": info.hardware,
+                "library": info.library,
+                "object_label": loaded.label,
+                "object_id_hex": loaded.key_id_hex.lower(),
+                **({"key_usage": output.key_usage.strip().upper()} if output.key_usage.strip() else {}),
+                "mechanism": loaded.mechanism.value,
+                "check_source": loaded.check_source,
+                "token_check_value_hex": loaded.token_value_hex.lower(),
+                "attributes": sorted(name for name, on in loaded.attributes.items() if on is True),
+                "pin_entered_by": by.person_id,
+            },
+            (self.administrator, self.witness),
+        )
 
     # -- output (c): hand-over to a re-share ---------------------------------------------------------------
     def key_for_reshare(self) -> Key:
@@ -1101,7 +1293,7 @@ class RecoveryCeremony:
                     "the key is kept until every component's custodian has signed its receipt (envelope "
                     "serial recorded); still to sign: " + ", ".join(map(str, unsigned))
                 )
-        elif isinstance(self.output, WrappedOutput):
+        elif isinstance(self.output, WrappedOutput | KeyBlockOutput | TokenOutput):
             self._require(Stage.OUTPUT)
         else:
             self._require(Stage.REBUILT, Stage.OUTPUT)
@@ -1134,8 +1326,8 @@ class RecoveryCeremony:
         self._wipe_entered()
         if self._components is not None:
             self._components.wipe()
-        for _, part in self._kek_parts:
-            part.wipe()
+        if self._transport is not None:
+            self._transport.wipe()
         if self._key is not None:
             self._key.wipe()
             self._key = None

@@ -41,7 +41,7 @@ ROLE_NAMES: Final = {
 EXPOSURE_KINDS: Final = ("assigned", "shown", "entered", "handed", "printed", "returned", "demonstrated")
 SCHEMES: Final = ("shamir", "xor")
 KEY_TYPES: Final = ("AES-128", "AES-192", "AES-256", "TDES-2KEY", "TDES-3KEY", "GENERIC")
-CEREMONY_KINDS: Final = ("generation", "recovery", "reshare", "retirement")
+CEREMONY_KINDS: Final = ("generation", "recovery", "reshare", "retirement", "key_block_check")
 DOCUMENT_KINDS: Final = (
     "share_card",
     "acknowledgement",
@@ -50,6 +50,7 @@ DOCUMENT_KINDS: Final = (
     "anchor",
     "transmittal",
     "destruction",
+    "key_block_transmittal",
 )
 # How each key check value was computed (ceremony.crypto.kcv.KCVMethod; X9.24-1 / PCI PIN) and how many
 # bytes of the computed block it keeps: a recorded KCV can always be recomputed and compared.
@@ -594,6 +595,17 @@ class CeremonyStarted(Record):
     kek_label: str | None = text(200, optional=True)
     kek_custodians: tuple[str, ...] | None = people(optional=True)  # planned, checked in a dry run
     kek_kcv_hex: str | None = hexa(optional=True)  # the KEK's KCV the custodians bring, when known
+    # a key block output (issue 16): the KBPK planned, as for a KEK, and the header the block will carry
+    kbpk_label: str | None = text(200, optional=True)
+    kbpk_custodians: tuple[str, ...] | None = people(optional=True)
+    kbpk_kcv_hex: str | None = hexa(optional=True)
+    key_block_header: str | None = text(2000, optional=True)
+    key_block_sha256: str | None = hexa(64, optional=True)  # a key block check: the block received
+    # a token output (issue 16): where the key goes and how; the PIN is never recorded
+    token_module: str | None = text(500, optional=True)
+    token_label: str | None = text(64, optional=True)
+    token_object_label: str | None = text(200, optional=True)
+    token_mechanism: str | None = one_of("unwrap-0x210A", "unwrap-0x210B", "create", optional=True)
     custodians: tuple[str, ...] | None = people(optional=True)
     component_custodians: tuple[str, ...] | None = people(optional=True)
     reason: str | None = text(optional=True)
@@ -708,9 +720,23 @@ class KeyRegistered(Record):
     test_key: bool = flag()
     length: int | None = number(1, 1024, optional=True)
     replaces_key_id: str | None = key(optional=True)  # new key material replacing this key (PCI DSS 3.7.5)
+    # Where the key's bytes came from (issue 16, PCI PIN 5-1): absent or "laptop-csprng" (the OS CSPRNG),
+    # or "token-rng" (a PKCS#11 token's generator, C_GenerateRandom), with the token's identity.
+    random_source: str | None = one_of("laptop-csprng", "token-rng", optional=True)
+    token_label: str | None = text(64, optional=True)
+    token_serial: str | None = text(64, optional=True)
+    token_manufacturer: str | None = text(64, optional=True)
+    token_model: str | None = text(64, optional=True)
+    token_firmware: str | None = text(16, optional=True)
+    pin_entered_by: str | None = person(optional=True)
 
     def validate(self) -> None:
         _kcv_length(self.kcv_hex, self.kcv_method)
+        named = (self.token_label, self.token_serial, self.token_manufacturer, self.token_model)
+        if self.random_source == "token-rng" and (None in named or self.token_firmware is None):
+            raise EventFormError("a key drawn from a token's generator names the token and its firmware")
+        if self.random_source != "token-rng" and any(v is not None for v in (*named, self.pin_entered_by)):
+            raise EventFormError("token fields are recorded only for a key drawn from a token's generator")
 
 
 @event("split.created")
@@ -825,6 +851,136 @@ class KekComponentEntered(Record):
     component_number: int = number(1, 255)
     component_kcv_hex: str = hexa()
     kcv_method: str = kcv_how()
+
+
+@event("kbpk.component_entered", CUSTODIAN_AND_WITNESS)
+@dataclass(frozen=True, kw_only=True)
+class KbpkComponentEntered(Record):
+    """A key block protection key's component typed by its custodian (issue 16): only its KCV is kept."""
+
+    ceremony_id: str = ceremony()
+    key_id: str = key()
+    person_id: str = person()
+    component_number: int = number(1, 255)
+    component_kcv_hex: str = hexa()
+    kcv_method: str = kcv_how()
+
+
+TR31_VERSIONS = ("B", "D")
+
+
+@event("key.block_exported")
+@dataclass(frozen=True, kw_only=True)
+class KeyBlockExported(Record):
+    """The key written as a TR-31 / X9.143 key block under a KBPK formed from its custodians' components:
+    the clear header (what the block binds), the KBPK's and the key's KCVs, the block's SHA-256."""
+
+    ceremony_id: str = ceremony()
+    key_id: str = key()
+    key_kcv_hex: str = hexa()
+    key_kcv_method: str = kcv_how()
+    kbpk_label: str = text(200)
+    kbpk_source: str = text(64)
+    kbpk_kcv_hex: str = hexa()
+    kbpk_kcv_method: str = kcv_how()
+    kbpk_custodians: tuple[str, ...] = people()
+    kbpk_component_kcvs: tuple[str, ...] = field(_list(_hex(None), non_empty=True))
+    kbpk_component_method: str = kcv_how()
+    block_version: str = one_of(*TR31_VERSIONS)
+    key_usage: str = text(2)
+    algorithm: str = text(1)
+    mode_of_use: str = text(1)
+    key_version: str = text(2)
+    exportability: str = text(1)
+    header: str = text(2000)  # the block's clear header as written, optional blocks included
+    block_length: int = number(16, 9999)
+    block_sha256: str = hexa(64)
+
+    def validate(self) -> None:
+        _check_kbpk_fields(self)
+
+
+def _check_kbpk_fields(record: KeyBlockExported | KeyBlockChecked) -> None:
+    """What a key block made and a key block checked both record of the KBPK, the key and the header."""
+    if record.kbpk_source != "components":
+        raise EventFormError("a KBPK is formed from components its custodians type, never supplied whole")
+    if len(record.kbpk_custodians) < 2 or len(set(record.kbpk_custodians)) != len(record.kbpk_custodians):
+        raise EventFormError("a KBPK needs at least two components from different custodians")
+    if len(record.kbpk_component_kcvs) != len(record.kbpk_custodians):
+        raise EventFormError("field 'kbpk_component_kcvs' must give one KCV per KBPK custodian")
+    for kcv in record.kbpk_component_kcvs:
+        _kcv_length(kcv, record.kbpk_component_method)
+    _kcv_length(record.kbpk_kcv_hex, record.kbpk_kcv_method)
+    _kcv_length(record.key_kcv_hex, record.key_kcv_method)
+    if not record.header.startswith(record.block_version):
+        raise EventFormError("field 'header' must begin with the block's version")
+
+
+@event("key_block.checked")
+@dataclass(frozen=True, kw_only=True)
+class KeyBlockChecked(Record):
+    """A key block received from elsewhere, opened in a ceremony under the KBPK its custodians formed: the
+    verdict (``verified``: the MAC verifies and the key inside has the registered KCV; ``mac_failed``;
+    ``kcv_mismatch``: it opens to another key, ``found_kcv_hex``). Only a verified block is a custody route
+    to the key (the KBPK's custodians hold it with the block)."""
+
+    ceremony_id: str = ceremony()
+    key_id: str = key()
+    verdict: str = one_of("verified", "mac_failed", "kcv_mismatch")
+    key_kcv_hex: str = hexa()
+    key_kcv_method: str = kcv_how()
+    found_kcv_hex: str | None = hexa(optional=True)
+    kbpk_label: str = text(200)
+    kbpk_source: str = text(64)
+    kbpk_kcv_hex: str = hexa()
+    kbpk_kcv_method: str = kcv_how()
+    kbpk_custodians: tuple[str, ...] = people()
+    kbpk_component_kcvs: tuple[str, ...] = field(_list(_hex(None), non_empty=True))
+    kbpk_component_method: str = kcv_how()
+    block_version: str = one_of(*TR31_VERSIONS)
+    header: str = text(2000)
+    block_length: int = number(16, 9999)
+    block_sha256: str = hexa(64)
+
+    def validate(self) -> None:
+        _check_kbpk_fields(self)
+        if (self.found_kcv_hex is None) != (self.verdict == "mac_failed"):
+            raise EventFormError("the KCV found is recorded exactly when the block opened (its MAC verified)")
+
+
+@event("key.loaded")
+@dataclass(frozen=True, kw_only=True)
+class KeyLoaded(Record):
+    """The key put into a PKCS#11 token (an HSM) and checked there: the token's own check value compared
+    with the registered KCV before the ceremony may close (PCI PIN 15/16). Nobody learns the key by it; the
+    PIN is typed by ``pin_entered_by`` and never recorded."""
+
+    ceremony_id: str = ceremony()
+    key_id: str = key()
+    key_kcv_hex: str = hexa()
+    key_kcv_method: str = kcv_how()
+    token_label: str = text(64)
+    token_serial: str = text(64)
+    token_manufacturer: str = text(64)
+    token_model: str = text(64)
+    token_firmware: str = text(16)
+    token_hardware: str = text(16, optional=True)
+    library: str = text(200, optional=True)
+    object_label: str = text(200)
+    object_id_hex: str = hexa()
+    key_usage: str = text(2, optional=True)
+    mechanism: str = one_of("unwrap-0x210A", "unwrap-0x210B", "create")
+    # how the token's check value was computed (see ceremony.hsm.pkcs11): in the token with the registered
+    # method (cmac/ecb), the token's CKA_CHECK_VALUE, or a test wrap done by the token (a wrap-only KEK)
+    check_source: str = one_of("token-cmac", "token-ecb", "cka-check-value", "token-wrap")
+    token_check_value_hex: str = hexa()
+    attributes: tuple[str, ...] = texts(64)  # the key's boolean attributes read back that are true
+    pin_entered_by: str = person()
+
+    def validate(self) -> None:
+        _kcv_length(self.key_kcv_hex, self.key_kcv_method)
+        if "sensitive" not in self.attributes or "extractable" in self.attributes:
+            raise EventFormError("a loaded key is recorded sensitive and not extractable, or not at all")
 
 
 @event("key.retired")

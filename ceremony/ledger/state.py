@@ -246,7 +246,8 @@ class LedgerState:
             self.custody.check_split(_split_record(record, seq))
         elif isinstance(record, sc.KeyQuorumLowered):
             self.custody.check_lower_quorum(record.key_id, record.quorum, seq)
-        elif isinstance(record, sc.KeyWrapped):
+        elif isinstance(record, sc.KeyWrapped | sc.KeyBlockExported) or _verified_block(record):
+            assert isinstance(record, sc.KeyWrapped | sc.KeyBlockExported | sc.KeyBlockChecked)
             self.custody.check_wrap(record.key_id, _transport(record), _kek_components(record), seq)
         elif isinstance(record, sc.KeyRetired):
             self.custody.check_retire_key(record.key_id, record.replaced_by_key_id, seq)
@@ -463,7 +464,8 @@ class LedgerState:
             self.custody.record(exposure)
         elif isinstance(record, sc.KeyQuorumLowered):
             self.custody.lower_quorum(record.key_id, record.quorum, seq)
-        elif isinstance(record, sc.KeyWrapped):
+        elif isinstance(record, sc.KeyWrapped | sc.KeyBlockExported) or _verified_block(record):
+            assert isinstance(record, sc.KeyWrapped | sc.KeyBlockExported | sc.KeyBlockChecked)
             self.custody.add_wrap(record.key_id, _transport(record), _kek_components(record), seq)
         elif isinstance(record, sc.KeyRetired):
             self.custody.retire_key(record.key_id, seq, record.replaced_by_key_id)
@@ -486,13 +488,29 @@ def _split_record(record: sc.SplitCreated, seq: int) -> SplitRecord:
     )
 
 
-def _transport(record: sc.KeyWrapped) -> str:
+def _verified_block(record: object) -> bool:
+    """A key block checked in a ceremony and found good: its KBPK's custodians now hold a route to the key."""
+    return isinstance(record, sc.KeyBlockChecked) and record.verdict == "verified"
+
+
+_Route = sc.KeyWrapped | sc.KeyBlockExported | sc.KeyBlockChecked
+
+
+def _transport(record: _Route) -> str:
+    """The transport key a wrap (KEK) or a key block (KBPK) puts the key under, named by its KCV."""
+    if isinstance(record, sc.KeyBlockExported | sc.KeyBlockChecked):
+        return transport_key_id("kbpk", record.kbpk_kcv_method, record.kbpk_kcv_hex)
     return transport_key_id("kek", record.kek_kcv_method, record.kek_kcv_hex)
 
 
-def _kek_components(record: sc.KeyWrapped) -> tuple[tuple[str, str], ...]:
-    method = record.kek_component_method
-    return tuple(
-        (person, f"{method}:{kcv.lower()}")
-        for person, kcv in zip(record.kek_custodians, record.kek_component_kcvs, strict=True)
-    )
+def _kek_components(record: _Route) -> tuple[tuple[str, str], ...]:
+    """Who typed which component of that transport key (each component named by its own KCV)."""
+    if isinstance(record, sc.KeyBlockExported | sc.KeyBlockChecked):
+        method, people, kcvs = (
+            record.kbpk_component_method,
+            record.kbpk_custodians,
+            record.kbpk_component_kcvs,
+        )
+    else:
+        method, people, kcvs = record.kek_component_method, record.kek_custodians, record.kek_component_kcvs
+    return tuple((person, f"{method}:{kcv.lower()}") for person, kcv in zip(people, kcvs, strict=True))

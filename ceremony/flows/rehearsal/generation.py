@@ -26,7 +26,7 @@ from ceremony.documents.templates import FormSet
 from ceremony.errors import CeremonyError, InputError, ShareFormatError
 from ceremony.flows import paperwork
 from ceremony.flows.closeout import Closed, CloseOut
-from ceremony.flows.generation import GenerationCeremony, SplitPlan
+from ceremony.flows.generation import GenerationCeremony, SplitPlan, TokenSource
 from ceremony.flows.presence import Presence, PresentPerson
 from ceremony.flows.rehearsal.report import (
     README_TEXT,
@@ -102,6 +102,14 @@ def run_rehearsal(
         ledger.close()
 
 
+def _token_source(script: RehearsalScript, presence: Presence, ids: dict[str, str]) -> TokenSource:
+    """The script's ``[key.token]``: its PIN typer authenticates as a custodian would (PCI PIN 5-1)."""
+    plan = script.token
+    assert plan is not None
+    who = authenticate(presence, script, ids, plan.pin_entered_by, "custodian")
+    return TokenSource(plan.module, plan.token, plan.pin, who)
+
+
 def _run(run: _Run, started: float) -> RehearsalResult:
     ledger, script = run.ledger, run.script
     ids = enroll(ledger, script)
@@ -119,7 +127,7 @@ def _run(run: _Run, started: float) -> RehearsalResult:
             present.append(custodians[number])
         plan = SplitPlan(script.scheme, script.threshold, tuple(ids[s.custodian] for s in script.shares))
         ceremony.plan_key(script.key, plan)
-        kcv = ceremony.generate()
+        kcv = ceremony.generate(_token_source(script, presence, ids) if script.token else None)
         recorded = _distribute(run, ceremony, custodians)
         try:
             for number, person in custodians.items():

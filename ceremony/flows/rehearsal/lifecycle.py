@@ -30,6 +30,7 @@ from ceremony.errors import (
     CeremonyError,
     InputError,
     KCVMismatchError,
+    KeyBlockError,
     PolicyError,
     RetiredKeyError,
     ShareError,
@@ -38,8 +39,17 @@ from ceremony.flows import paperwork
 from ceremony.flows.closeout import Closed, CloseOut
 from ceremony.flows.common import read_register
 from ceremony.flows.generation import SplitPlan
+from ceremony.flows.keyblock_check import KeyBlockCheck
 from ceremony.flows.presence import Presence, PresentPerson
-from ceremony.flows.recovery import ComponentsOutput, RecoveryCeremony, WrappedOutput
+from ceremony.flows.recovery import (
+    ChosenOutput,
+    ComponentsOutput,
+    KeyBlockOutput,
+    RecoveryCeremony,
+    TokenOutput,
+    WrappedOutput,
+    header_summary,
+)
 from ceremony.flows.recovery import Stage as RecoveryStage
 from ceremony.flows.rehearsal.cards import (
     ShareSource,
@@ -224,6 +234,8 @@ def run_lifecycle(
         try:
             if script.kind == "retirement":
                 return _run_retirement(life, started)
+            if script.kind == "key_block_check":
+                return _run_key_block_check(life, started)
             return _run_rebuilding(life, started)  # recovery, or the recovery part of a re-share
         finally:
             life.leave()
@@ -282,9 +294,30 @@ def _open_recovery(life: _Life) -> tuple[RecoveryCeremony, ReshareCeremony | Non
         )
         return reshare.recovery, reshare
     assert script.output is not None
-    output: ComponentsOutput | WrappedOutput
-    if script.output.kind == "components":
-        output = ComponentsOutput(tuple(life.ids[e] for e in script.output.custodians))
+    output: ChosenOutput
+    plan_out = script.output
+    if plan_out.kind == "components":
+        output = ComponentsOutput(tuple(life.ids[e] for e in plan_out.custodians))
+    elif plan_out.kind == "key_block":
+        output = KeyBlockOutput(
+            plan_out.kek_label,
+            tuple(life.ids[p.custodian] for p in plan_out.kek_parts),
+            plan_out.kek_kcv,
+            version=plan_out.version,
+            key_usage=plan_out.key_usage,
+            mode_of_use=plan_out.mode_of_use,
+            key_version=plan_out.key_version,
+            exportability=plan_out.exportability,
+            key_set_id=plan_out.key_set_id,
+        )
+    elif plan_out.kind == "token":
+        output = TokenOutput(
+            plan_out.module,
+            plan_out.token,
+            plan_out.object_label,
+            key_usage=plan_out.key_usage,
+            mechanism=plan_out.mechanism,
+        )
     else:
         output = WrappedOutput(
             script.output.kek_label,
@@ -310,7 +343,7 @@ def _run_rebuilding(life: _Life, started: float) -> LifecycleResult:
     """Recovery or re-share: start (a refusal at start is reported), each step, the rebuild, the output."""
     try:
         rec, reshare = _open_recovery(life)
-    except (RetiredKeyError, PolicyError) as exc:
+    except (RetiredKeyError, PolicyError, KeyBlockError) as exc:
         return _start_refused(life, exc, started)
     life.presence.ceremony_id = life.ceremony_id = rec.ceremony_id
     try:
@@ -518,6 +551,12 @@ def _recovery_output(life: _Life, rec: RecoveryCeremony) -> CloseOut:
             serials = plan_out.envelopes
             serial = serials[number - 1] if serials else f"TE-C-{rec.component_split_id[:6]}-{number:02d}"
             rec.confirm_component_receipt(number, who, serial, "card")
+    elif plan_out.kind == "token":
+        pin = bytearray(plan_out.pin.encode("utf-8"))
+        try:
+            rec.load_into_token(pin, life.person(plan_out.pin_entered_by, "custodian"))
+        finally:
+            pin[:] = bytes(len(pin))
     else:
         for part in plan_out.kek_parts:
             hex_text = bytearray(part.hex.encode("ascii", "replace"))
@@ -525,6 +564,17 @@ def _recovery_output(life: _Life, rec: RecoveryCeremony) -> CloseOut:
                 rec.enter_kek_component(life.person(part.custodian, "custodian"), hex_text, part.kcv)
             finally:
                 hex_text[:] = bytes(len(hex_text))
+    if plan_out.kind == "key_block":
+        made = rec.make_key_block(expected_kbpk_kcv_hex=plan_out.kek_kcv)
+        label = re.sub(r"[^A-Za-z0-9]+", "-", plan_out.kek_label).strip("-")[:40] or "KBPK"
+        life.write(
+            f"key-block/{rec.key_id}-under-{label}.tr31",
+            (made.block + "\n").encode("ascii"),
+            "key_block",
+            f"key {rec.key.label} as a TR-31 key block under {plan_out.kek_label} (KBPK KCV "
+            f"{made.kbpk_kcv.hex}, key KCV {made.key_kcv.hex}, {header_summary(made.header)})",
+        )
+    elif plan_out.kind == "wrapped":
         wrapped = rec.wrap(expected_kek_kcv_hex=plan_out.kek_kcv)
         label = re.sub(r"[^A-Za-z0-9]+", "-", plan_out.kek_label).strip("-")[:40] or "KEK"
         life.write(
@@ -576,6 +626,83 @@ def _reshare_output(life: _Life, reshare: ReshareCeremony) -> CloseOut:
             text[:] = bytes(len(text))
     custodians = life.custodians([s.custodian for s in life.script.new_shares])
     return CloseOut.reshare(life.ledger, reshare, custodians, **life.papers_here())
+
+
+def _run_key_block_check(life: _Life, started: float) -> LifecycleResult:
+    """A key block received, checked under the KBPK its custodians form in the room (issue 16): the verdict
+    is the step's outcome, compared with the script's ``verdict``."""
+    script = life.script
+    plan = script.check
+    assert plan is not None
+    path = life.resolve(plan.block)
+    try:
+        block = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScriptError(f"[check]: cannot read the key block {path}: {exc}") from None
+    if plan.tamper:  # one MAC digit changed: the block still parses, the MAC no longer verifies
+        block = block[:-1] + ("0" if block[-1] != "0" else "1")
+    admin = life.person(script.administrator, "administrator")
+    witness = life.person(script.witness, "witness")
+    try:
+        check = KeyBlockCheck.start(
+            life.ledger,
+            admin,
+            witness,
+            life.source.key_id,
+            block,
+            plan.kbpk_label,
+            tuple(life.ids[p.custodian] for p in plan.kbpk_parts),
+            script.purpose,
+            kbpk_kcv_hex=plan.kbpk_kcv,
+            rehearsal=True,
+            location=script.location or None,
+        )
+    except (RetiredKeyError, PolicyError, KeyBlockError) as exc:
+        return _start_refused(life, exc, started)
+    life.presence.ceremony_id = life.ceremony_id = check.ceremony_id
+    try:
+        air_gap_preflight(check, script.preflight)
+        for part in plan.kbpk_parts:
+            hex_text = bytearray(part.hex.encode("ascii", "replace"))
+            try:
+                check.enter_kbpk_component(life.person(part.custodian, "custodian"), hex_text, part.kcv)
+            finally:
+                hex_text[:] = bytes(len(hex_text))
+        result = check.check()
+        ok = result.verdict.value == plan.verdict
+        found = result.found_kcv.hex if result.found_kcv else ""
+        what = {
+            "verified": "the MAC verifies and the key inside has the registered KCV",
+            "mac_failed": "the MAC does not verify: altered, or made under another KBPK",
+            "kcv_mismatch": f"the block opens to another key (KCV {found}): a substitution",
+        }[result.verdict.value]
+        life.outcomes.append(
+            StepOutcome(
+                1,
+                "check",
+                None,
+                script.administrator,
+                result.verdict.value,
+                "",
+                "",
+                what,
+                "",
+                (),
+                plan.verdict,
+                ok,
+            )
+        )
+        closed = CloseOut(
+            life.ledger, check.ceremony_id, admin, witness, close=check.close, **life.papers_here()
+        ).run()
+    except BaseException as exc:
+        why = "rehearsal stopped: " + (str(exc) if isinstance(exc, CeremonyError) else type(exc).__name__)
+        check.void(why[:300])
+        _life_finish(life, check.ceremony_id, "voided", started, kcv="")
+        raise
+    return _life_finish(
+        life, check.ceremony_id, "completed", started, kcv=result.registered_kcv.hex, closed=closed
+    )
 
 
 def _run_retirement(life: _Life, started: float) -> LifecycleResult:

@@ -26,10 +26,26 @@ from ceremony.errors import InputError
 from ceremony.flows.generation import KeySpec
 
 EXAMPLES = ("2of3", "3of5", "xor3", "5of9")  # generation scripts
-LIFECYCLE_EXAMPLES = ("recover-3of5", "reshare", "retire")  # scripts that take shares from a rehearsal
+LIFECYCLE_EXAMPLES = (
+    "recover-3of5",
+    "recover-tr31",
+    "recover-pkcs11",
+    "reshare",
+    "retire",
+)  # scripts that take shares from a rehearsal
 SEQUENCE_EXAMPLES = ("departure",)  # a whole key path in one script, on one rehearsal ledger
 ALL_EXAMPLES = EXAMPLES + LIFECYCLE_EXAMPLES + SEQUENCE_EXAMPLES
-SCRIPT_KINDS = ("generation", "recovery", "reshare", "retirement", "departure", "sequence")
+SCRIPT_KINDS = (
+    "generation",
+    "recovery",
+    "reshare",
+    "retirement",
+    "key_block_check",
+    "departure",
+    "sequence",
+)
+LIFECYCLE_KINDS = ("recovery", "reshare", "retirement", "key_block_check")
+VERDICTS = ("verified", "mac_failed", "kcv_mismatch")
 PREFLIGHT_MODES = ("blocking", "record-only")
 KDF_CHOICES = ("production", "fast")
 RECEIPT_METHODS = ("recorded", "card")
@@ -76,12 +92,41 @@ class RehearsalScript:
     # PCI DSS 3.7.5: the key this one replaces — a key id, a rehearsal output folder (its manifest names the
     # key) or, in a sequence, the name of an earlier stage; resolved when the script runs.
     replaces: str = ""
+    # PCI PIN 5-1: take the key's bytes from a PKCS#11 token's generator ([key.token]); None: the laptop's
+    token: TokenPlan | None = None
 
     def person(self, employee_id: str) -> ScriptPerson:
         for p in self.people:
             if p.employee_id == employee_id:
                 return p
         raise ScriptError(f"employee id {employee_id[:30]!r} is not listed under [[participants]]")
+
+
+@dataclass(frozen=True, repr=False)
+class TokenPlan:
+    """``[key.token]`` of a generation script: the token whose generator gives the key's bytes. ``pin`` is
+    a rehearsal-only value (a real ceremony asks for it)."""
+
+    module: str
+    token: str
+    pin: str
+    pin_entered_by: str  # employee id
+
+    def __repr__(self) -> str:
+        return f"TokenPlan({self.module!r}, {self.token!r})"
+
+
+def _token_plan(key: Mapping[str, Any]) -> TokenPlan | None:
+    if "token" not in key:
+        return None
+    table = _get(key, "token", dict, "[key]")
+    _only(table, {"module", "token", "pin", "pin_entered_by"}, "[key.token]")
+    return TokenPlan(
+        _get(table, "module", str, "[key.token]"),
+        _get(table, "token", str, "[key.token]"),
+        _get(table, "pin", str, "[key.token]"),
+        _get(table, "pin_entered_by", str, "[key.token]"),
+    )
 
 
 def _get(table: Mapping[str, Any], key: str, kind: type, where: str, default: Any = None) -> Any:
@@ -179,7 +224,7 @@ def _generation_script(raw: Mapping[str, Any]) -> RehearsalScript:
     kdf = _kdf(cer)
     people = _parse_people(raw)
     key = _get(raw, "key", dict, "script")
-    _only(key, {"type", "label", "usage", "cryptoperiod_days", "length", "replaces"}, "[key]")
+    _only(key, {"type", "label", "usage", "cryptoperiod_days", "length", "replaces", "token"}, "[key]")
     replaces = _get(key, "replaces", str, "[key]", "").strip()
     type_text = _get(key, "type", str, "[key]", "AES-256")
     try:
@@ -235,7 +280,10 @@ def _generation_script(raw: Mapping[str, Any]) -> RehearsalScript:
         preflight=preflight,
         kdf=kdf,
         replaces=replaces,
+        token=_token_plan(key),
     )
+    if script.token is not None:
+        script.person(script.token.pin_entered_by)
     for s in script.shares:
         script.person(s.custodian)
     script.person(script.administrator)
@@ -272,6 +320,7 @@ REFUSAL_REASONS = (
     "format",  # the text does not decode (group checksum, length)
     "custody rule",  # a new split plan the custody rule forbids (PCI DSS 3.7.6)
     "dual control",  # at start: a control role given to someone who held part of the key (DESIGN §1)
+    "key block",  # at start: a key block header the standard forbids (e.g. usage P0 with mode X)
 )
 
 
@@ -332,14 +381,32 @@ class KekPart:
         return f"KekPart({self.custodian!r}, kcv={self.kcv!r})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class OutputPlan:
-    kind: str  # "components" | "wrapped"
+    kind: str  # "components" | "wrapped" | "key_block" | "token"
     custodians: tuple[str, ...] = ()  # components: employee id per component
     envelopes: tuple[str, ...] = ()  # components: the envelope serial each component card is sealed in
+    # wrapped (kek_*) and key_block (the KBPK's label, components and KCV in the same fields)
     kek_label: str = ""
     kek_parts: tuple[KekPart, ...] = ()
     kek_kcv: str | None = None
+    # key_block: the header the block carries
+    version: str = "D"
+    key_usage: str = ""
+    mode_of_use: str = ""
+    key_version: str = "00"
+    exportability: str = "N"
+    key_set_id: str = ""
+    # token: where the key goes (the PIN is a rehearsal-only value; a real ceremony asks for it)
+    module: str = ""
+    token: str = ""
+    pin: str = ""
+    object_label: str = ""
+    mechanism: str = "unwrap-0x210A"
+    pin_entered_by: str = ""
+
+    def __repr__(self) -> str:
+        return f"OutputPlan(kind={self.kind!r}, label={self.kek_label or self.object_label!r})"
 
 
 @dataclass(frozen=True)
@@ -374,6 +441,7 @@ class LifecycleScript:
     returned: tuple[ReturnedEnvelopeEntry, ...] = ()
     replaced_by: str = ""  # retirement: the replacement key (a key reference, as ``replaces``)
     preflight: str = "blocking"  # as in a generation script
+    check: CheckPlan | None = None  # key_block_check
 
     def person(self, employee_id: str) -> ScriptPerson:
         for p in self.people:
@@ -431,10 +499,66 @@ def _parse_steps(raw: Mapping[str, Any]) -> tuple[ScriptStep, ...]:
     return tuple(steps)
 
 
+OUTPUT_KINDS = ("components", "wrapped", "key_block", "token")
+_KEY_BLOCK_FIELDS = {
+    "kbpk_label",
+    "kbpk_kcv",
+    "kbpk_components",
+    "version",
+    "key_usage",
+    "mode_of_use",
+    "key_version",
+    "exportability",
+    "key_set_id",
+}
+_TOKEN_FIELDS = {"module", "token", "pin", "object_label", "key_usage", "mechanism", "pin_entered_by"}
+
+
+def _parts(
+    out: Mapping[str, Any], table: str, what: str, *, table_of: str = "output"
+) -> tuple[KekPart, ...]:
+    parts = []
+    for i, part in enumerate(_table_list(out, table, f"[{table_of}]"), start=1):
+        where = f"[[{table_of}.{table}]] #{i}"
+        _only(part, {"custodian", "hex", "kcv"}, where)
+        parts.append(
+            KekPart(_get(part, "custodian", str, where), _get(part, "hex", str, where), part.get("kcv"))
+        )
+    if len(parts) < 2:
+        raise ScriptError(f"[{table_of}]: a {what} needs two or more [[{table_of}.{table}]]")
+    return tuple(parts)
+
+
 def _parse_output(raw: Mapping[str, Any]) -> OutputPlan:
     out = _get(raw, "output", dict, "script")
-    _only(out, {"kind", "custodians", "envelopes", "kek_label", "kek_kcv", "kek_components"}, "[output]")
     kind = _get(out, "kind", str, "[output]")
+    if kind == "key_block":
+        _only(out, {"kind"} | _KEY_BLOCK_FIELDS, "[output]")
+        return OutputPlan(
+            "key_block",
+            kek_label=_get(out, "kbpk_label", str, "[output]"),
+            kek_parts=_parts(out, "kbpk_components", "key_block output"),
+            kek_kcv=_get(out, "kbpk_kcv", str, "[output]", "") or None,
+            version=_get(out, "version", str, "[output]", "D"),
+            key_usage=_get(out, "key_usage", str, "[output]"),
+            mode_of_use=_get(out, "mode_of_use", str, "[output]"),
+            key_version=_get(out, "key_version", str, "[output]", "00"),
+            exportability=_get(out, "exportability", str, "[output]", "N"),
+            key_set_id=_get(out, "key_set_id", str, "[output]", ""),
+        )
+    if kind == "token":
+        _only(out, {"kind"} | _TOKEN_FIELDS, "[output]")
+        return OutputPlan(
+            "token",
+            module=_get(out, "module", str, "[output]"),
+            token=_get(out, "token", str, "[output]"),
+            pin=_get(out, "pin", str, "[output]"),
+            object_label=_get(out, "object_label", str, "[output]"),
+            key_usage=_get(out, "key_usage", str, "[output]", ""),
+            mechanism=_get(out, "mechanism", str, "[output]", "unwrap-0x210A"),
+            pin_entered_by=_get(out, "pin_entered_by", str, "[output]"),
+        )
+    _only(out, {"kind", "custodians", "envelopes", "kek_label", "kek_kcv", "kek_components"}, "[output]")
     if kind == "components":
         custodians = _get(out, "custodians", list, "[output]")
         if len(custodians) < 2 or not all(isinstance(c, str) for c in custodians):
@@ -447,22 +571,46 @@ def _parse_output(raw: Mapping[str, Any]) -> OutputPlan:
         return OutputPlan("components", custodians=tuple(custodians), envelopes=tuple(envelopes))
     if kind != "wrapped":
         raise ScriptError(
-            "[output]: kind is 'components' (XOR components for an HSM) or 'wrapped' (RFC 5649)"
+            "[output]: kind is 'components' (XOR components for an HSM), 'wrapped' (RFC 5649), "
+            "'key_block' (TR-31) or 'token' (PKCS#11)"
         )
-    parts = []
-    for i, part in enumerate(_table_list(out, "kek_components", "[output]"), start=1):
-        where = f"[[output.kek_components]] #{i}"
-        _only(part, {"custodian", "hex", "kcv"}, where)
-        parts.append(
-            KekPart(_get(part, "custodian", str, where), _get(part, "hex", str, where), part.get("kcv"))
-        )
-    if len(parts) < 2:
-        raise ScriptError("[output]: a wrapped output needs two or more [[output.kek_components]]")
     return OutputPlan(
         "wrapped",
         kek_label=_get(out, "kek_label", str, "[output]"),
-        kek_parts=tuple(parts),
+        kek_parts=_parts(out, "kek_components", "wrapped output"),
         kek_kcv=_get(out, "kek_kcv", str, "[output]", "") or None,
+    )
+
+
+@dataclass(frozen=True, repr=False)
+class CheckPlan:
+    """``[check]`` of a key block check script: the block file received, the KBPK's label, components and
+    KCV, and the verdict the rehearsal expects. ``tamper``: one MAC digit changed before the check."""
+
+    block: str  # path of the block's text file (relative: from the current directory)
+    kbpk_label: str
+    kbpk_parts: tuple[KekPart, ...]
+    kbpk_kcv: str | None = None
+    verdict: str = "verified"
+    tamper: bool = False
+
+    def __repr__(self) -> str:
+        return f"CheckPlan({self.block!r}, {self.kbpk_label!r}, verdict={self.verdict!r})"
+
+
+def _parse_check(raw: Mapping[str, Any]) -> CheckPlan:
+    check = _get(raw, "check", dict, "script")
+    _only(check, {"block", "kbpk_label", "kbpk_kcv", "kbpk_components", "verdict", "tamper"}, "[check]")
+    verdict = _get(check, "verdict", str, "[check]", "verified")
+    if verdict not in VERDICTS:
+        raise ScriptError(f"[check]: verdict is one of {', '.join(VERDICTS)}")
+    return CheckPlan(
+        _get(check, "block", str, "[check]"),
+        _get(check, "kbpk_label", str, "[check]"),
+        _parts(check, "kbpk_components", "key block check", table_of="check"),
+        _get(check, "kbpk_kcv", str, "[check]", "") or None,
+        verdict,
+        _get(check, "tamper", bool, "[check]", False),
     )
 
 
@@ -470,8 +618,10 @@ def parse_lifecycle_script(text: str) -> LifecycleScript:
     """Parse a recovery, re-share or retirement script (format: ``ceremony/flows/examples/README.md``)."""
     raw = _load_toml(text)
     kind = _script_kind(raw)
-    if kind not in ("recovery", "reshare", "retirement"):
-        raise ScriptError("[ceremony]: kind is 'recovery', 'reshare' or 'retirement' for this script")
+    if kind not in LIFECYCLE_KINDS:
+        raise ScriptError(
+            "[ceremony]: kind is 'recovery', 'reshare', 'retirement' or 'key_block_check' for this script"
+        )
     return _lifecycle_script(raw, kind)
 
 
@@ -480,6 +630,7 @@ def _lifecycle_script(raw: Mapping[str, Any], kind: str) -> LifecycleScript:
         "recovery": {"ceremony", "participants", "steps", "output"},
         "reshare": {"ceremony", "participants", "steps", "reshare", "new_shares"},
         "retirement": {"ceremony", "participants", "retire", "returned"},
+        "key_block_check": {"ceremony", "participants", "check"},
     }[kind]
     _only(raw, allowed, "script")
     cer = _get(raw, "ceremony", dict, "script")
@@ -527,6 +678,8 @@ def _lifecycle_script(raw: Mapping[str, Any], kind: str) -> LifecycleScript:
         if len(shares) < 2:
             raise ScriptError("[[new_shares]]: a re-share names two or more new custodians")
         fields["new_shares"] = tuple(shares)
+    if kind == "key_block_check":
+        fields["check"] = _parse_check(raw)
     if kind == "retirement":
         retire = _get(raw, "retire", dict, "script")
         _only(retire, {"what", "reason", "note", "replaced_by"}, "[retire]")
@@ -569,6 +722,9 @@ def _lifecycle_script(raw: Mapping[str, Any], kind: str) -> LifecycleScript:
     named += [s.custodian for s in script.new_shares] + [r.returned_by for r in script.returned]
     if script.output is not None:
         named += list(script.output.custodians) + [p.custodian for p in script.output.kek_parts]
+        named += [script.output.pin_entered_by] if script.output.pin_entered_by else []
+    if script.check is not None:
+        named += [p.custodian for p in script.check.kbpk_parts]
     for eid in named:
         script.person(eid)
     return script
