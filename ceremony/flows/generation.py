@@ -44,6 +44,14 @@ from ceremony.flows.common import (
     split_created_payload,
     split_for_plan,
 )
+from ceremony.flows.recovery import (
+    KeyBlockOutput,
+    KeyBlockResult,
+    export_key_block,
+    header_summary,
+    key_block_header,
+)
+from ceremony.flows.transport import TransportComponents, check_transport_plan, dry_run_transport
 from ceremony.flows.unfinished import Unfinished, check_resumable
 
 __all__ = ["GenerationCeremony", "KeySpec", "SplitPlan", "Stage", "TokenSource", "check_ledger_kind"]
@@ -139,6 +147,11 @@ class GenerationCeremony:
     kcv: KeyCheckValue | None = None
     _key: Key | None = None
     _shares: ShareDistribution | None = None
+    # A key that goes straight to its HSM (issue 16): a TR-31 block under a KBPK formed in the room,
+    # planned with the split and made before the key is wiped.
+    key_block_output: KeyBlockOutput | None = None
+    key_block: KeyBlockResult | None = None
+    _transport: TransportComponents | None = None
 
     # -- start ---------------------------------------------------------------------------------------------
     @classmethod
@@ -221,13 +234,27 @@ class GenerationCeremony:
         self.stage = Stage.PREFLIGHT_DONE
 
     # -- plan ----------------------------------------------------------------------------------------------
-    def plan_key(self, spec: KeySpec, plan: SplitPlan) -> None:
+    def plan_key(self, spec: KeySpec, plan: SplitPlan, key_block: KeyBlockOutput | None = None) -> None:
         """Fix key type, label, usage, cryptoperiod and the custodian for each share — and check the custody
-        rule and dual control before anything is generated (PCI DSS 3.7.6)."""
+        rule and dual control before anything is generated (PCI DSS 3.7.6). ``key_block``: the key also
+        leaves as a TR-31 block for its HSM, under a KBPK whose custodians are planned now; its header is
+        checked against the standard and its route against the custody rule with the split."""
         self._require(Stage.PREFLIGHT_DONE, Stage.PLANNED)
-        check_split_plan(
-            plan, {self.administrator.person_id: "administrator", self.witness.person_id: "witness"}
-        )
+        control = {self.administrator.person_id: "administrator", self.witness.person_id: "witness"}
+        check_split_plan(plan, control)
+        block_plan: dict[str, Any] = {}
+        if key_block is not None:
+            if not key_block.kbpk_label.strip():
+                raise InputError("name the key block protection key (as the receiving HSM knows it)")
+            header = key_block_header(key_block, spec.key_type)
+            check_transport_plan(key_block.transport, control)
+            planned_kcv = key_block.transport.planned_kcv()
+            block_plan = {
+                "kbpk_label": key_block.kbpk_label.strip(),
+                "kbpk_custodians": list(key_block.kbpk_custodians),
+                "key_block_header": header_summary(header),
+                **({"kbpk_kcv_hex": planned_kcv.value.hex()} if planned_kcv is not None else {}),
+            }
         if spec.replaces is not None:
             old = read_register(self.ledger.events()).keys.get(spec.replaces)
             if old is None:
@@ -241,8 +268,12 @@ class GenerationCeremony:
                 raise RehearsalMixError("a TEST key and a production key never replace each other")
         # Dry run of the custody rule over the whole history with the planned split added.
         key_id, split_id = new_id(), new_id()
-        dry_run_split(self.ledger.custody(), key_id, split_id, plan)
+        history = self.ledger.custody()
+        dry_run_split(history, key_id, split_id, plan)
+        if key_block is not None:  # the block's route with the split: whoever knows the KBPK opens it
+            dry_run_transport(history, key_id, key_block.transport, key_block.transport.planned_kcv())
         self.key_spec, self.plan, self.key_id, self.split_id = spec, plan, key_id, split_id
+        self.key_block_output, self._transport = key_block, None
         self._record(
             "ceremony.planned",
             {
@@ -256,6 +287,7 @@ class GenerationCeremony:
                 "threshold": plan.threshold,
                 "shares": plan.count,
                 "custodians": list(plan.custodians),
+                **block_plan,
             },
             signers=(self.administrator, self.witness),
         )
@@ -366,8 +398,62 @@ class GenerationCeremony:
         self.decide_incident(security_officer, decision, reason)
 
     # -- wipe and close ------------------------------------------------------------------------------------
+    # -- the key block for its HSM, when planned -----------------------------------------------------------
+    def _kbpk(self) -> TransportComponents:
+        if self.key_block_output is None:
+            raise FlowError("no key block was planned for this key")
+        if self._transport is None:
+            assert self.key_id is not None
+            self._transport = TransportComponents(
+                self.key_block_output.transport,
+                self.key_id,
+                self.witness,
+                (self.administrator, self.witness),
+                self._record,
+            )
+        return self._transport
+
+    @property
+    def kek_missing(self) -> tuple[str, ...]:
+        """The planned KBPK custodians whose component is still to be typed (none planned: empty)."""
+        return () if self.key_block_output is None else self._kbpk().missing
+
+    def enter_kbpk_component(
+        self, custodian: Present, hex_text: bytes | bytearray | str, expected_kcv_hex: str | None = None
+    ) -> KeyCheckValue:
+        """A planned KBPK custodian types their component in hex, once, while the key is in memory; only its
+        KCV is recorded."""
+        self._require(Stage.GENERATED)
+        return self._kbpk().enter(custodian, hex_text, expected_kcv_hex)
+
+    enter_kek_component = enter_kbpk_component  # the name the recovery's component screens call
+
+    def make_key_block(self, *, expected_kbpk_kcv_hex: str | None = None) -> KeyBlockResult:
+        """The new key as a TR-31 block (:func:`~ceremony.flows.recovery.export_key_block`); once."""
+        self._require(Stage.GENERATED)
+        if self.key_block is not None:
+            return self.key_block
+        self._dual(self.administrator, self.witness)
+        assert self._key is not None and self.kcv is not None and self.key_id is not None
+        output = self.key_block_output
+        if output is None:
+            raise FlowError("no key block was planned for this key")
+        self.key_block = export_key_block(
+            self.ledger,
+            self._key,
+            self.key_id,
+            self.kcv,
+            output,
+            self._kbpk(),
+            self._record,
+            (self.administrator, self.witness),
+            expected_kbpk_kcv_hex=expected_kbpk_kcv_hex,
+        )
+        return self.key_block
+
     def wipe(self) -> None:
-        """Wipe the clear key and every share buffer — only once every share was verified."""
+        """Wipe the clear key and every share buffer — only once every share was verified (and the key
+        block made, when one was planned)."""
         self._require(Stage.GENERATED)
         missing = self._distributing().unverified()
         if missing:
@@ -375,6 +461,8 @@ class GenerationCeremony:
                 "the clear key is kept until every custodian has re-entered their share; still to verify: "
                 + ", ".join(map(str, missing))
             )
+        if self.key_block_output is not None and self.key_block is None:
+            raise FlowError("the clear key is kept until the planned TR-31 key block is made")
         self._dual(self.administrator, self.witness)
         self._destroy()
         self._record("key.wiped", {"key_id": self.key_id}, signers=(self.administrator, self.witness))
@@ -407,6 +495,8 @@ class GenerationCeremony:
         self.stage = Stage.VOIDED
 
     def _destroy(self) -> None:
+        if self._transport is not None:
+            self._transport.wipe()
         if self._shares is not None:
             self._shares.wipe()  # the share buffers; who got what (``distribution``) stays for the minutes
         if self._key is not None:

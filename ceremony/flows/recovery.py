@@ -26,7 +26,7 @@ The clear key exists only in this object's memory, in wipeable buffers, between 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -61,6 +61,7 @@ from ceremony.errors import (
 )
 from ceremony.flows.common import (
     DemonstratedIncident,
+    LedgerWriter,
     Present,
     Recorder,
     ShareDistribution,
@@ -339,6 +340,77 @@ def header_summary(header: tr31.Header) -> str:
         f"use {header.mode_of_use}, key version {header.key_version}, exportability "
         f"{header.exportability}{blocks}"
     )
+
+
+def export_key_block(
+    ledger: LedgerWriter,
+    key: Key,
+    key_id: str,
+    registered_kcv: KeyCheckValue,
+    output: KeyBlockOutput,
+    components: TransportComponents,
+    record: Callable[[str, dict[str, Any], Sequence[Present]], Any],
+    signers: Sequence[Present],
+    *,
+    expected_kbpk_kcv_hex: str | None = None,
+) -> KeyBlockResult:
+    """``key`` as a TR-31 block under the KBPK formed by XOR of every planned custodian's component (a
+    recovery's rebuilt key, or a generation's new key going straight to its HSM). The KBPK's KCV is checked
+    against the one the custodians brought, the custody rule again with the real component KCVs, and the
+    block is opened again here (MAC verified, the key's KCV compared with the registered one) before
+    ``key.block_exported`` records its header, the KBPK's KCV, the key's KCV and the block's SHA-256 —
+    never the KBPK, which is wiped."""
+    plan = output.transport
+    header = key_block_header(output, key.key_type)
+    kbpk = components.form()
+    try:
+        kbpk_kcv = plan.kcv(kbpk.material)
+        expected = expected_kbpk_kcv_hex or output.kbpk_kcv_hex
+        if expected is not None and not kbpk_kcv.matches(KeyCheckValue.from_hex(kbpk_kcv.method, expected)):
+            raise KCVMismatchError(
+                f"the key block protection key has KCV {kbpk_kcv.hex}, not the "
+                f"{expected.strip().upper()[:10]} expected: no key block was made"
+            )
+        tr31.check_issuable(header, len(key), len(kbpk))
+        block = tr31.wrap(kbpk.material, header, key.material)
+        # Read back before it is recorded: the block opens under this KBPK to the registered key.
+        _, inner = tr31.unwrap(kbpk.material, block)
+        try:
+            if not kcv_by_method(registered_kcv.method, inner).matches(registered_kcv):
+                raise KCVMismatchError("the key block does not open to the registered key; nothing written")
+        finally:
+            inner.wipe()
+    finally:
+        kbpk.wipe()
+    kcvs, method = components.component_kcvs()
+    dry_run_transport(ledger.custody(), key_id, plan, kbpk_kcv, components.component_ids())
+    digest = hashlib.sha256(block.encode("ascii")).hexdigest()
+    record(
+        "key.block_exported",
+        {
+            "key_id": key_id,
+            "key_kcv_hex": registered_kcv.value.hex(),
+            "key_kcv_method": registered_kcv.method,
+            "kbpk_label": output.kbpk_label.strip(),
+            "kbpk_source": "components",
+            "kbpk_kcv_hex": kbpk_kcv.value.hex(),
+            "kbpk_kcv_method": kbpk_kcv.method,
+            "kbpk_custodians": list(plan.custodians),
+            "kbpk_component_kcvs": [kcv.value.hex() for kcv in kcvs],
+            "kbpk_component_method": method,
+            "block_version": header.version,
+            "key_usage": header.key_usage,
+            "algorithm": header.algorithm,
+            "mode_of_use": header.mode_of_use,
+            "key_version": header.key_version,
+            "exportability": header.exportability,
+            "header": block[: tr31.header_length(block)],
+            "block_length": len(block),
+            "block_sha256": digest,
+        },
+        signers,
+    )
+    return KeyBlockResult(block, header, kbpk_kcv, registered_kcv, digest, tuple(kcvs))
 
 
 def dry_run_output(history: CustodyHistory, key_id: str, output: RecoveryOutput) -> None:
@@ -1106,74 +1178,25 @@ class RecoveryCeremony:
         return wrapped
 
     def make_key_block(self, *, expected_kbpk_kcv_hex: str | None = None) -> KeyBlockResult:
-        """The rebuilt key as a TR-31 block under the KBPK formed by XOR of every planned custodian's
-        component. The KBPK's KCV is checked against the one the custodians brought, the custody rule again
-        with the real component KCVs, and the block is opened again here (MAC verified, key's KCV compared
-        with the registered one) before ``key.block_exported`` records its header, the KBPK's KCV, the
-        key's KCV and the block's SHA-256 — never the KBPK. The caller writes ``block`` to a file."""
+        """The rebuilt key as a TR-31 block (:func:`export_key_block`); the caller writes ``block`` to a
+        file and the close-out prints its transmittal form."""
         self._require(Stage.REBUILT)
         output = self.output
         if not isinstance(output, KeyBlockOutput):
             raise FlowError(f"this recovery's output was chosen as {output.kind.value}, not a key block")
         assert self._key is not None
         distinct(self.administrator, self.witness)
-        plan = output.transport
-        header = key_block_header(output, self.key.key_type)
-        components = self._components_of_transport()
-        kbpk = components.form()
-        try:
-            kbpk_kcv = plan.kcv(kbpk.material)
-            expected = expected_kbpk_kcv_hex or output.kbpk_kcv_hex
-            if expected is not None and not kbpk_kcv.matches(
-                KeyCheckValue.from_hex(kbpk_kcv.method, expected)
-            ):
-                raise KCVMismatchError(
-                    f"the key block protection key has KCV {kbpk_kcv.hex}, not the "
-                    f"{expected.strip().upper()[:10]} expected: no key block was made"
-                )
-            tr31.check_issuable(header, len(self._key), len(kbpk))
-            block = tr31.wrap(kbpk.material, header, self._key.material)
-            # Read back before it is recorded: the block opens under this KBPK to the registered key.
-            _, inner = tr31.unwrap(kbpk.material, block)
-            try:
-                if not kcv_by_method(self.key.kcv_method, inner).matches(self.key.kcv):
-                    raise KCVMismatchError(
-                        "the key block does not open to the registered key; nothing written"
-                    )
-            finally:
-                inner.wipe()
-        finally:
-            kbpk.wipe()
-        kcvs, method = components.component_kcvs()
-        dry_run_transport(self.ledger.custody(), self.key_id, plan, kbpk_kcv, components.component_ids())
-        clear_header = block[: tr31.header_length(block)]
-        digest = hashlib.sha256(block.encode("ascii")).hexdigest()
-        self._record(
-            "key.block_exported",
-            {
-                "key_id": self.key_id,
-                "key_kcv_hex": self.key.kcv.value.hex(),
-                "key_kcv_method": self.key.kcv.method,
-                "kbpk_label": output.kbpk_label.strip(),
-                "kbpk_source": "components",
-                "kbpk_kcv_hex": kbpk_kcv.value.hex(),
-                "kbpk_kcv_method": kbpk_kcv.method,
-                "kbpk_custodians": list(plan.custodians),
-                "kbpk_component_kcvs": [kcv.value.hex() for kcv in kcvs],
-                "kbpk_component_method": method,
-                "block_version": header.version,
-                "key_usage": header.key_usage,
-                "algorithm": header.algorithm,
-                "mode_of_use": header.mode_of_use,
-                "key_version": header.key_version,
-                "exportability": header.exportability,
-                "header": clear_header,
-                "block_length": len(block),
-                "block_sha256": digest,
-            },
+        self.key_block = export_key_block(
+            self.ledger,
+            self._key,
+            self.key_id,
+            self.key.kcv,
+            output,
+            self._components_of_transport(),
+            self._record,
             (self.administrator, self.witness),
+            expected_kbpk_kcv_hex=expected_kbpk_kcv_hex,
         )
-        self.key_block = KeyBlockResult(block, header, kbpk_kcv, self.key.kcv, digest, tuple(kcvs))
         self.stage = Stage.OUTPUT
         return self.key_block
 

@@ -628,6 +628,11 @@ class CeremonyPlanned(Record):
     shares: int = number(2, 255)
     threshold: int = number(2, 255)
     custodians: tuple[str, ...] = people()
+    # the key also leaves as a TR-31 block for its HSM (issue 16): the KBPK planned and the header
+    kbpk_label: str | None = text(200, optional=True)
+    kbpk_custodians: tuple[str, ...] | None = people(optional=True)
+    kbpk_kcv_hex: str | None = hexa(optional=True)
+    key_block_header: str | None = text(2000, optional=True)
 
 
 @event("ceremony.resumed")

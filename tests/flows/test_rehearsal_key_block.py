@@ -217,3 +217,52 @@ def test_two_kbpk_custodians_cannot_check_a_block_of_a_3_of_5_key(generated: Pat
     )
     result = _run(generated, text, "check-two")
     assert result.outcome == "refused: custody rule" and result.as_expected, result
+
+
+# --- a generation whose key goes straight to its HSM as a key block ---------------------------------------
+def _generation_with_block(components: str | None = None, **header: str) -> str:
+    example = fast("recover-tr31")
+    parts = components or example[example.index("[[output.kbpk_components]]") : example.index("# The shares")]
+    fields = {"key_usage": '"K0"', "mode_of_use": '"B"', **header}
+    table = '[key_block]\nkbpk_label = "HSM-2 TR-31 KBPK (rehearsal)"\n' + "".join(
+        f"{k} = {v}\n" for k, v in fields.items()
+    )
+    text = fast("3of5").replace('label = "BDK-REHEARSAL-3OF5"', 'label = "ZMK-STRAIGHT-TO-HSM"')
+    # the 3of5 script's own custodians bring the KBPK's components
+    for old, new in (("R0201", "R0103"), ("R0202", "R0104"), ("R0203", "R0105")):
+        parts = parts.replace(f'"{old}"', f'"{new}"')
+    return text.rstrip() + "\n\n" + table + "\n" + parts.replace("[[output.", "[[key_block.")
+
+
+def test_a_generation_can_send_its_new_key_straight_to_the_hsm_as_a_key_block(tmp_path: Path) -> None:
+    text = _generation_with_block()
+    ledger = tmp_path / "rehearsal.sqlite3"
+    result = run_rehearsal(parse_script(text), ledger, tmp_path / "papers")
+    manifest = json.loads((tmp_path / "papers" / "manifest.json").read_text())
+    (entry,) = [d for d in manifest["documents"] if d["kind"] == "key_block"]
+    block = (tmp_path / "papers" / entry["path"]).read_text().strip()
+    header, key = psec.tr31.unwrap(_kbpk(fast("recover-tr31")), block)
+    assert aes_kcv(key).hex == result.kcv and header.key_usage == "K0"
+    with Ledger.open(ledger, read_only=True) as opened:
+        types = [e.type for e in opened.events()]
+        planned = next(e for e in opened.events() if e.type == "ceremony.planned")
+    # made before the key was wiped, planned (and custody-checked) with the split
+    assert types.index("key.block_exported") < types.index("key.wiped")
+    assert planned.payload["kbpk_label"] == "HSM-2 TR-31 KBPK (rehearsal)"
+    verify_ledger(ledger, [result.closing_checkpoint])
+
+
+def test_a_generation_key_block_below_the_quorum_is_refused_before_the_key_exists(tmp_path: Path) -> None:
+    example = fast("recover-tr31")
+    parts = example[example.index("[[output.kbpk_components]]") : example.index("# The shares")]
+    two = parts[: parts.index('[[output.kbpk_components]]\ncustodian = "R0203"')]
+    with pytest.raises(CustodyViolationError, match="key block output is refused"):
+        run_rehearsal(parse_script(_generation_with_block(two)), tmp_path / "r.sqlite3", tmp_path / "p")
+    with Ledger.open(tmp_path / "r.sqlite3", read_only=True) as opened:
+        assert not [e for e in opened.events() if e.type == "key.registered"]
+
+
+def test_a_generation_key_block_with_a_forbidden_header_is_refused_at_the_plan(tmp_path: Path) -> None:
+    text = _generation_with_block(key_usage='"P0"', mode_of_use='"X"')
+    with pytest.raises(KeyBlockError, match="mode of use X is not allowed"):
+        run_rehearsal(parse_script(text), tmp_path / "r.sqlite3", tmp_path / "p")

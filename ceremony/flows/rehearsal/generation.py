@@ -16,6 +16,7 @@ written) and the README.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,7 @@ from ceremony.flows import paperwork
 from ceremony.flows.closeout import Closed, CloseOut
 from ceremony.flows.generation import GenerationCeremony, SplitPlan, TokenSource
 from ceremony.flows.presence import Presence, PresentPerson
+from ceremony.flows.recovery import KeyBlockOutput, header_summary
 from ceremony.flows.rehearsal.report import (
     README_TEXT,
     ManifestEntry,
@@ -102,6 +104,57 @@ def run_rehearsal(
         ledger.close()
 
 
+def _key_block_output(script: RehearsalScript, ids: dict[str, str]) -> KeyBlockOutput | None:
+    plan = script.key_block
+    if plan is None:
+        return None
+    return KeyBlockOutput(
+        plan.kek_label,
+        tuple(ids[p.custodian] for p in plan.kek_parts),
+        plan.kek_kcv,
+        version=plan.version,
+        key_usage=plan.key_usage,
+        mode_of_use=plan.mode_of_use,
+        key_version=plan.key_version,
+        exportability=plan.exportability,
+        key_set_id=plan.key_set_id,
+    )
+
+
+def _make_key_block(
+    run: _Run,
+    ceremony: GenerationCeremony,
+    presence: Presence,
+    ids: dict[str, str],
+    present: Mapping[str, PresentPerson],
+) -> list[PresentPerson]:
+    """The KBPK's custodians type their components (each authenticated once), the block is made and
+    written to ``key-block/`` (manifest kind ``key_block``); returns the people who joined for it."""
+    plan = run.script.key_block
+    assert plan is not None
+    joined: list[PresentPerson] = []
+    for part in plan.kek_parts:
+        who = present.get(part.custodian)
+        if who is None:
+            who = authenticate(presence, run.script, ids, part.custodian, "custodian")
+            joined.append(who)
+        hex_text = bytearray(part.hex.encode("ascii", "replace"))
+        try:
+            ceremony.enter_kbpk_component(who, hex_text, part.kcv)
+        finally:
+            hex_text[:] = bytes(len(hex_text))
+    made = ceremony.make_key_block(expected_kbpk_kcv_hex=plan.kek_kcv)
+    label = re.sub(r"[^A-Za-z0-9]+", "-", plan.kek_label).strip("-")[:40] or "KBPK"
+    run.papers.write(
+        f"key-block/{ceremony.key_id}-under-{label}.tr31",
+        (made.block + "\n").encode("ascii"),
+        "key_block",
+        f"key {run.script.key.label} as a TR-31 key block under {plan.kek_label} (KBPK KCV "
+        f"{made.kbpk_kcv.hex}, key KCV {made.key_kcv.hex}, {header_summary(made.header)})",
+    )
+    return joined
+
+
 def _token_source(script: RehearsalScript, presence: Presence, ids: dict[str, str]) -> TokenSource:
     """The script's ``[key.token]``: its PIN typer authenticates as a custodian would (PCI PIN 5-1)."""
     plan = script.token
@@ -126,7 +179,7 @@ def _run(run: _Run, started: float) -> RehearsalResult:
             custodians[number] = authenticate(presence, script, ids, share.custodian, "custodian")
             present.append(custodians[number])
         plan = SplitPlan(script.scheme, script.threshold, tuple(ids[s.custodian] for s in script.shares))
-        ceremony.plan_key(script.key, plan)
+        ceremony.plan_key(script.key, plan, _key_block_output(script, ids))
         kcv = ceremony.generate(_token_source(script, presence, ids) if script.token else None)
         recorded = _distribute(run, ceremony, custodians)
         try:
@@ -140,6 +193,9 @@ def _run(run: _Run, started: float) -> RehearsalResult:
         finally:
             for text in recorded.values():
                 text[:] = bytes(len(text))
+        if script.key_block is not None:
+            by_eid = {script.shares[n - 1].custodian: person for n, person in custodians.items()}
+            present += _make_key_block(run, ceremony, presence, ids, by_eid)
         closed = CloseOut.generation(
             ledger,
             ceremony,

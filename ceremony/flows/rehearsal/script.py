@@ -94,6 +94,8 @@ class RehearsalScript:
     replaces: str = ""
     # PCI PIN 5-1: take the key's bytes from a PKCS#11 token's generator ([key.token]); None: the laptop's
     token: TokenPlan | None = None
+    # issue 16: the new key also leaves as a TR-31 key block for its HSM ([key_block]); None: it does not
+    key_block: OutputPlan | None = None
 
     def person(self, employee_id: str) -> ScriptPerson:
         for p in self.people:
@@ -114,6 +116,15 @@ class TokenPlan:
 
     def __repr__(self) -> str:
         return f"TokenPlan({self.module!r}, {self.token!r})"
+
+
+def _generation_key_block(raw: Mapping[str, Any]) -> OutputPlan | None:
+    """``[key_block]`` of a generation script: the new key also leaves as a TR-31 block for its HSM."""
+    if "key_block" not in raw:
+        return None
+    table = _get(raw, "key_block", dict, "script")
+    _only(table, _KEY_BLOCK_FIELDS, "[key_block]")
+    return _key_block_plan(table, "key_block")
 
 
 def _token_plan(key: Mapping[str, Any]) -> TokenPlan | None:
@@ -213,7 +224,7 @@ def parse_script(text: str) -> RehearsalScript:
 
 
 def _generation_script(raw: Mapping[str, Any]) -> RehearsalScript:
-    _only(raw, {"ceremony", "participants", "key", "split", "shares"}, "script")
+    _only(raw, {"ceremony", "participants", "key", "split", "shares", "key_block"}, "script")
     cer = _get(raw, "ceremony", dict, "script")
     _only(
         cer,
@@ -281,7 +292,11 @@ def _generation_script(raw: Mapping[str, Any]) -> RehearsalScript:
         kdf=kdf,
         replaces=replaces,
         token=_token_plan(key),
+        key_block=_generation_key_block(raw),
     )
+    if script.key_block is not None:
+        for part in script.key_block.kek_parts:
+            script.person(part.custodian)
     if script.token is not None:
         script.person(script.token.pin_entered_by)
     for s in script.shares:
@@ -529,23 +544,29 @@ def _parts(
     return tuple(parts)
 
 
+def _key_block_plan(table: Mapping[str, Any], name: str) -> OutputPlan:
+    """A TR-31 key block's KBPK and header, from ``[output]`` (recovery) or ``[key_block]`` (generation)."""
+    where = f"[{name}]"
+    return OutputPlan(
+        "key_block",
+        kek_label=_get(table, "kbpk_label", str, where),
+        kek_parts=_parts(table, "kbpk_components", "key block", table_of=name),
+        kek_kcv=_get(table, "kbpk_kcv", str, where, "") or None,
+        version=_get(table, "version", str, where, "D"),
+        key_usage=_get(table, "key_usage", str, where),
+        mode_of_use=_get(table, "mode_of_use", str, where),
+        key_version=_get(table, "key_version", str, where, "00"),
+        exportability=_get(table, "exportability", str, where, "N"),
+        key_set_id=_get(table, "key_set_id", str, where, ""),
+    )
+
+
 def _parse_output(raw: Mapping[str, Any]) -> OutputPlan:
     out = _get(raw, "output", dict, "script")
     kind = _get(out, "kind", str, "[output]")
     if kind == "key_block":
         _only(out, {"kind"} | _KEY_BLOCK_FIELDS, "[output]")
-        return OutputPlan(
-            "key_block",
-            kek_label=_get(out, "kbpk_label", str, "[output]"),
-            kek_parts=_parts(out, "kbpk_components", "key_block output"),
-            kek_kcv=_get(out, "kbpk_kcv", str, "[output]", "") or None,
-            version=_get(out, "version", str, "[output]", "D"),
-            key_usage=_get(out, "key_usage", str, "[output]"),
-            mode_of_use=_get(out, "mode_of_use", str, "[output]"),
-            key_version=_get(out, "key_version", str, "[output]", "00"),
-            exportability=_get(out, "exportability", str, "[output]", "N"),
-            key_set_id=_get(out, "key_set_id", str, "[output]", ""),
-        )
+        return _key_block_plan(out, "output")
     if kind == "token":
         _only(out, {"kind"} | _TOKEN_FIELDS, "[output]")
         return OutputPlan(
