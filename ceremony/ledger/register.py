@@ -198,13 +198,42 @@ class QuorumDecision:
 
 @dataclass(frozen=True)
 class WrapInfo:
-    """``key.wrapped``: the key under a KEK formed from its custodians' components."""
+    """``key.wrapped``: the key under a KEK formed from its custodians' components; or (``kind`` "kbpk") a
+    TR-31 key block under a KBPK so formed — made here (``key.block_exported``) or received and verified
+    here (``key_block.checked``). ``kek_*`` then name the KBPK, ``wrapped_sha256`` the block."""
 
     seq: int
     kek_label: str
     kek_kcv_hex: str
     kek_custodians: tuple[str, ...]
     wrapped_sha256: str
+    ceremony_id: str
+    kind: str = "kek"
+
+    @property
+    def route_name(self) -> str:
+        """The route in words: "wrapped file + KEK components" or "TR-31 key block + KBPK components"."""
+        return "TR-31 key block + KBPK components" if self.kind == "kbpk" else "wrapped file + KEK components"
+
+    @property
+    def transport_name(self) -> str:
+        return "KBPK" if self.kind == "kbpk" else "KEK"
+
+
+@dataclass(frozen=True)
+class LoadInfo:
+    """``key.loaded``: the key put into a PKCS#11 token and checked there (nobody learns it by that)."""
+
+    seq: int
+    time: str
+    token_label: str
+    token_serial: str
+    token_manufacturer: str
+    token_model: str
+    token_firmware: str
+    object_label: str
+    mechanism: str
+    check_source: str
     ceremony_id: str
 
 
@@ -234,6 +263,7 @@ class KeyInfo:
     replacement_cleared_seq: int | None = None
     quorum_lowered: list[QuorumDecision] = field(default_factory=list)
     wraps: list[WrapInfo] = field(default_factory=list)
+    loads: list[LoadInfo] = field(default_factory=list)  # into PKCS#11 tokens (key.loaded)
 
     @property
     def retired(self) -> bool:
@@ -430,6 +460,38 @@ class Register:
                         record.kek_kcv_hex,
                         tuple(record.kek_custodians),
                         record.wrapped_sha256,
+                        record.ceremony_id,
+                    )
+                )
+        elif isinstance(record, sc.KeyBlockExported | sc.KeyBlockChecked):
+            blocked = self.keys.get(record.key_id)
+            if blocked is not None and getattr(record, "verdict", "verified") == "verified":
+                blocked.wraps.append(
+                    WrapInfo(
+                        event.seq,
+                        record.kbpk_label,
+                        record.kbpk_kcv_hex,
+                        tuple(record.kbpk_custodians),
+                        record.block_sha256,
+                        record.ceremony_id,
+                        "kbpk",
+                    )
+                )
+        elif isinstance(record, sc.KeyLoaded):
+            loaded = self.keys.get(record.key_id)
+            if loaded is not None:
+                loaded.loads.append(
+                    LoadInfo(
+                        event.seq,
+                        event.time,
+                        record.token_label,
+                        record.token_serial,
+                        record.token_manufacturer,
+                        record.token_model,
+                        record.token_firmware,
+                        record.object_label,
+                        record.mechanism,
+                        record.check_source,
                         record.ceremony_id,
                     )
                 )

@@ -1,7 +1,8 @@
 """The custody report (PCI DSS 3.7.6, DESIGN §3): per key, its quorum (the fewest people who may rebuild it:
 its first split's threshold, or a recorded ``key.quorum_lowered`` decision, each listed with when, the new
 quorum, the reason and who signed) and the smallest coalition of people who could rebuild it over every
-route — any split ever made, or a wrapped file plus the components of the KEK it was wrapped under — loudly
+route — any split ever made, a wrapped file plus the components of the KEK it was wrapped under, or a TR-31
+key block plus the components of its KBPK — loudly
 flagged when it is below the quorum (the rule broken, e.g. by demonstrated knowledge); then per split, who
 holds which share number now, who ever knew which, the envelope serials and what became of each envelope
 (destroyed under dual control, returned with a broken seal, not returned, or still held).
@@ -68,15 +69,19 @@ CSV_COLUMNS = (
 
 
 def route_text(facts: LedgerFacts, key: KeyFacts, coalition: Coalition) -> str:
-    """How the coalition rebuilds the key, in words: a split, or a wrapped file + the KEK's components."""
+    """How the coalition rebuilds the key, in words: a split, a wrapped file + the KEK's components, or a
+    TR-31 key block + the KBPK's components."""
     if coalition.transport_id is not None:
         kind, _, rest = coalition.transport_id.partition(":")
         kcv = rest.rpartition(":")[2]
         name = "KBPK" if kind == "kbpk" else "KEK"
+        what = "TR-31 key block" if kind == "kbpk" else "wrapped file"
         wraps = facts.register.keys[key.key_id].wraps if key.key_id in facts.register.keys else []
-        labels = sorted({w.kek_label for w in wraps if w.kek_kcv_hex.lower() == kcv.lower()})
+        labels = sorted(
+            {w.kek_label for w in wraps if w.kind == kind and w.kek_kcv_hex.lower() == kcv.lower()}
+        )
         which = f"'{labels[0]}', " if labels else ""
-        return f"wrapped file + {name} components ({name} {which}KCV {kcv.upper()})"
+        return f"{what} + {name} components ({name} {which}KCV {kcv.upper()})"
     if coalition.split_id is not None:
         split = facts.splits.get(coalition.split_id)
         scheme = f" ({split.scheme_text})" if split is not None else ""
@@ -187,16 +192,17 @@ def coalition_text(facts: LedgerFacts, key: KeyFacts, coalition: Coalition) -> s
     # components (the engine's coalition for the route it picked is used as it is).
     info = facts.register.keys.get(key.key_id)
     chosen_kcv = (coalition.transport_id or "").rpartition(":")[2].lower()
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for wrap in info.wraps if info is not None else ():
         typists = list(dict.fromkeys(wrap.kek_custodians))
         kcv = wrap.kek_kcv_hex.lower()
-        if kcv in seen or kcv == chosen_kcv or len(typists) != size:
+        if (wrap.kind, kcv) in seen or kcv == chosen_kcv or len(typists) != size:
             continue
-        seen.add(kcv)
+        seen.add((wrap.kind, kcv))
         names = ", ".join(person_text(facts, p) for p in sorted(typists, key=facts.name_of))
+        name = wrap.transport_name
         routes.append(
-            f"wrapped file + KEK components (KEK '{wrap.kek_label}', KCV {kcv.upper()}): all {size}: {names}"
+            f"{wrap.route_name} ({name} '{wrap.kek_label}', KCV {kcv.upper()}): all {size}: {names}"
         )
     if coalition.transport_id is not None or not routes:
         names = ", ".join(person_text(facts, p) for p in coalition.members)

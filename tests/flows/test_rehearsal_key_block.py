@@ -266,3 +266,18 @@ def test_a_generation_key_block_with_a_forbidden_header_is_refused_at_the_plan(t
     text = _generation_with_block(key_usage='"P0"', mode_of_use='"X"')
     with pytest.raises(KeyBlockError, match="mode of use X is not allowed"):
         run_rehearsal(parse_script(text), tmp_path / "r.sqlite3", tmp_path / "p")
+
+
+def test_the_custody_report_names_the_key_block_route(generated: Path) -> None:
+    """A key block made here is a route to the key: the custody report names it, by its KBPK."""
+    from ceremony.reports import build_report
+    from ceremony.reports.model import Filters, read_facts
+    from ceremony.reports.render import to_text
+
+    result = _run(generated, fast("recover-tr31"), "report-route")
+    with Ledger.open_for_reading(generated / "rehearsal.sqlite3") as ledger:
+        facts = read_facts(ledger)
+    assert facts.last_time is not None
+    report = build_report("custody", facts, Filters(key_id=result.key_id), facts.last_time)
+    flat = " ".join(to_text(report).split())
+    assert "TR-31 key block + KBPK components (KBPK 'HSM-2 TR-31 KBPK (rehearsal)'" in flat
