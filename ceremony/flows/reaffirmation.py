@@ -364,13 +364,16 @@ def knowledge_of(facts: LedgerFacts, person_id: str) -> tuple[KnownPiece, ...]:
                 continue
             when = facts.ceremonies.get(wrap.ceremony_id)
             day = show_date(when.started_at) if when is not None else ""
+            name = wrap.transport_name
+            under = "its TR-31 key block was made under" if wrap.kind == "kbpk" else "it was wrapped under"
+            carrier = "the key block" if wrap.kind == "kbpk" else "the wrapped file"
             rows.append(
                 KnownPiece(
                     key_label=key.label,
                     key_id=key.key_id,
-                    route=f"KEK '{wrap.kek_label}' (KCV {wrap.kek_kcv_hex.upper()}) it was wrapped under",
-                    mine=_numbers("KEK component", parts),
-                    needed=f"the wrapped file and all {len(wrap.kek_custodians)} KEK components",
+                    route=f"{name} '{wrap.kek_label}' (KCV {wrap.kek_kcv_hex.upper()}) {under}",
+                    mine=_numbers(f"{name} component", parts),
+                    needed=f"{carrier} and all {len(wrap.kek_custodians)} {name} components",
                     status="typed in a ceremony; not held by me",
                     first_known=f"{day} (event #{wrap.seq})".strip(),
                 )
@@ -397,7 +400,7 @@ def rebuildable_alone(facts: LedgerFacts, person_id: str) -> list[str]:
         info = facts.register.keys.get(key.key_id)
         for wrap in info.wraps if info is not None else ():
             if wrap.kek_custodians and set(wrap.kek_custodians) == {person_id}:
-                found.append(f"key {key.label} ({key.key_id}) from KEK '{wrap.kek_label}'")
+                found.append(f"key {key.label} ({key.key_id}) from {wrap.transport_name} '{wrap.kek_label}'")
     return found
 
 

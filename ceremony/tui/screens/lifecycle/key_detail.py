@@ -117,8 +117,16 @@ def key_detail_text(ledger: Ledger, key_id: str, now: datetime | None = None) ->
             style="bold yellow",
         )
     for wrap in key.wraps:
+        how = "As a TR-31 key block under" if wrap.kind == "kbpk" else "Wrapped under"
         text.append(
-            f"Wrapped under {wrap.kek_label} (KEK KCV {wrap.kek_kcv_hex.upper()}), event #{wrap.seq}\n"
+            f"{how} {wrap.kek_label} ({wrap.transport_name} KCV {wrap.kek_kcv_hex.upper()}), "
+            f"event #{wrap.seq}\n"
+        )
+    for load in key.loads:
+        text.append(
+            f"Loaded into token {load.token_label} ({load.token_manufacturer} {load.token_model}, serial "
+            f"{load.token_serial}, firmware {load.token_firmware}) as {load.object_label}, checked by the "
+            f"token ({load.check_source}), event #{load.seq}\n"
         )
     splits = [register.splits[s] for s in key.splits if s in register.splits]
     text.append(f"\n{len(splits)} split(s), every one ever made:\n", style="bold")
