@@ -123,6 +123,10 @@ class AcknowledgementData:
     witness: Person | None = None
     envelope_serial: str = ""  # the tamper-evident envelope the share was sealed in, as the receipt records
     issued_event_id: str = ""  # the ledger event that issued the share to the custodian (shown, printed...)
+    # An XOR component's own check value (PCI PIN 15), as split.created records it; "" for a Shamir share,
+    # which has none (``kcv`` is then the key's alone).
+    component_kcv: str = ""
+    component_kcv_method: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,9 @@ class ShareCardData:
     share_lines: SecretBytes | bytearray
     qr_payload: SecretBytes | bytearray
     organisation: str = ""  # as the ledger's genesis records it (see LedgerReference.organisation)
+    # An XOR component's own check value (PCI PIN 15); "" for a Shamir share (see AcknowledgementData).
+    component_kcv: str = ""
+    component_kcv_method: str = ""
 
     def __repr__(self) -> str:
         return (
@@ -290,3 +297,52 @@ class DestructionData:
     ledger: LedgerReference
     rehearsal: bool = False
     not_destroyed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HeaderField:
+    """One field of a key block's clear header as printed: its name, its code as written, what it means.
+    An optional block is one row too (its ID in the name, its data as the code)."""
+
+    field: str
+    code: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class KbpkComponentLine:
+    """One KBPK component as the transmittal lists it: its number, its custodian as printed ("Ann Lee
+    (E0102)") and its own KCV. Never the component."""
+
+    number: int
+    custodian: str
+    kcv: str
+    kcv_method: str
+
+
+@dataclass(frozen=True)
+class KeyBlockTransmittalData:
+    """The key block transmittal (issue 16): a TR-31 / X9.143 key block made in a recovery, printed for the
+    people who import it (its text in typed lines and as a QR code, its SHA-256 and length), with the key's
+    and the KBPK's check values, each KBPK component's check value and custodian, the header decoded, and
+    the signatures of the administrator and the witness. The block is encrypted under the KBPK: it is not
+    secret; no KBPK component and no key is ever on it."""
+
+    ceremony_id: str
+    key_label: str  # as printed: with the TEST mark on a rehearsal key
+    key_id: str
+    key_type: str
+    key_kcv: str
+    key_kcv_method: str
+    kbpk_label: str
+    kbpk_kcv: str
+    kbpk_kcv_method: str
+    components: tuple[KbpkComponentLine, ...]
+    block: str  # the block's exact text, as written to its file (no line break)
+    block_sha256: str  # lowercase hex, as key.block_exported records it
+    block_length: int
+    header: tuple[HeaderField, ...]
+    administrator: Person
+    witness: Person
+    issued_at: datetime  # UTC: the key.block_exported event's time; also the PDF's creation date
+    ledger: LedgerReference  # the key.block_exported event and the checkpoint after it

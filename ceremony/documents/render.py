@@ -7,7 +7,9 @@ One function per document; each returns the unsigned PDF (sign it with :mod:`cer
 * :func:`render_share_card` - the share card for the envelope (returns a wipeable :class:`SecretBytes`);
 * :func:`render_minutes` - the ceremony minutes, any number of pages, "page X of Y";
 * :func:`render_anchor` - the ledger anchor page, printed once when the ledger is founded (DESIGN §5);
-* :func:`render_destruction` - the certificate of envelope destruction (DESIGN §4.6), signed by two.
+* :func:`render_destruction` - the certificate of envelope destruction (DESIGN §4.6), signed by two;
+* :func:`render_key_block_transmittal` - a TR-31 key block as text and QR code, its check values and header
+  decoded (issue 16), signed by the administrator and the witness.
 
 Every form with a ``@checkpoint`` box also prints the ledger's anchor in that box, when the flow gives it.
 
@@ -48,6 +50,7 @@ from ceremony.documents.model import (
     AcknowledgementData,
     AnchorData,
     DestructionData,
+    KeyBlockTransmittalData,
     LedgerReference,
     MinutesData,
     Paper,
@@ -75,13 +78,22 @@ from ceremony.documents.pdfkit import (
     content_width,
     fields_table,
     fit_words,
+    grouped,
     height_of,
     longest_word_width,
     para,
     signature_blocks,
 )
 from ceremony.documents.qr import qr_matrix
-from ceremony.documents.templates import SPECIMEN_MARK, Form, FormSet, Organisation, load_forms
+from ceremony.documents.templates import (
+    COMPONENT_KCV,
+    SPECIMEN_MARK,
+    Form,
+    FormSet,
+    Organisation,
+    Text,
+    load_forms,
+)
 from ceremony.errors import DocumentError
 from ceremony.ledger.checkpoint import Checkpoint, CheckpointFormatError
 
@@ -366,6 +378,7 @@ class _Context:
     ledger: LedgerReference | None = None
     share: Callable[[float], list[Flowable]] | None = None
     anchor: AnchorData | None = None
+    keyblock: Callable[[float], list[Flowable]] | None = None
 
 
 KEEP_WITH_SIGNATURES = 100 * mm  # the most of the section before the signatures moved with them
@@ -451,9 +464,14 @@ def _story(form: Form, ctx: _Context, width: float) -> list[Flowable]:
             )
             story.append(Spacer(1, 4))
         elif block.kind == "fields":
-            rows = [(fill(label, ctx.values), fill(value, ctx.values)) for label, value in block.rows]
-            story.append(fields_table(rows, width))
-            story.append(Spacer(1, 5))
+            rows = [
+                (fill(label, ctx.values), fill(value, ctx.values))
+                for label, value in block.rows
+                if not _left_out(label, value, ctx.values)
+            ]
+            if rows:
+                story.append(fields_table(rows, width))
+                story.append(Spacer(1, 5))
         elif block.kind == "table":
             headers = [fill(h, ctx.values) for h, _ in block.rows]
             data = [[fill(cell, row) for _, cell in block.rows] for row in ctx.tables.get(block.name, ())]
@@ -485,9 +503,19 @@ def _story(form: Form, ctx: _Context, width: float) -> list[Flowable]:
             story.append(Spacer(1, 4))
             story.append(KeepTogether([_anchor_box(ctx.anchor, width)]))
             story.append(Spacer(1, 6))
+        elif block.kind == "keyblock":
+            if ctx.keyblock is None:
+                raise DocumentError(f"{form.path}, line {block.line}: no key block to print here")
+            story.extend(ctx.keyblock(width))
         elif block.kind == "pagebreak":
             story.append(PageBreak())
     return story
+
+
+def _left_out(label: Text, value: Text, values: Mapping[str, str]) -> bool:
+    """A @fields row about a component's own check value, on a paper that has none (a Shamir share)."""
+    names = (label.names() | value.names()) & COMPONENT_KCV
+    return any(not values.get(name) for name in names)
 
 
 def _content_width(paper: Paper) -> float:
@@ -566,6 +594,9 @@ def _component_values(data: AcknowledgementData | ShareCardData) -> dict[str, st
         "split_id": data.split_id,
         "split_scheme": data.scheme,
         "share_number": f"{data.share_number} of {data.share_count}",
+        # An XOR component's own KCV (PCI PIN 15); empty for a Shamir share: its rows are left out.
+        "component_kcv": data.component_kcv.upper(),
+        "component_kcv_method": data.component_kcv_method if data.component_kcv else "",
     }
 
 
@@ -942,6 +973,150 @@ def render_destruction(
         title,
         f"Certificate of envelope destruction ({mode})",
         "; ".join(["envelopes " + ", ".join(e.serial for e in data.envelopes), f"ledger {mode}"]),
+        data.issued_at,
+    )
+    return build_two_pass(lambda: _story(form, ctx, width), page, PAGE_SIZES[size], meta)
+
+
+# --- the key block transmittal (issue 16) ----------------------------------------------------------------
+KEY_BLOCK_LINE = 32  # characters of the block per printed line
+KEY_BLOCK_GROUP = 4  # characters per group on a line
+
+
+def key_block_lines(block: str, per_line: int = KEY_BLOCK_LINE, group: int = KEY_BLOCK_GROUP) -> list[str]:
+    """The block as printed for people to type or compare: lines of ``per_line`` characters in groups of
+    ``group``, separated by single spaces (typed back, the spaces and line breaks are left out)."""
+    flat = "".join(block.split())
+    return [grouped(flat[i : i + per_line], group) for i in range(0, len(flat), per_line)]
+
+
+def _key_block_box(data: KeyBlockTransmittalData, width: float) -> list[Flowable]:
+    """The block in typed lines (each line's first character position in the margin) beside its QR code,
+    which holds the block exactly, on one line; the length and SHA-256 under the lines."""
+    qr_size = 50 * mm
+    qr_col = qr_size + 6 * mm
+    text_w = width - qr_col
+    lines = key_block_lines(data.block)
+    number_w = 10 * mm
+    line_w = text_w - number_w - 8 * mm
+    longest = max((len(line) for line in lines), default=1)
+    size = min(12.0, line_w / (0.6 * longest))
+    line_style = ParagraphStyle("keyblock-line", STYLES["cell"], fontName="Courier-Bold", fontSize=size)
+    line_style.leading = size * 1.45
+    number_style = ParagraphStyle("keyblock-number", STYLES["small"], alignment=2)
+    rows = [
+        [Paragraph(str(1 + n * KEY_BLOCK_LINE), number_style), Paragraph(escape(line), line_style)]
+        for n, line in enumerate(lines)
+    ]
+    typed = Table(rows, colWidths=[number_w, text_w - number_w - 12], hAlign="LEFT")
+    typed.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                ("RIGHTPADDING", (0, 0), (0, -1), 6),
+                ("TOPPADDING", (0, 0), (-1, -1), 1),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+            ]
+        )
+    )
+    text = [
+        para(f"<b>Key block</b> ({data.block_length} characters, version {escape(data.block[:1])})", "label"),
+        Spacer(1, 4),
+        typed,
+        Spacer(1, 5),
+        para("SHA-256 of the block (its characters only, no spaces or line breaks):", "small"),
+        Spacer(1, 1),
+        GroupedLines([grouped(data.block_sha256.upper(), 8)], size=8, min_size=5.5, hang=False),
+    ]
+    caption = para(
+        "The QR code holds the block exactly, on one line. Typed from the lines, leave out the spaces and "
+        "line breaks; the numbers in the margin give each line's first character.",
+        "small",
+    )
+    box = Table(
+        [[text, [QrCode(qr_matrix(data.block), qr_size), Spacer(1, 3), caption]]],
+        colWidths=[text_w, qr_col],
+        hAlign="LEFT",
+    )
+    box.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 1.2, INK),
+                ("LINEBEFORE", (1, 0), (1, 0), 0.5, RULE),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 6),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+                ("LEFTPADDING", (0, 0), (0, 0), 6),
+                ("LEFTPADDING", (1, 0), (1, 0), 3 * mm),
+                ("RIGHTPADDING", (1, 0), (1, 0), 3 * mm),
+            ]
+        )
+    )
+    return [Spacer(1, 2), KeepTogether([box]), Spacer(1, 6)]
+
+
+def render_key_block_transmittal(
+    data: KeyBlockTransmittalData, *, forms: FormSet | None = None, paper: Paper | str | None = None
+) -> bytes:
+    """The key block transmittal (issue 16), unsigned: production or rehearsal (a rehearsal is marked
+    across every page), the key and the KBPK by label and check value, the block in typed lines and as a QR
+    code with its length and SHA-256, the header decoded, each KBPK component's custodian and check value,
+    the ledger checkpoint and the signature blocks of the administrator and the witness. The block is
+    encrypted under the KBPK; no KBPK component and no key is ever printed."""
+    formset, size = _resolve(forms, paper, data.ledger.organisation)
+    form = formset["key_block_transmittal"]
+    title = _title_text(form)
+    mode = _ledger_mode(data.ledger.rehearsal)
+    values = {
+        **_common(formset.organisation, title, data.issued_at),
+        **_ledger_values(data.ledger),
+        **_person("administrator", data.administrator),
+        **_person("witness", data.witness),
+        "ceremony_id": data.ceremony_id,
+        "ledger_mode": mode,
+        "key_label": data.key_label,
+        "key_id": data.key_id,
+        "key_type": data.key_type,
+        "key_kcv": data.key_kcv,
+        "key_kcv_method": data.key_kcv_method,
+        "kbpk_label": data.kbpk_label,
+        "kbpk_kcv": data.kbpk_kcv,
+        "kbpk_kcv_method": data.kbpk_kcv_method,
+        "component_count": str(len(data.components)),
+        "block_length": str(data.block_length),
+        "block_sha256": grouped(data.block_sha256.upper(), 8),
+    }
+    tables = {
+        "kcvs": [
+            {"subject": f"key {data.key_label}", "kcv": data.key_kcv, "kcv_method": data.key_kcv_method},
+            {
+                "subject": f"key block protection key {data.kbpk_label}",
+                "kcv": data.kbpk_kcv,
+                "kcv_method": data.kbpk_kcv_method,
+            },
+        ],
+        "header": [{"field": h.field, "code": h.code, "meaning": h.meaning} for h in data.header],
+        "components": [
+            {"number": str(c.number), "custodian": c.custodian, "kcv": c.kcv, "kcv_method": c.kcv_method}
+            for c in data.components
+        ],
+    }
+    ctx = _Context(values, tables, ledger=data.ledger, keyblock=lambda width: _key_block_box(data, width))
+    page = _page(
+        formset.organisation,
+        title,
+        f"{data.key_label} under {data.kbpk_label}",
+        f"Ceremony {data.ceremony_id} - key block recorded in ledger event {data.ledger.event_id}",
+        _rehearsal_mark(data.ledger),
+    )
+    width = _content_width(size)
+    meta = _meta(
+        formset.organisation,
+        title,
+        f"Key block transmittal ({mode})",
+        f"ceremony {data.ceremony_id}; key block SHA-256 {data.block_sha256}; ledger event "
+        f"{data.ledger.event_id}",
         data.issued_at,
     )
     return build_two_pass(lambda: _story(form, ctx, width), page, PAGE_SIZES[size], meta)

@@ -10,7 +10,7 @@ A form is a small Markdown dialect (described for editors in forms/README.md):
 * @-blocks for the structured parts: ``@fields`` / ``@table NAME`` / ``@signatures`` (rows of
   ``Label | value`` up to ``@end``; a signature row may add ``| Field``, the PDF signature field whose
   visible stamp goes in that block), ``@signatures participants``, ``@checkpoint``, ``@share``,
-  ``@anchor``, ``@pagebreak``.
+  ``@anchor``, ``@keyblock``, ``@pagebreak``.
 
 Everything is checked when the form is loaded, before any data is near it: an unknown or broken placeholder,
 an unknown block, a block without ``@end``, or a field the form must show (the PCI DSS 3.7.8 fields of an
@@ -71,7 +71,7 @@ class Text:
 @dataclass(frozen=True)
 class Block:
     """One block of a form. ``kind`` is one of title, heading, paragraph, callout, list, fields, table,
-    signatures, checkpoint, share, anchor, pagebreak."""
+    signatures, checkpoint, share, anchor, keyblock, pagebreak."""
 
     kind: str
     line: int
@@ -96,6 +96,7 @@ class FormSpec:
     participant_signatures: bool = False  # @signatures participants allowed
     share_allowed: bool = False
     anchor_allowed: bool = False  # @anchor: the anchor page only (other forms print it with @checkpoint)
+    keyblock_allowed: bool = False  # @keyblock: the key block transmittal only
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,9 @@ _KEY = frozenset({"key_label", "key_id", "key_type", "kcv", "kcv_method", "split
 _LEDGER = frozenset({"event_id", "checkpoint"})
 
 _PCI_378 = "PCI DSS 3.7.8: the acknowledgement names the custodian and the component"
+# An XOR component's own check value (PCI PIN 15), next to the key's; a Shamir share has none, and a @fields
+# row showing one of these is then left out (optional: older forms folders print the key's KCV alone).
+COMPONENT_KCV = frozenset({"component_kcv", "component_kcv_method"})
 
 ACKNOWLEDGEMENT = FormSpec(
     name="acknowledgement",
@@ -142,6 +146,7 @@ ACKNOWLEDGEMENT = FormSpec(
     | _CUSTODIAN
     | _KEY
     | _LEDGER
+    | COMPONENT_KCV
     | {
         "ceremony_id",
         "share_number",
@@ -213,7 +218,11 @@ REAFFIRMATION = FormSpec(
 
 SHARE_CARD = FormSpec(
     name="share_card",
-    placeholders=_COMMON | _CUSTODIAN | _KEY | {"ceremony_id", "share_number", "envelope_serial"},
+    placeholders=_COMMON
+    | _CUSTODIAN
+    | _KEY
+    | COMPONENT_KCV
+    | {"ceremony_id", "share_number", "envelope_serial"},
     required={
         "split_id": "a share is useless without knowing its split",
         "share_number": "the custodian checks the share number",
@@ -343,9 +352,62 @@ DESTRUCTION = FormSpec(
     },
 )
 
+KEY_BLOCK_TRANSMITTAL = FormSpec(
+    name="key_block_transmittal",
+    placeholders=_COMMON
+    | _LEDGER
+    | {
+        "ceremony_id",
+        "ledger_mode",
+        "key_label",
+        "key_id",
+        "key_type",
+        "key_kcv",
+        "key_kcv_method",
+        "kbpk_label",
+        "kbpk_kcv",
+        "kbpk_kcv_method",
+        "component_count",
+        "block_length",
+        "block_sha256",
+        "administrator_name",
+        "administrator_employee_id",
+        "administrator_role",
+        "witness_name",
+        "witness_employee_id",
+        "witness_role",
+    },
+    required={
+        "ledger_mode": "a rehearsal transmittal must say so: test keys never pass for production",
+        "key_kcv": "the importer checks the key's KCV after the import",
+        "kbpk_kcv": "the importer checks that the KBPK in the HSM is the one the block was made under",
+        "block_sha256": "the block's digest, as the ledger records it",
+        "administrator_name": "dual control: the administrator signs",
+        "witness_name": "dual control: the witness signs",
+    },
+    tables={
+        "kcvs": frozenset({"subject", "kcv", "kcv_method"}),
+        "header": frozenset({"field", "code", "meaning"}),
+        "components": frozenset({"number", "custodian", "kcv", "kcv_method"}),
+    },
+    required_blocks={
+        "keyblock": "the block itself, in typed lines and as a QR code",
+        "table:kcvs": "the key's and the KBPK's check values",
+        "table:header": "the header decoded: what the block binds the key to",
+        "table:components": "each KBPK component's check value and custodian",
+        "signatures": "the administrator and the witness sign",
+        "checkpoint": "an auditor matches the paper to the ledger (DESIGN §5)",
+    },
+    keyblock_allowed=True,
+)
+
 SPECS: Mapping[str, FormSpec] = {
-    s.name: s for s in (ACKNOWLEDGEMENT, REAFFIRMATION, SHARE_CARD, MINUTES, ANCHOR, DESTRUCTION)
+    s.name: s
+    for s in (ACKNOWLEDGEMENT, REAFFIRMATION, SHARE_CARD, MINUTES, ANCHOR, DESTRUCTION, KEY_BLOCK_TRANSMITTAL)
 }
+# Forms added after organisations began keeping their own forms folder: a folder without one of these uses
+# the shipped wording for it (every other form must be there).
+LATER_FORMS = frozenset({DESTRUCTION.name, KEY_BLOCK_TRANSMITTAL.name})
 
 
 # --- parsing ----------------------------------------------------------------------------------------------
@@ -403,7 +465,7 @@ def parse_text(source: str, line: int, path: Path) -> Text:
 
 
 _BLOCKS_WITH_ROWS = ("fields", "table", "signatures")
-_SINGLE_BLOCKS = ("checkpoint", "share", "anchor", "pagebreak")
+_SINGLE_BLOCKS = ("checkpoint", "share", "anchor", "keyblock", "pagebreak")
 
 
 def parse_form(source: str, path: Path, spec: FormSpec) -> Form:
@@ -605,6 +667,12 @@ def _check(form: Form, line_count: int) -> None:
             )
         if block.kind == "anchor" and "anchor" in present:
             raise TemplateError(f"{path}, line {block.line}: @anchor appears twice")
+        if block.kind == "keyblock" and not spec.keyblock_allowed:
+            raise TemplateError(
+                f"{path}, line {block.line}: @keyblock belongs on the key block transmittal only"
+            )
+        if block.kind == "keyblock" and "keyblock" in present:
+            raise TemplateError(f"{path}, line {block.line}: @keyblock appears twice")
         if block.kind == "signatures" and block.name == "participants" and not spec.participant_signatures:
             raise TemplateError(
                 f"{path}, line {block.line}: '@signatures participants' is for the minutes only"
@@ -727,10 +795,11 @@ class FormSet:
 
 
 def _form_file(folder: Path, name: str) -> Path:
-    """``folder/name.md``; an organisation's own forms folder from before the destruction certificate
-    falls back to the shipped wording for it (every other form must be there)."""
+    """``folder/name.md``; an organisation's own forms folder from before the destruction certificate or
+    the key block transmittal (:data:`LATER_FORMS`) falls back to the shipped wording for it (every other
+    form must be there)."""
     path = folder / f"{name}.md"
-    if name == DESTRUCTION.name and not path.exists():
+    if name in LATER_FORMS and not path.exists():
         shipped = Path(__file__).resolve().parents[2] / "forms" / path.name
         fallback = (
             shipped if shipped.exists() else Path(sys.prefix) / "share" / "ceremony" / "forms" / path.name

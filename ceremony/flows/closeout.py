@@ -4,7 +4,9 @@ In this order, one :class:`CloseOut` for all four:
 
 1. wipe the clear key (a generation wipes it first; a recovery or re-share wipes it as it closes, step 3);
 2. each new custodian's acknowledgement form (PCI DSS 3.7.8) — a generation's shares, a re-share's new
-   shares, a recovery's fresh components — signed by the custodian, recorded with the witness;
+   shares, a recovery's fresh components — signed by the custodian, recorded with the witness; and the key
+   block transmittal (issue 16) of a recovery or generation that made a TR-31 key block, signed by the
+   administrator and the witness;
 3. close the ceremony with the ledger checkpoint (``ceremony.closed``; a re-share retires its old split
    here), so the closing checkpoint is :func:`~ceremony.flows.paperwork.closing_checkpoint_of`;
 4. the minutes (DESIGN §4.7), signed by the administrator and the witness, printing that checkpoint;
@@ -46,8 +48,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ceremony.documents import archive
 from ceremony.errors import CeremonyError, FlowError
@@ -68,6 +71,7 @@ if TYPE_CHECKING:
 __all__ = ["CloseOut", "Closed", "Keeper", "keep_papers"]
 
 Keeper = Callable[[SignedDocument], Path]  # writes one signed paper somewhere, returns the file written
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,18 @@ def _present(person: object, role: str) -> PresentPerson:
     return person
 
 
+@dataclass(frozen=True)
+class _Paper:
+    """One paper issued before the close: what it is (for a problem line), how to issue it in plain code and
+    inside an event loop (the same arguments), and what it stands for once issued (``done``: the share
+    number of an acknowledgement, or "transmittal")."""
+
+    what: str
+    issue: Callable[[], SignedDocument]
+    issue_async: Callable[[], Awaitable[SignedDocument]]
+    done: int | str
+
+
 def _describe(error: BaseException) -> str:
     if isinstance(error, OSError) and not isinstance(error, CeremonyError):
         return error.strerror or type(error).__name__
@@ -126,6 +142,7 @@ class CloseOut:
         folder: Path | None = None,
         keep: Keeper | None = None,
         forms: FormSet | None = None,
+        key_block: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.ledger = ledger
         self.ceremony_id = ceremony_id
@@ -139,6 +156,8 @@ class CloseOut:
         self._wipe, self._close = wipe, close
         self._keep = keep or (lambda d: archive.write_new_file(self.folder / d.record.file_name, d.pdf))
         self.acknowledged: dict[int, SignedDocument] = {}  # issued once, even if the close is tried again
+        self._key_block = key_block  # a recovery's key block text, once made (its transmittal is issued)
+        self.transmittal: SignedDocument | None = None  # issued once too
         self.documents: list[SignedDocument] = []
         self.written: list[Path] = []
         self.unwritten: list[SignedDocument] = []
@@ -159,7 +178,8 @@ class CloseOut:
         keep: Keeper | None = None,
         forms: FormSet | None = None,
     ) -> CloseOut:
-        """A generation: wipe (if not done yet), each custodian's acknowledgement, close, minutes."""
+        """A generation: wipe (if not done yet), each custodian's acknowledgement (and, for a key sent
+        straight to its HSM as a TR-31 block, the block's transmittal), close, minutes."""
 
         def wipe() -> None:
             if ceremony.stage is GenerationStage.GENERATED:
@@ -167,6 +187,10 @@ class CloseOut:
 
         def close(checkpoint: str) -> None:
             ceremony.close(checkpoint)
+
+        def key_block() -> str | None:
+            made = ceremony.key_block
+            return made.block if made is not None else None
 
         return cls(
             ledger,
@@ -181,6 +205,7 @@ class CloseOut:
             folder=folder,
             keep=keep,
             forms=forms,
+            key_block=key_block,
         )
 
     @classmethod
@@ -195,11 +220,16 @@ class CloseOut:
         keep: Keeper | None = None,
         forms: FormSet | None = None,
     ) -> CloseOut:
-        """A recovery: the fresh components' custodians acknowledge (none for a wrapped output), then the
-        flow wipes the key and closes (``finish``), then the minutes."""
+        """A recovery: the fresh components' custodians acknowledge (none for a wrapped output), or, for a
+        key block output, the administrator and the witness sign its transmittal; then the flow wipes the
+        key and closes (``finish``), then the minutes."""
 
         def close(checkpoint: str) -> None:
             ceremony.finish(checkpoint)
+
+        def key_block() -> str | None:
+            made = ceremony.key_block
+            return made.block if made is not None else None
 
         return cls(
             ledger,
@@ -213,6 +243,7 @@ class CloseOut:
             folder=folder,
             keep=keep,
             forms=forms,
+            key_block=key_block,
         )
 
     @classmethod
@@ -280,27 +311,11 @@ class CloseOut:
         self._begin()
         for document in list(self.unwritten):  # a second try: write what the first could not
             self._write(document, self._keep)
-        witness = _present(self.witness, "witness")
-        for number, custodian in self._to_acknowledge():
-            self._paper(
-                self._ack_label(number, custodian),
-                lambda n=number, c=custodian: paperwork.issue_acknowledgement_for(  # type: ignore[misc]
-                    self.ledger, self.ceremony_id, self._split(), n, c, witness, forms=self.forms
-                ),
-                number,
-            )
+        for paper in self._before_close():
+            self._paper(paper.what, paper.issue, paper.done)
         self._close_ceremony()
-        self._paper(
-            "minutes",
-            lambda: paperwork.issue_minutes_for(
-                self.ledger,
-                self.ceremony_id,
-                _present(self.administrator, "administrator"),
-                witness,
-                location=self.location,
-                forms=self.forms,
-            ),
-        )
+        minutes = self._minutes()
+        self._paper(minutes.what, minutes.issue)
         return self._end()
 
     async def run_async(self) -> Closed:
@@ -312,27 +327,11 @@ class CloseOut:
         keep = self._keep
         for document in list(self.unwritten):
             await self._write_async(document, keep)
-        witness = _present(self.witness, "witness")
-        for number, custodian in self._to_acknowledge():
-            await self._paper_async(
-                self._ack_label(number, custodian),
-                lambda n=number, c=custodian: paperwork.async_issue_acknowledgement_for(  # type: ignore[misc]
-                    self.ledger, self.ceremony_id, self._split(), n, c, witness, forms=self.forms
-                ),
-                number,
-            )
+        for paper in self._before_close():
+            await self._paper_async(paper.what, paper.issue_async, paper.done)
         self._close_ceremony()
-        await self._paper_async(
-            "minutes",
-            lambda: paperwork.async_issue_minutes_for(
-                self.ledger,
-                self.ceremony_id,
-                _present(self.administrator, "administrator"),
-                witness,
-                location=self.location,
-                forms=self.forms,
-            ),
-        )
+        minutes = self._minutes()
+        await self._paper_async(minutes.what, minutes.issue_async)
         return self._end()
 
     # --- the steps ----------------------------------------------------------------------------------------
@@ -340,8 +339,60 @@ class CloseOut:
         self.problems = []
         self._wipe()  # a refusal here (a share still unverified) raises: nothing was done
 
-    def _to_acknowledge(self) -> list[tuple[int, PresentPerson]]:
-        return [(n, c) for n, c in self.custodians.items() if n not in self.acknowledged]
+    def _before_close(self) -> list[_Paper]:
+        """The papers still to issue before the close: each new custodian's acknowledgement not issued yet,
+        then a key block's transmittal (both the same in :meth:`run` and :meth:`run_async`)."""
+        witness = _present(self.witness, "witness")
+        papers = [
+            _Paper(
+                self._ack_label(number, custodian),
+                partial(self._acknowledge, paperwork.issue_acknowledgement_for, number, custodian, witness),
+                partial(
+                    self._acknowledge, paperwork.async_issue_acknowledgement_for, number, custodian, witness
+                ),
+                number,
+            )
+            for number, custodian in self.custodians.items()
+            if number not in self.acknowledged
+        ]
+        block = self._key_block()
+        if block is not None and self.transmittal is None:
+            papers.append(
+                _Paper(
+                    "key block transmittal",
+                    partial(self._signed_by_both, paperwork.issue_key_block_transmittal_for, block),
+                    partial(self._signed_by_both, paperwork.async_issue_key_block_transmittal_for, block),
+                    "transmittal",
+                )
+            )
+        return papers
+
+    def _acknowledge(
+        self,
+        issue: Callable[..., _T],
+        number: int,
+        custodian: PresentPerson,
+        witness: PresentPerson,
+    ) -> _T:
+        return issue(
+            self.ledger, self.ceremony_id, self._split(), number, custodian, witness, forms=self.forms
+        )
+
+    def _signed_by_both(self, issue: Callable[..., _T], *args: object, **kwargs: object) -> _T:
+        """``issue(ledger, ceremony id, *args, administrator, witness, forms=..., **kwargs)``: a paper the
+        administrator and the witness sign (who is present is checked when it is issued: a problem, not a
+        raise)."""
+        administrator = _present(self.administrator, "administrator")
+        witness = _present(self.witness, "witness")
+        return issue(self.ledger, self.ceremony_id, *args, administrator, witness, forms=self.forms, **kwargs)
+
+    def _minutes(self) -> _Paper:
+        return _Paper(
+            "minutes",
+            partial(self._signed_by_both, paperwork.issue_minutes_for, location=self.location),
+            partial(self._signed_by_both, paperwork.async_issue_minutes_for, location=self.location),
+            "minutes",
+        )
 
     def _split(self) -> str:
         assert self.split_id is not None
@@ -355,32 +406,34 @@ class CloseOut:
         # Raised, never a "problem": without the close the ceremony is unfinished (see the module doc).
         self._reshare = self._close(paperwork.closing_checkpoint(self.ledger))
 
-    def _issued(self, document: SignedDocument, number: int | None) -> None:
+    def _issued(self, document: SignedDocument, done: int | str | None) -> None:
         self.documents.append(document)
-        if number is not None:
-            self.acknowledged[number] = document
+        if isinstance(done, int):
+            self.acknowledged[done] = document
+        elif done == "transmittal":
+            self.transmittal = document
 
     def _failed(self, what: str, error: BaseException) -> None:
         self.problems.append(f"{what} not issued: {_describe(error)}")
 
-    def _paper(self, what: str, issue: Callable[[], SignedDocument], number: int | None = None) -> None:
+    def _paper(self, what: str, issue: Callable[[], SignedDocument], done: int | str | None = None) -> None:
         try:
             document = issue()
         except (CeremonyError, OSError) as error:
             self._failed(what, error)
             return
-        self._issued(document, number)
+        self._issued(document, done)
         self._write(document, self._keep)
 
     async def _paper_async(
-        self, what: str, issue: Callable[[], Awaitable[SignedDocument]], number: int | None = None
+        self, what: str, issue: Callable[[], Awaitable[SignedDocument]], done: int | str | None = None
     ) -> None:
         try:
             document = await issue()
         except (CeremonyError, OSError) as error:
             self._failed(what, error)
             return
-        self._issued(document, number)
+        self._issued(document, done)
         await self._write_async(document, self._keep)
 
     def _write(self, document: SignedDocument, keep: Keeper) -> None:

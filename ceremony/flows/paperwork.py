@@ -15,6 +15,13 @@ object for who held which role. Each issued document's SHA-256 is recorded in a 
 ledger (``ceremony verify --document``). Every form with a checkpoint also prints the ledger's anchor (DESIGN
 §5) next to it.
 
+A recovery whose output is a TR-31 key block (issue 16) gets a key block transmittal before it closes:
+``issue_key_block_transmittal_for(ledger, ceremony_id, block, administrator, witness)`` checks the block
+against its ``key.block_exported`` record (SHA-256 and clear header), prints it in typed lines and as a QR
+code with the key's and the KBPK's check values, the header decoded and each KBPK component's custodian and
+check value, and records it as ``document.issued`` kind ``"key_block_transmittal"``, signed by both. An XOR
+component's card and acknowledgement print its own check value next to the key's (PCI PIN 15).
+
 The anchor page (:func:`issue_anchor`) belongs to no ceremony: right after :func:`~ceremony.flows.enrolment.
 found_ledger`, while the founder's key is still unlocked, it is rendered, signed by the founder, recorded
 (``document.issued`` kind ``"anchor"``, the founder's signature alone) and written to
@@ -39,12 +46,14 @@ event loop (Textual) ``await`` the ``async_issue_*`` variants instead (see :mod:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from ceremony.crypto import tr31
 from ceremony.crypto.codec import share_text
 from ceremony.crypto.fingerprint import printed
 from ceremony.crypto.secret import SecretBytes
@@ -55,7 +64,10 @@ from ceremony.documents.model import (
     DestroyedEnvelopeLine,
     DestructionData,
     EnvelopeRecord,
+    HeaderField,
+    KbpkComponentLine,
     KcvRecord,
+    KeyBlockTransmittalData,
     LedgerReference,
     MinutesData,
     MinutesStep,
@@ -70,15 +82,17 @@ from ceremony.documents.render import (
     render_acknowledgement,
     render_anchor,
     render_destruction,
+    render_key_block_transmittal,
     render_minutes,
     render_share_card,
 )
 from ceremony.documents.sign import async_sign_document, sha256_of, sign_document
 from ceremony.documents.templates import FormSet, load_forms
-from ceremony.errors import FlowError
+from ceremony.errors import FlowError, KeyBlockError
 from ceremony.flows.enrolment import Founded
 from ceremony.flows.generation import GenerationCeremony
 from ceremony.flows.presence import PresentPerson
+from ceremony.flows.recovery import header_summary
 from ceremony.ledger import participants as people
 from ceremony.ledger import register as ledger_register
 from ceremony.ledger import schema as sc
@@ -90,7 +104,7 @@ from ceremony.ledger.store import Attester, Ledger
 from ceremony.reports.exceptions import finding_text
 
 DOCUMENT_ISSUED = "document.issued"
-KINDS = ("share_card", "acknowledgement", "minutes", "anchor", "destruction")
+KINDS = ("share_card", "acknowledgement", "minutes", "anchor", "destruction", "key_block_transmittal")
 TEST_MARK = " - TEST KEY (rehearsal)"
 
 ROLE_NAMES = {
@@ -105,7 +119,7 @@ ROLE_NAMES = {
 class DocumentRecord:
     """One issued document as the ledger records it (and ``manifest.json`` lists it)."""
 
-    kind: str  # "share_card" | "acknowledgement" | "minutes" | "anchor"
+    kind: str  # one of KINDS
     subject: str  # who or what it is about, e.g. "share 2 of 5 - Ann Lee (E0102)"
     file_name: str
     sha256: str
@@ -273,6 +287,8 @@ def share_card_data(
     events = ceremony_events(ledger, ceremony.ceremony_id)
     facts = _key_facts(events)
     custodian = _person(ledger, ceremony.custodian_of(number), ROLE_NAMES["custodian"])
+    split = _record(_need(_first(events, sc.SplitCreated), "a split"), sc.SplitCreated)
+    component_kcv, component_method = component_kcv_of(split, number, facts.kcv_method)
     return ShareCardData(
         ceremony_id=ceremony.ceremony_id,
         custodian=custodian,
@@ -290,7 +306,18 @@ def share_card_data(
         share_lines=lines,
         qr_payload=qr_payload,
         organisation=people.genesis(ledger).organisation,
+        component_kcv=component_kcv,
+        component_kcv_method=component_method,
     )
+
+
+def component_kcv_of(split: sc.SplitCreated, number: int, key_kcv_method: str) -> tuple[str, str]:
+    """(KCV as printed, method) of component ``number`` of an XOR split, as ``split.created`` recorded it
+    (PCI PIN 15: each component has its own check value); ("", "") for a Shamir share, which has none."""
+    kcvs = split.share_kcvs or {}
+    if number not in kcvs:
+        return "", ""
+    return kcvs[number].upper(), split.share_kcv_method or key_kcv_method
 
 
 def render_card(
@@ -500,6 +527,9 @@ def acknowledgement_data_for(
     envelope = next((str(serial) for serial in serials if serial), "")
     split = _split_facts(events, split_id)
     key = ledger_register.read(ledger).key(split.key_id)
+    component_kcv, component_method = component_kcv_of(
+        _record(split.created, sc.SplitCreated), number, key.kcv_method
+    )
     return AcknowledgementData(
         ceremony_id=ceremony_id,
         custodian=_person(
@@ -519,6 +549,8 @@ def acknowledgement_data_for(
         witness=_person(ledger, control.witness, ROLE_NAMES["witness"]),
         envelope_serial=envelope,
         issued_event_id=ledger_reference_id(issuer.seq),
+        component_kcv=component_kcv,
+        component_kcv_method=component_method,
     )
 
 
@@ -700,6 +732,7 @@ KIND_TITLES = {
     "recovery": "Key recovery",
     "reshare": "Key re-share",
     "retirement": "Key retirement",
+    "key_block_check": "Key block check",
 }
 
 
@@ -724,8 +757,8 @@ def _describe(event: Event, names: Mapping[str, str], cards: Mapping[str, int] |
                 text += f"; key {r.key_id}, split {r.split_id}"
             if r.output:
                 text += f"; output fixed in advance: {r.output.replace('_', ' ')}"
-                if r.kek_label:
-                    text += f" under {r.kek_label}"
+                if r.kek_label or r.kbpk_label:
+                    text += f" under {r.kek_label or r.kbpk_label}"
             if r.kind == "reshare" and r.scheme and r.threshold and r.shares:
                 scheme = _scheme_text(r.scheme, r.threshold, r.shares)
                 custodians = ", ".join(names.get(c, c) for c in r.custodians or ())
@@ -744,7 +777,14 @@ def _describe(event: Event, names: Mapping[str, str], cards: Mapping[str, int] |
             )
         case sc.KeyRegistered() as r:
             test = " (TEST key)" if r.test_key else ""
-            return f"Key generated{test}; KCV {r.kcv_hex.upper()} registered"
+            source = (
+                f" from the random generator of token {r.token_label} (serial {r.token_serial}, "
+                f"{r.token_manufacturer} {r.token_model}, firmware {r.token_firmware}; PIN typed by "
+                f"{names.get(r.pin_entered_by or '', r.pin_entered_by or '')})"
+                if r.random_source == "token-rng"
+                else ""
+            )
+            return f"Key generated{test}{source}; KCV {r.kcv_hex.upper()} registered"
         case sc.SplitCreated() as r:
             scheme = _scheme_text(r.scheme, r.threshold, r.shares)
             why = ""
@@ -809,6 +849,36 @@ def _describe(event: Event, names: Mapping[str, str], cards: Mapping[str, int] |
             return f"Key rebuilt from shares {shares}; KCV {r.kcv_hex.upper()} matches the registered KCV"
         case sc.KekComponentEntered() as r:
             return f"KEK component {r.component_number} entered; KCV {r.component_kcv_hex.upper()}"
+        case sc.KbpkComponentEntered() as r:
+            return f"KBPK component {r.component_number} entered; KCV {r.component_kcv_hex.upper()}"
+        case sc.KeyBlockExported() as r:
+            summary = header_summary(recorded_header(r))
+            return (
+                f"Key written as a TR-31 key block under {r.kbpk_label} ({summary}); "
+                f"KBPK KCV {r.kbpk_kcv_hex.upper()}, key KCV {r.key_kcv_hex.upper()}, block SHA-256 "
+                f"{grouped_hex(r.block_sha256)}"
+            )
+        case sc.KeyBlockChecked() as r:
+            verdict = {
+                "verified": "VERIFIED: its MAC verifies under the KBPK and the key inside has the registered "
+                f"KCV {r.key_kcv_hex.upper()}",
+                "mac_failed": "REFUSED: its MAC does not verify (altered, or made under another KBPK)",
+                "kcv_mismatch": f"REFUSED: it opens to another key (KCV {(r.found_kcv_hex or '').upper()}, "
+                f"registered {r.key_kcv_hex.upper()}): a substitution",
+            }[r.verdict]
+            return (
+                f"Key block received checked under {r.kbpk_label} (KBPK KCV {r.kbpk_kcv_hex.upper()}, "
+                f"header {r.header}, block SHA-256 {grouped_hex(r.block_sha256)}): {verdict}"
+            )
+        case sc.KeyLoaded() as r:
+            how = _MECHANISMS.get(r.mechanism, r.mechanism)
+            return (
+                f"Key loaded into token {r.token_label} (serial {r.token_serial}, {r.token_manufacturer} "
+                f"{r.token_model}, firmware {r.token_firmware}) as object '{r.object_label}' by {how}; "
+                f"the token's check value {r.token_check_value_hex.upper()} ({r.check_source}) matches the "
+                f"registered KCV; attributes: {', '.join(r.attributes)}; the PIN typed by "
+                f"{names.get(r.pin_entered_by, r.pin_entered_by)}"
+            )
         case sc.KeyWrapped() as r:
             return (
                 f"Key wrapped under {r.kek_label} ({r.algorithm}); KEK KCV {r.kek_kcv_hex.upper()}, "
@@ -858,6 +928,35 @@ def _describe(event: Event, names: Mapping[str, str], cards: Mapping[str, int] |
         case sc.AuthFailed() as r:
             return f"Wrong passphrase (attempt {r.attempt}) for the {r.role} role"
     return _plain_event_name(event.type)
+
+
+_MECHANISMS = {
+    "unwrap-0x210A": "C_UnwrapKey with CKM_AES_KEY_WRAP_PAD (0x210A)",
+    "unwrap-0x210B": "C_UnwrapKey with CKM_AES_KEY_WRAP_KWP (0x210B)",
+    "create": "C_CreateObject",
+}
+
+
+def grouped_hex(digest: str, size: int = 8) -> str:
+    """A digest as printed on paper: upper case, in groups of ``size`` (a line wraps between groups)."""
+    flat = digest.upper()
+    return " ".join(flat[i : i + size] for i in range(0, len(flat), size))
+
+
+def recorded_header(record: sc.KeyBlockExported) -> tr31.Header:
+    """The header ``key.block_exported`` recorded, decoded: its clear text (optional blocks included) read
+    as the start of a block of the recorded length; the recorded fields alone if that text cannot be read."""
+    try:
+        return tr31.inspect(record.header + "0" * max(0, record.block_length - len(record.header)))
+    except KeyBlockError:
+        return tr31.Header(
+            record.block_version,
+            record.key_usage,
+            record.algorithm,
+            record.mode_of_use,
+            record.key_version,
+            record.exportability,
+        )
 
 
 def _exposure_text(r: sc.ShareExposed) -> str:
@@ -1004,6 +1103,11 @@ def _cast_of(ledger: Ledger, control: _Control, events: Sequence[Event]) -> _Cas
             case sc.KekComponentEntered() as r:
                 part = r.component_number
                 cast.add(r.person_id, f"KEK custodian (KEK component {part})", "KEK custodian")
+            case sc.KbpkComponentEntered() as r:
+                part = r.component_number
+                cast.add(r.person_id, f"KBPK custodian (KBPK component {part})", "KBPK custodian")
+            case sc.KeyLoaded() as r:
+                cast.add(r.pin_entered_by, "Typed the token's PIN", "token PIN")
             case sc.IncidentDecided() if event.actors:
                 cast.add(event.actors[0], "Security officer (incident decision)", "security officer")
     for roles in cast.roles.values():  # "presented no share" only for one who never presented one
@@ -1059,6 +1163,21 @@ def _kcvs(events: Sequence[Event], register: Register, control: _Control, names:
             case sc.KeyWrapped() as r:
                 out.append(
                     KcvRecord(f"key-encryption key {r.kek_label}", r.kek_kcv_hex.upper(), r.kek_kcv_method)
+                )
+            case sc.KbpkComponentEntered() as r:
+                who = names.short(r.person_id)
+                out.append(
+                    KcvRecord(
+                        f"KBPK component {r.component_number} ({who})",
+                        r.component_kcv_hex.upper(),
+                        r.kcv_method,
+                    )
+                )
+            case sc.KeyBlockExported() | sc.KeyBlockChecked() as r:
+                out.append(
+                    KcvRecord(
+                        f"key block protection key {r.kbpk_label}", r.kbpk_kcv_hex.upper(), r.kbpk_kcv_method
+                    )
                 )
             case sc.KeyRetired() as r:
                 out.append(KcvRecord(f"key {label(r.key_id)} (retired)", r.kcv_hex.upper(), method(r.key_id)))
@@ -1604,3 +1723,189 @@ async def async_issue_destruction_certificate(
     target = (folder or archive.documents_folder(ledger.path, tag)) / file_name
     path = await asyncio.to_thread(archive.write_new_file, target, pdf)
     return document, path
+
+
+# --- the key block transmittal (issue 16) -------------------------------------------------------------------
+_TRANSMITTAL_REASON = "We made this key block together, under dual control"
+NOT_THE_RECORDED_BLOCK = "the key block given is not the one recorded"
+
+
+def key_block_transmittal_names(ceremony_id: str, key_id: str, kbpk_label: str) -> tuple[str, str]:
+    """(subject, file name) of a ceremony's key block transmittal, as the ledger and manifests name them."""
+    subject = f"key {key_id} as a TR-31 key block under {kbpk_label}"
+    return subject[:200], f"key-block-transmittal-{ceremony_id}.pdf"
+
+
+def _exported(events: Sequence[Event]) -> tuple[Event, sc.KeyBlockExported]:
+    event = _need(_last(events, sc.KeyBlockExported), "a key block")
+    return event, _record(event, sc.KeyBlockExported)
+
+
+def _header_rows(header: tr31.Header, length: int) -> tuple[HeaderField, ...]:
+    described = header.describe()
+    names = (
+        ("version", "Version"),
+        ("key_usage", "Key usage"),
+        ("algorithm", "Algorithm"),
+        ("mode_of_use", "Mode of use"),
+        ("key_version", "Key version"),
+        ("exportability", "Exportability"),
+    )
+    rows: list[HeaderField] = []
+    for key, name in names:
+        value = described[key]
+        assert isinstance(value, dict)
+        rows.append(HeaderField(name, str(value["code"]), str(value["meaning"])))
+        if key == "version":  # then the length, as the header writes them
+            rows.append(HeaderField("Block length", f"{length:04d}", f"{length} characters, header included"))
+    for block in header.blocks:
+        meaning = tr31.OPTIONAL_BLOCKS.get(block.id, "not known to this program")
+        rows.append(HeaderField(f"Optional block {block.id}", block.data, meaning))
+    return tuple(rows)
+
+
+def key_block_transmittal_data(
+    ledger: Ledger,
+    ceremony_id: str,
+    block: str,
+    administrator: _Signer,
+    witness: _Signer,
+) -> KeyBlockTransmittalData:
+    """What the key block transmittal of ceremony ``ceremony_id`` shows, from its ``key.block_exported``
+    event: ``block`` must be the block recorded there (its SHA-256 and its clear header), else
+    :class:`FlowError`; ``administrator`` and ``witness`` must be the ceremony's own. Never a KBPK component
+    or the key: the ledger holds neither."""
+    events = ceremony_events(ledger, ceremony_id)
+    control = _control(events)
+    if (administrator.person_id, witness.person_id) != (control.administrator, control.witness):
+        raise FlowError(
+            "the key block transmittal is signed by the ceremony's own administrator and witness (the ones "
+            "recorded at its start)"
+        )
+    event, record = _exported(events)
+    text = block.strip() if isinstance(block, str) else ""
+    try:
+        if not text.isascii() or hashlib.sha256(text.encode("ascii")).hexdigest() != record.block_sha256:
+            raise FlowError(NOT_THE_RECORDED_BLOCK)
+        if text[: tr31.header_length(text)] != record.header:
+            raise FlowError(NOT_THE_RECORDED_BLOCK)
+        header = tr31.inspect(text)
+    except KeyBlockError:
+        raise FlowError(NOT_THE_RECORDED_BLOCK) from None
+    register = ledger_register.read(ledger)
+    key = register.key(record.key_id)
+    components = []
+    for number, (person_id, kcv) in enumerate(
+        zip(record.kbpk_custodians, record.kbpk_component_kcvs, strict=True), start=1
+    ):
+        who = register.people.get(person_id)
+        components.append(
+            KbpkComponentLine(
+                number=number,
+                custodian=f"{who.name} ({who.employee_id})" if who else person_id,
+                kcv=kcv.upper(),
+                kcv_method=record.kbpk_component_method,
+            )
+        )
+    return KeyBlockTransmittalData(
+        ceremony_id=ceremony_id,
+        key_label=_key_label(key),
+        key_id=key.key_id,
+        key_type=key.key_type.value,
+        key_kcv=record.key_kcv_hex.upper(),
+        key_kcv_method=record.key_kcv_method,
+        kbpk_label=record.kbpk_label,
+        kbpk_kcv=record.kbpk_kcv_hex.upper(),
+        kbpk_kcv_method=record.kbpk_kcv_method,
+        components=tuple(components),
+        block=text,
+        block_sha256=record.block_sha256,
+        block_length=record.block_length,
+        header=_header_rows(header, record.block_length),
+        administrator=_person(ledger, control.administrator, ROLE_NAMES["administrator"]),
+        witness=_person(ledger, control.witness, ROLE_NAMES["witness"]),
+        issued_at=_time(event),
+        ledger=ledger_reference(ledger, event.seq),
+    )
+
+
+def _transmittal_pdf(
+    ledger: Ledger,
+    ceremony_id: str,
+    block: str,
+    administrator: PresentPerson,
+    witness: PresentPerson,
+    forms: FormSet | None,
+) -> tuple[bytes, str, str]:
+    data = key_block_transmittal_data(ledger, ceremony_id, block, administrator, witness)
+    subject, file_name = key_block_transmittal_names(ceremony_id, data.key_id, data.kbpk_label)
+    return render_key_block_transmittal(data, forms=forms), subject, file_name
+
+
+def _record_transmittal(
+    ledger: Ledger,
+    ceremony_id: str,
+    signed: bytes,
+    subject: str,
+    file_name: str,
+    administrator: PresentPerson,
+    witness: PresentPerson,
+) -> SignedDocument:
+    record = record_document_for(
+        ledger,
+        ceremony_id,
+        "key_block_transmittal",
+        sha256_of(signed),
+        subject,
+        file_name,
+        (administrator, witness),
+    )
+    return SignedDocument(signed, record)
+
+
+def issue_key_block_transmittal_for(
+    ledger: Ledger,
+    ceremony_id: str,
+    block: str,
+    administrator: PresentPerson,
+    witness: PresentPerson,
+    *,
+    forms: FormSet | None = None,
+) -> SignedDocument:
+    """The key block transmittal of a recovery whose output is a key block (issue 16): render it from the
+    ledger (:func:`key_block_transmittal_data`; ``block`` must be the one recorded), sign it by the
+    administrator then the witness, record its SHA-256 as ``document.issued`` kind
+    ``"key_block_transmittal"`` signed by both. The caller writes the file. Not inside an event loop: see
+    :func:`async_issue_key_block_transmittal_for`."""
+    pdf, subject, file_name = _transmittal_pdf(ledger, ceremony_id, block, administrator, witness, forms)
+    for person, field_name in ((administrator, "Administrator"), (witness, "Witness")):
+        pdf = sign_document(
+            pdf,
+            person.identity.private_key,
+            person.identity.certificate,
+            field_name=field_name,
+            reason=_TRANSMITTAL_REASON,
+        )
+    return _record_transmittal(ledger, ceremony_id, pdf, subject, file_name, administrator, witness)
+
+
+async def async_issue_key_block_transmittal_for(
+    ledger: Ledger,
+    ceremony_id: str,
+    block: str,
+    administrator: PresentPerson,
+    witness: PresentPerson,
+    *,
+    forms: FormSet | None = None,
+) -> SignedDocument:
+    """:func:`issue_key_block_transmittal_for` for code running inside an event loop (Textual)."""
+    pdf, subject, file_name = _transmittal_pdf(ledger, ceremony_id, block, administrator, witness, forms)
+    for person, field_name in ((administrator, "Administrator"), (witness, "Witness")):
+        pdf = await async_sign_document(
+            pdf,
+            person.identity.private_key,
+            person.identity.certificate,
+            field_name=field_name,
+            reason=_TRANSMITTAL_REASON,
+        )
+    return _record_transmittal(ledger, ceremony_id, pdf, subject, file_name, administrator, witness)

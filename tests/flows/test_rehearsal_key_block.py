@@ -160,6 +160,15 @@ def _made_block(generated: Path) -> Path:
     return result.out_dir / entry["path"]
 
 
+def _minutes_text(out_dir: Path) -> str:
+    from pypdf import PdfReader
+
+    manifest = json.loads((out_dir / "manifest.json").read_text())
+    (entry,) = [d for d in manifest["documents"] if d["kind"] == "minutes"]
+    reader = PdfReader(out_dir / entry["path"])
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in reader.pages)
+
+
 def _checked(generated: Path) -> list:
     with Ledger.open(generated / "rehearsal.sqlite3", read_only=True) as ledger:
         return [e for e in ledger.events() if e.type == "key_block.checked"]
@@ -174,6 +183,8 @@ def test_a_received_block_is_verified_under_the_kbpk_typed_in_the_room(generated
     assert last.payload["found_kcv_hex"] == last.payload["key_kcv_hex"]
     assert last.payload["block_sha256"] == hashlib.sha256(block.read_text().strip().encode()).hexdigest()
     verify_ledger(generated / "rehearsal.sqlite3", [result.closing_checkpoint])
+    minutes = _minutes_text(result.out_dir)
+    assert "Key block check rehearsal" in minutes and "VERIFIED: its MAC verifies under the KBPK" in minutes
 
 
 def test_a_tampered_received_block_is_recorded_as_mac_failed(generated: Path) -> None:
@@ -198,6 +209,7 @@ def test_a_block_carrying_another_key_is_a_substitution(generated: Path, tmp_pat
     last = _checked(generated)[-1]
     assert last.payload["verdict"] == "kcv_mismatch"
     assert last.payload["found_kcv_hex"] == aes_kcv(other).value.hex() != last.payload["key_kcv_hex"]
+    assert "it opens to another key" in _minutes_text(result.out_dir)
 
 
 def test_the_verdict_is_checked_against_the_script(generated: Path) -> None:
@@ -249,6 +261,9 @@ def test_a_generation_can_send_its_new_key_straight_to_the_hsm_as_a_key_block(tm
     # made before the key was wiped, planned (and custody-checked) with the split
     assert types.index("key.block_exported") < types.index("key.wiped")
     assert planned.payload["kbpk_label"] == "HSM-2 TR-31 KBPK (rehearsal)"
+    # its transmittal form is signed and listed like the recovery's
+    (paper,) = [d for d in manifest["documents"] if d["kind"] == "key_block_transmittal"]
+    assert (tmp_path / "papers" / paper["path"]).read_bytes().startswith(b"%PDF")
     verify_ledger(ledger, [result.closing_checkpoint])
 
 

@@ -98,6 +98,13 @@ def test_a_generation_can_draw_its_key_from_the_token_generator(tmp_path: Path) 
     assert p["token_manufacturer"].startswith("SoftHSM") and p["token_firmware"]
     assert "1234" not in json.dumps(p)
     verify_ledger(ledger, [result.closing_checkpoint])
+    from pypdf import PdfReader
+
+    manifest = json.loads((tmp_path / "papers" / "manifest.json").read_text())
+    (minutes,) = [d for d in manifest["documents"] if d["kind"] == "minutes"]
+    pages = PdfReader(tmp_path / "papers" / minutes["path"]).pages
+    text = " ".join(" ".join((page.extract_text() or "").split()) for page in pages)
+    assert "from the random generator of token CEREMONY-REHEARSAL" in text
 
 
 def test_the_default_generation_records_no_token(tmp_path: Path) -> None:

@@ -142,7 +142,10 @@ def lifecycle_card_data(
 
     Not :func:`ceremony.flows.paperwork.share_card_data`: that one reads the key and the split from a
     *generation* ceremony's own events, and a re-share or recovery registers no key."""
-    key = read_register(ledger.events()).key(key_id)
+    register = read_register(ledger.events())
+    key = register.key(key_id)
+    split = register.splits.get(split_id)
+    component_kcv = split.share_kcv_hex.get(number, "") if split is not None else ""
     who = enrolment.participant(ledger, plan.custodians[number - 1])
     return ShareCardData(
         ceremony_id=ceremony_id,
@@ -163,4 +166,7 @@ def lifecycle_card_data(
         share_lines=lines,
         qr_payload=typed,
         organisation=enrolment.genesis(ledger).organisation,
+        # An XOR component's own KCV, as split.created recorded it (PCI PIN 15); none for a Shamir share.
+        component_kcv=component_kcv.upper(),
+        component_kcv_method=(split.share_kcv_method or key.kcv_method) if split and component_kcv else "",
     )
