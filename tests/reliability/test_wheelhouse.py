@@ -316,6 +316,25 @@ def test_offline_install_gives_a_working_ceremony(bundle: Path, tmp_path: Path) 
     )
     assert verified.returncode == 0, verified.stderr
 
+    # The PKCS#11 binding (python-pkcs11, issue 16) came with the bundle and talks to a real token.
+    from tests.hsm.softhsm import init_token, require_softhsm
+
+    module = require_softhsm()
+    conf_dir = tmp_path / "softhsm"
+    (conf_dir / "tokens").mkdir(parents=True)
+    conf = conf_dir / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {conf_dir / 'tokens'}\nobjectstore.backend = file\n")
+    init_token(conf, "WHEELHOUSE-TOKEN", "1234", "5678")
+    listed = subprocess.run(
+        [*_netless(), ceremony, "token", "list", "--module", module, "--json"],
+        env={**env, "SOFTHSM2_CONF": str(conf)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "WHEELHOUSE-TOKEN" in [t["label"] for t in json.loads(listed.stdout)]
+
 
 def test_install_stops_at_sha256sums_when_a_wheel_was_altered(bundle: Path, tmp_path: Path) -> None:
     copy = tmp_path / "bundle"
