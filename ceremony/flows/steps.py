@@ -48,7 +48,12 @@ _RECOVERY_START: tuple[StepSpec, ...] = (
 
 RECOVERY: tuple[StepSpec, ...] = (
     *_RECOVERY_START,
-    StepSpec("Output", ("custodian", "administrator", "witness"), True, ("split.created", "key.wrapped")),
+    StepSpec(
+        "Output",
+        ("custodian", "administrator", "witness"),
+        True,
+        ("split.created", "key.wrapped", "key.block_exported", "key.loaded"),
+    ),
     StepSpec("Wipe & close", _CONTROL, True, ("key.wiped", "ceremony.closed", "document.issued")),
 )
 

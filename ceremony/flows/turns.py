@@ -57,6 +57,9 @@ class Turn(StrEnum):
     COMPONENT_RECEIPT = "component custodian signs receipt"
     KEK_COMPONENTS = "KEK custodians enter their components"
     WRAP_FILE = "wrapped key written to a file"
+    KBPK_COMPONENTS = "KBPK custodians enter their components"
+    KEY_BLOCK_FILE = "key block written to a file"
+    TOKEN_LOAD = "key loaded into a PKCS#11 token"  # noqa: S105 - a turn's name, not a secret
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,8 @@ def custodian_turn(ceremony: RecoveryCeremony, number: int, person_id: str) -> N
 
 def recovery_turn(ceremony: RecoveryCeremony, reshare: ReshareCeremony | None = None) -> Next:
     """After the shares: rebuild (the KCV is read), then the output fixed at the start — components for
-    their custodians, a wrap under the KEK, or (a re-share) the new split's distribution — then close."""
+    their custodians, a wrap under the KEK, a key block under the KBPK, a load into a PKCS#11 token, or (a
+    re-share) the new split's distribution — then close."""
     from ceremony.flows.recovery import ComponentsOutput
     from ceremony.flows.recovery import Stage as RecoveryStage
 
@@ -148,7 +152,7 @@ def recovery_turn(ceremony: RecoveryCeremony, reshare: ReshareCeremony | None = 
     if stage in (RecoveryStage.STARTED, RecoveryStage.COLLECTING):
         return Next(Turn.NEXT_CUSTODIAN)
     if stage is RecoveryStage.REBUILT:
-        return Next(Turn.REBUILT)  # its screen starts the output (components, KEK entry, new split)
+        return Next(Turn.REBUILT)  # its screen starts the output (components, KEK/KBPK entry, token, split)
     if isinstance(ceremony.output, ComponentsOutput) and ceremony.component_distribution is not None:
         shares = ceremony.component_distribution
         for number, state in sorted(shares.state.items()):

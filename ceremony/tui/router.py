@@ -75,6 +75,7 @@ def _lifecycle(session: Any, next: Next, report: Proceed) -> Screen[Any]:
         recovery_custodian,
         recovery_envelope,
         recovery_finish,
+        recovery_hsm,
         recovery_incident,
         recovery_output,
         recovery_rebuild,
@@ -120,6 +121,12 @@ def _lifecycle(session: Any, next: Next, report: Proceed) -> Screen[Any]:
         return recovery_output.KekComponentScreen(session)
     if turn is Turn.WRAP_FILE:
         return recovery_output.WrapFileScreen(session)
+    if turn is Turn.KBPK_COMPONENTS:
+        return recovery_output.KbpkComponentScreen(session)
+    if turn is Turn.KEY_BLOCK_FILE:
+        return recovery_hsm.KeyBlockFileScreen(session)
+    if turn is Turn.TOKEN_LOAD:
+        return recovery_hsm.TokenLoadScreen(session)
     if turn is Turn.LOOK_AWAY:
         return distribution.LookAwayScreen(session, number)
     if turn is Turn.SHOW:

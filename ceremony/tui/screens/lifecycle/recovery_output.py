@@ -10,6 +10,9 @@
     are offered, each once, and every one of them is needed; then the operator types the output file's path.
     An existing file is never overwritten. The KEK's KCV and the blob's SHA-256 are shown (and recorded by
     the flow).
+(c) A TR-31 key block under a KBPK: its components are typed on the same screen, in the KBPK's words
+    (:class:`KbpkComponentScreen`); the block's file and (d) the load into a PKCS#11 token are in
+    :mod:`~ceremony.tui.screens.lifecycle.recovery_hsm`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from ceremony.crypto.secret import SecretBytes
 from ceremony.documents import archive
 from ceremony.errors import CeremonyError
 from ceremony.flows.presence import PresentPerson
-from ceremony.flows.recovery import ComponentReveal, WrappedOutput
+from ceremony.flows.recovery import ComponentReveal, KeyBlockOutput, WrappedOutput
 from ceremony.flows.turns import Next, Turn
 from ceremony.ledger.participants import Participant, participants
 from ceremony.tui.screens.lifecycle.base import (
@@ -105,6 +108,10 @@ class ComponentScreen(LifecycleSecretScreen):
 
 
 class KekComponentScreen(LifecycleSecretScreen):
+    """The transport key's custodians type its components: the KEK of a wrapped output, or (subclass
+    :class:`KbpkComponentScreen`) the KBPK of a key block. Every word names the key as the plan does
+    (``output.transport.name``)."""
+
     TITLE = "KEK components"
     HELP: ClassVar[str | None] = (
         "Each KEK custodian named at the start authenticates in turn and types their KEK component in hex; "
@@ -112,35 +119,48 @@ class KekComponentScreen(LifecycleSecretScreen):
         "has entered theirs, choose where the wrapped key is written."
     )
     STEP = STEP_OUTPUT
+    NEXT: ClassVar[tuple[str, Turn]] = ("choose the file", Turn.WRAP_FILE)
 
     def __init__(self, session: LifecycleSession) -> None:
         super().__init__(session)
         self.current: PresentPerson | None = None
 
+    @property
+    def key_name(self) -> str:
+        """The transport key's name as the plan gives it: "KEK" or "KBPK"."""
+        output = self.session.ceremony.output
+        return output.transport.name if isinstance(output, WrappedOutput | KeyBlockOutput) else "KEK"
+
     def _waiting(self) -> list[Participant]:
-        """The planned KEK custodians still to type their component (only they may, each once)."""
+        """The planned custodians still to type their component (only they may, each once)."""
         missing = set(self.session.ceremony.kek_missing)
         return [p for p in participants(self.session.ledger) if p.person_id in missing]
 
     def _count_text(self) -> str:
         ceremony = self.session.ceremony
         output = ceremony.output
-        planned = len(output.kek_custodians) if isinstance(output, WrappedOutput) else 0
+        planned = 0
+        if isinstance(output, WrappedOutput | KeyBlockOutput):
+            planned = len(output.transport.custodians)
         waiting = ", ".join(self.session.name_of(p) for p in ceremony.kek_missing) or "nobody"
         return (
-            f"KEK components entered: {planned - len(ceremony.kek_missing)} of {planned}; waiting: {waiting}"
+            f"{self.key_name} components entered: {planned - len(ceremony.kek_missing)} of {planned}; "
+            f"waiting: {waiting}"
         )
 
     def compose_body(self) -> ComposeResult:
+        name = self.key_name
         people = self._waiting()
-        yield Static(Text("Everyone except the KEK custodian typing, please look away.", style="bold"))
+        yield Static(Text(f"Everyone except the {name} custodian typing, please look away.", style="bold"))
         yield Static(self._count_text(), id="kek-count")
-        yield AuthForm(self.session.presence, people, "custodian", title="KEK custodian", id="kek-custodian")
-        yield Label("KEK component (hex digits, spaces allowed)")
+        yield AuthForm(
+            self.session.presence, people, "custodian", title=f"{name} custodian", id="kek-custodian"
+        )
+        yield Label(f"{name} component (hex digits, spaces allowed)")
         yield SecretInput(placeholder="hex digits, Enter", id="kek-part")
         yield Label("Its KCV from your custody form (optional, checked)")
         yield Input(placeholder="e.g. 1A2B3C4D5E", id="kek-kcv", max_length=16)
-        yield Button("All KEK components entered: choose the file", id="done", variant="primary")
+        yield Button(f"All {name} components entered: {self.NEXT[0]}", id="done", variant="primary")
         yield Static("", id="status")
 
     def on_mount(self) -> None:
@@ -159,13 +179,14 @@ class KekComponentScreen(LifecycleSecretScreen):
     @on(Input.Submitted, "#kek-kcv")
     def enter(self, event: Input.Submitted) -> None:
         event.stop()
+        name = self.key_name
         field = self.query_one("#kek-part", SecretInput)
         if self.current is None:
-            self.status("The KEK custodian authenticates first.", "bold red")
+            self.status(f"The {name} custodian authenticates first.", "bold red")
             self.query_one("#kek-custodian", AuthForm).focus_first()
             return
         if field.is_empty:
-            self.status("Type the KEK component.", "bold red")
+            self.status(f"Type the {name} component.", "bold red")
             field.focus()
             return
         expected = self.query_one("#kek-kcv", Input).value.strip() or None
@@ -178,7 +199,7 @@ class KekComponentScreen(LifecycleSecretScreen):
                 field.focus()
                 return
         self.session.kek_entered += 1
-        name = self.current.name
+        person = self.current.name
         self.current.leave()
         self.current = None
         self.query_one("#kek-kcv", Input).value = ""
@@ -188,15 +209,17 @@ class KekComponentScreen(LifecycleSecretScreen):
         form.offer(waiting)
         if len(waiting) > 1:
             for choice in form.query(Select):
-                # The next KEK custodian picks their own name. Without the Changed message: the form would
+                # The next custodian picks their own name. Without the Changed message: the form would
                 # move the focus to its passphrase field, away from the name list. (One left: the form
                 # chose them, and the passphrase field takes the focus.)
                 with choice.prevent(Select.Changed):
                     choice.clear()
         form.reset()
         missing = self.session.ceremony.kek_missing
-        following = "Done: choose the file." if not missing else "Next KEK custodian: choose your name."
-        self.status(Text(f"✓ {name}'s KEK component entered, KCV {kcv.hex}. {following}", style="bold green"))
+        following = f"Done: {self.NEXT[0]}." if not missing else f"Next {name} custodian: choose your name."
+        self.status(
+            Text(f"✓ {person}'s {name} component entered, KCV {kcv.hex}. {following}", style="bold green")
+        )
         if not missing:
             self.query_one("#done", Button).focus()
         else:
@@ -208,11 +231,24 @@ class KekComponentScreen(LifecycleSecretScreen):
         if missing:
             waiting = ", ".join(self.session.name_of(p) for p in missing)
             self.status(
-                f"Every KEK custodian named at the start types their component; waiting: {waiting}.",
+                f"Every {self.key_name} custodian named at the start types their component; waiting: "
+                f"{waiting}.",
                 "bold red",
             )
             return
-        self.advance(Next(Turn.WRAP_FILE))
+        self.advance(Next(self.NEXT[1]))
+
+
+class KbpkComponentScreen(KekComponentScreen):
+    """The key block protection key's components (key block output): the same turn, the KBPK's words."""
+
+    TITLE = "KBPK components"
+    HELP: ClassVar[str | None] = (
+        "Each KBPK custodian named at the start authenticates in turn and types their component of the key "
+        "block protection key in hex; the optional KCV is checked at once. Only each component's KCV is "
+        "recorded. When every one of them has entered theirs, the key block is made and written to a file."
+    )
+    NEXT: ClassVar[tuple[str, Turn]] = ("make the key block", Turn.KEY_BLOCK_FILE)
 
 
 class WrapFileScreen(LifecycleScreen):
@@ -238,10 +274,16 @@ class WrapFileScreen(LifecycleScreen):
         yield Static("", id="result")
         yield Button("Continue: wipe and close", id="continue", disabled=True)
         yield Static("", id="status")
+        yield Button("Type the KEK components again", id="again")
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.query_one("#again", Button).display = False
         self.query_one("#path", Input).focus()
+
+    @on(Button.Pressed, "#again")
+    def again(self) -> None:
+        self.advance(Next(Turn.KEK_COMPONENTS))  # the flow forgot every component: each typed again
 
     @on(Input.Submitted, "#path")
     @on(Button.Pressed, "#write")
@@ -262,6 +304,10 @@ class WrapFileScreen(LifecycleScreen):
             wrapped = ceremony.wrapped or ceremony.wrap()
         except CeremonyError as error:
             self.status(refusal_text(error))
+            if ceremony.kek_missing:  # a KEK that is not the one expected: its components are forgotten
+                again = self.query_one("#again", Button)
+                again.display = True
+                again.focus()
             return
         try:
             archive.write_exclusive(path, wrapped.blob)  # never over a file, even one that appeared meanwhile

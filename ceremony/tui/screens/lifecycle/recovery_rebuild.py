@@ -1,7 +1,8 @@
 """Recovery / re-share step 4: the key is rebuilt and its KCV matched the register — shown large.
 
 Nothing has been output yet. The next step is the output chosen at the start: fresh components, the
-KEK components for a wrap, or (re-share) the new split.
+KEK components for a wrap, the KBPK components for a key block, the PIN for a token load, or (re-share)
+the new split.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from textual.app import ComposeResult
 from textual.widgets import Button, Digits, Static
 
 from ceremony.errors import CeremonyError
-from ceremony.flows.recovery import ComponentsOutput
+from ceremony.flows.recovery import ComponentsOutput, KeyBlockOutput, TokenOutput
 from ceremony.flows.turns import Next, Turn
 from ceremony.tui.screens.lifecycle.base import LifecycleScreen, refusal_text
 from ceremony.tui.screens.lifecycle.session import STEP_REBUILD, LifecycleSession
@@ -48,8 +49,13 @@ class RebuiltScreen(LifecycleScreen):
     def _next_label(self) -> str:
         if self.session.reshare_mode:
             return "Continue: split for the new custodians"
-        if isinstance(self.session.ceremony.output, ComponentsOutput):
+        output = self.session.ceremony.output
+        if isinstance(output, ComponentsOutput):
             return "Continue: make the components"
+        if isinstance(output, KeyBlockOutput):
+            return "Continue: enter the KBPK components"
+        if isinstance(output, TokenOutput):
+            return "Continue: load the key into the token"
         return "Continue: enter the KEK components"
 
     def on_mount(self) -> None:
@@ -64,6 +70,12 @@ class RebuiltScreen(LifecycleScreen):
                 session.reshare.reshare()
             elif isinstance(session.ceremony.output, ComponentsOutput):
                 session.ceremony.make_components()
+            elif isinstance(session.ceremony.output, KeyBlockOutput):
+                self.advance(Next(Turn.KBPK_COMPONENTS))  # the KBPK custodians type their parts next
+                return
+            elif isinstance(session.ceremony.output, TokenOutput):
+                self.advance(Next(Turn.TOKEN_LOAD))  # a custodian types the token's PIN next
+                return
             else:
                 self.advance(Next(Turn.KEK_COMPONENTS))  # the KEK custodians type their parts next
                 return

@@ -2,14 +2,18 @@
 
 Retired keys are not offered; a key flagged "must be replaced" or near/past its cryptoperiod carries the
 flag in its label. The output is fixed here and recorded when the ceremony starts (issue 7): fresh XOR
-components for loading an HSM (each to its own custodian), or the key wrapped under a key-encryption key
-(RFC 5649) into a file. The place of the ceremony is asked here too (recorded at its start, printed in the
-minutes). Nothing is written to the ledger on this screen; the air-gap preflight comes next, as in
-generation (:mod:`ceremony.tui.screens.lifecycle.preflight`).
+components for loading an HSM (each to its own custodian), the key wrapped under a key-encryption key
+(RFC 5649) into a file, a TR-31 / X9.143 key block under a key block protection key (KBPK) with its header
+chosen here (issue 16), or a load into a PKCS#11 token (an HSM) chosen here from the tokens its module
+lists. The place of the ceremony is asked here too (recorded at its start, printed in the minutes). A
+forbidden key block header (e.g. PIN encryption with mode of use X, an AES key under a TDES KBPK) is
+refused at Continue, before the preflight. Nothing is written to the ledger on this screen; the air-gap
+preflight comes next, as in generation (:mod:`ceremony.tui.screens.lifecycle.preflight`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -18,14 +22,20 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
-from ceremony.errors import CeremonyError, CustodyViolationError
+from ceremony.crypto import tr31
+from ceremony.errors import CeremonyError, CustodyViolationError, InputError
 from ceremony.flows.common import read_register
 from ceremony.flows.presence import Presence
 from ceremony.flows.recovery import (
+    TOKEN_MECHANISMS,
+    ChosenOutput,
     ComponentsOutput,
+    KeyBlockOutput,
     OutputKind,
+    TokenOutput,
     WrappedOutput,
     dry_run_output,
+    key_block_header,
     planned_holders,
 )
 from ceremony.ledger.participants import participants
@@ -40,7 +50,65 @@ from ceremony.tui.screens.lifecycle.session import STEP_PLAN, LifecycleSession
 OUTPUT_CHOICES: tuple[tuple[str, OutputKind], ...] = (
     ("Fresh XOR components, for loading an HSM", OutputKind.COMPONENTS),
     ("Wrapped under a KEK (RFC 5649) into a file", OutputKind.WRAPPED),
+    ("TR-31 key block for an HSM import, under a KBPK from components", OutputKind.KEY_BLOCK),
+    ("Load into a PKCS#11 token (HSM)", OutputKind.TOKEN),
 )
+
+# Where SoftHSM2's module usually is (Debian/Ubuntu): offered as the default module path.
+MODULE_CANDIDATES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
+
+# --- the key block header's choices (codes with their meanings, from ceremony.crypto.tr31) -------------
+KEY_BLOCK_VERSIONS: tuple[tuple[str, str], ...] = (("D: AES KBPK", "D"), ("B: TDES KBPK", "B"))
+# The usages this program issues (tr31.ALLOWED_MODES), in the standard's order.
+KEY_BLOCK_USAGES: tuple[str, ...] = tuple(code for code in tr31.KEY_USAGES if code in tr31.ALLOWED_MODES)
+# Every mode of use some issued usage allows ("N", no restriction, is never issued).
+KEY_BLOCK_MODES: tuple[str, ...] = tuple(
+    code for code in tr31.MODES_OF_USE if any(code in modes for modes in tr31.ALLOWED_MODES.values())
+)
+# The usages a key loaded into a token is given attributes for (ceremony.hsm.pkcs11.usage_capabilities).
+TOKEN_USAGES: tuple[str, ...] = ("K0", "K1", "D0", "P0", *(f"M{n}" for n in range(7)), "C0", "B0", "E0", "")
+# Exportability, N first (the default); S's meaning shortened to fit its field at 80x24.
+EXPORTABILITY_ORDER = [
+    ("N", tr31.EXPORTABILITY["N"]),
+    ("E", tr31.EXPORTABILITY["E"]),
+    ("S", "Sensitive (under an untrusted key)"),
+]
+# How the key goes into the token: a one-line meaning (the option) and a fuller one (the hint below it).
+MECHANISM_MEANINGS: dict[str, str] = {
+    "unwrap-0x210A": "token unwraps, RFC 5649",
+    "unwrap-0x210B": "token unwraps, KWP (v3.0)",
+    "create": "sent in clear (C_CreateObject)",
+}
+MECHANISM_HINTS: dict[str, str] = {
+    "unwrap-0x210A": "CKM_AES_KEY_WRAP_PAD as SoftHSM offers it: only a wrapped blob crosses to the token.",
+    "unwrap-0x210B": "CKM_AES_KEY_WRAP_KWP (PKCS#11 3.0, e.g. Thales Luna): only a wrapped blob crosses.",
+    "create": "The key crosses the PKCS#11 API in clear: for a token that cannot unwrap.",
+}
+assert tuple(MECHANISM_MEANINGS) == tuple(MECHANISM_HINTS) == TOKEN_MECHANISMS
+
+
+def default_module() -> str:
+    """The first SoftHSM2 module path that exists on this laptop, else empty (the vendor's is typed)."""
+    return next((path for path in MODULE_CANDIDATES if Path(path).is_file()), "")
+
+
+def usage_options(codes: tuple[str, ...]) -> list[tuple[str, str]]:
+    def meaning(code: str) -> str:
+        text = tr31.KEY_USAGES[code].replace("EMV/chip issuer master key", "EMV issuer master key")
+        return text.replace("MAC algorithm", "MAC alg.")  # one line in the field at 80x24
+
+    return [
+        (f"{code}: {meaning(code)}" if code else "none: the token's officer sets it", code) for code in codes
+    ]
+
+
+def mode_options() -> list[tuple[str, str]]:
+    return [(f"{code}: {tr31.MODES_OF_USE[code]}", code) for code in KEY_BLOCK_MODES]
+
+
+def allowed_modes_text(usage: str) -> str:
+    allowed = tr31.ALLOWED_MODES.get(usage, frozenset())
+    return f"Mode of use ({usage} allows {', '.join(sorted(allowed))})"
 
 
 def split_options(session: LifecycleSession, key_id: str) -> list[tuple[str, str]]:
@@ -81,7 +149,11 @@ class RecoveryPlanScreen(LifecycleScreen):
         "Choose the key to rebuild (retired keys are not offered; flagged keys say why), state the purpose "
         "and the place, and choose the output now — it is recorded before any envelope is opened. "
         "Components: tick the custodians who will each receive one (space). Wrapped: name the KEK as the "
-        "receiving system knows it. The air-gap preflight comes next."
+        "receiving system knows it and tick its custodians. Key block: the same for the KBPK, then the "
+        "block's header (version, usage, mode of use, key version, exportability, optional key set id); a "
+        "header the standard forbids is refused at Continue. Token: the module's path, List tokens, choose "
+        "the token, the key's label in it, its usage and how it goes in; the PIN is typed after the "
+        "rebuild. The air-gap preflight comes next."
     )
     STEP = STEP_PLAN
 
@@ -106,9 +178,10 @@ class RecoveryPlanScreen(LifecycleScreen):
         yield SelectionList[str](
             *[(f"{p.name} ({p.employee_id})", p.person_id) for p in custodians], id="components"
         )
+        # The transport key: the KEK of a wrap, or the KBPK of a key block (relabelled when chosen).
         yield Label("KEK name (as the receiving system knows it)", id="kek-label-label")
         yield Input(placeholder="e.g. HSM-2 key transport KEK", id="kek-label", max_length=80)
-        # The KEK's custodians are planned now (custody dry run, DESIGN §3): custodians only — the
+        # Its custodians are planned now (custody dry run, DESIGN §3): custodians only — the
         # administrator and the witness never bring a part of it.
         yield Label("KEK custodians (Space ticks; one component each)", id="kek-custodians-label")
         yield SelectionList[str](
@@ -116,29 +189,148 @@ class RecoveryPlanScreen(LifecycleScreen):
         )
         yield Label("KEK's KCV if known (optional; it is checked)", id="kek-kcv-label")
         yield Input(placeholder="e.g. 1A2B3C4D5E", id="kek-kcv", max_length=16)
+        yield from self._key_block_fields()
+        yield from self._token_fields()
         yield Button("Continue: air-gap preflight", id="continue", variant="primary")
         yield Button("Record a quorum decision (security officer + witness)", id="quorum")
         yield Static("", id="status")
+
+    def _key_block_fields(self) -> ComposeResult:
+        """The key block's header, chosen now and recorded at the start (TR-31 / X9.143)."""
+        field = "kb-field"
+        yield Label("Key block version (the KBPK's algorithm)", classes=field)
+        yield Select(list(KEY_BLOCK_VERSIONS), id="kb-version", allow_blank=False, value="D", classes=field)
+        yield Label("Key usage", classes=field)
+        yield Select(
+            usage_options(KEY_BLOCK_USAGES), id="kb-usage", allow_blank=False, value="K0", classes=field
+        )
+        yield Label(allowed_modes_text("K0"), id="kb-mode-label", classes=field)
+        yield Select(mode_options(), id="kb-mode", allow_blank=False, value="B", classes=field)
+        yield Label("Key version number (00: none)", classes=field)
+        yield Input("00", id="kb-key-version", max_length=2, classes=field)
+        yield Label("Exportability", classes=field)
+        yield Select(
+            [(f"{code}: {meaning}", code) for code, meaning in EXPORTABILITY_ORDER],
+            id="kb-export",
+            allow_blank=False,
+            value="N",
+            classes=field,
+        )
+        yield Label("Key set id, KS block (optional)", classes=field)
+        yield Input(placeholder="e.g. 00604B120F9292800000", id="kb-ksid", max_length=40, classes=field)
+
+    def _token_fields(self) -> ComposeResult:
+        """The token the key goes into, listed from its module, and how."""
+        field = "tk-field"
+        yield Label("PKCS#11 module (the HSM's library file)", classes=field)
+        yield Input(default_module(), id="tk-module", max_length=400, classes=field)
+        yield Button("List tokens", id="tk-list", classes=field)
+        yield Label("Token", classes=field)
+        yield Select([], prompt="List tokens first", id="tk-token", classes=field)
+        yield Label("The key's label in the token", classes=field)
+        yield Input(placeholder="e.g. ZMK 2026", id="tk-object", max_length=64, classes=field)
+        yield Label("Key usage (sets its attributes)", classes=field)
+        yield Select(usage_options(TOKEN_USAGES), id="tk-usage", allow_blank=False, value="K0", classes=field)
+        yield Label("How the key goes in", classes=field)
+        yield Select(
+            [(f"{code}: {meaning}", code) for code, meaning in MECHANISM_MEANINGS.items()],
+            id="tk-mechanism",
+            allow_blank=False,
+            value=TOKEN_MECHANISMS[0],
+            classes=field,
+        )
+        yield Static(
+            Text(MECHANISM_HINTS[TOKEN_MECHANISMS[0]], style="dim"), id="tk-mechanism-hint", classes=field
+        )
 
     def on_mount(self) -> None:
         super().on_mount()
         self._show_output_fields()
         self.query_one("#quorum", Button).display = False
-        self.refused: tuple[str, ComponentsOutput | WrappedOutput, CeremonyError] | None = None
+        self.refused: tuple[str, ChosenOutput, CeremonyError] | None = None
         self.query_one("#key", Select).focus()
 
     @on(Select.Changed, "#key")
     def _key_chosen(self, event: Select.Changed) -> None:
         fill_splits(self, event.value)
 
+    def _kind(self) -> OutputKind:
+        value = self.query_one("#output", Select).value
+        return OutputKind(value) if isinstance(value, str) else OutputKind.COMPONENTS
+
     @on(Select.Changed, "#output")
     def _show_output_fields(self) -> None:
-        wrapped = self.query_one("#output", Select).value == OutputKind.WRAPPED.value
+        kind = self._kind()
+        transport = kind in (OutputKind.WRAPPED, OutputKind.KEY_BLOCK)
         kek_fields = ("#kek-label", "#kek-label-label", "#kek-custodians", "#kek-custodians-label")
         for selector in (*kek_fields, "#kek-kcv", "#kek-kcv-label"):
-            self.query_one(selector).display = wrapped
+            self.query_one(selector).display = transport
         for selector in ("#components", "#components-label"):
-            self.query_one(selector).display = not wrapped
+            self.query_one(selector).display = kind is OutputKind.COMPONENTS
+        for widget in self.query(".kb-field"):
+            widget.display = kind is OutputKind.KEY_BLOCK
+        for widget in self.query(".tk-field"):
+            widget.display = kind is OutputKind.TOKEN
+        if kind is OutputKind.KEY_BLOCK:
+            self.query_one("#kek-label-label", Label).update("KBPK name (as the receiving HSM knows it)")
+            self.query_one("#kek-label", Input).placeholder = "e.g. payShield LMK-1 KBPK"
+            self.query_one("#kek-custodians-label", Label).update("KBPK custodians (Space ticks; one each)")
+            self.query_one("#kek-kcv-label", Label).update("KBPK's KCV if known (optional; checked)")
+        else:
+            self.query_one("#kek-label-label", Label).update("KEK name (as the receiving system knows it)")
+            self.query_one("#kek-label", Input).placeholder = "e.g. HSM-2 key transport KEK"
+            self.query_one("#kek-custodians-label", Label).update(
+                "KEK custodians (Space ticks; one component each)"
+            )
+            self.query_one("#kek-kcv-label", Label).update("KEK's KCV if known (optional; it is checked)")
+
+    @on(Select.Changed, "#kb-usage")
+    def _usage_chosen(self, event: Select.Changed) -> None:
+        """Name the modes the usage allows; a mode it does not allow gives way to the first it does."""
+        usage = event.value if isinstance(event.value, str) else ""
+        self.query_one("#kb-mode-label", Label).update(allowed_modes_text(usage))
+        allowed = tr31.ALLOWED_MODES.get(usage, frozenset())
+        mode = self.query_one("#kb-mode", Select)
+        if allowed and mode.value not in allowed:
+            mode.value = next(code for code in KEY_BLOCK_MODES if code in allowed)
+
+    @on(Select.Changed, "#tk-mechanism")
+    def _mechanism_chosen(self, event: Select.Changed) -> None:
+        hint = MECHANISM_HINTS.get(event.value, "") if isinstance(event.value, str) else ""
+        self.query_one("#tk-mechanism-hint", Static).update(Text(hint, style="dim"))
+
+    def _refuse(self, text: str | Text, style: str = "bold red") -> None:
+        """A refusal below Continue, read whole: the body scrolls to its end (after the new layout)."""
+        self.status(text, style)
+        body = self.query_one("#body")
+        self.call_after_refresh(body.scroll_end, animate=False)
+
+    @on(Input.Submitted, "#tk-module")
+    @on(Button.Pressed, "#tk-list")
+    def list_tokens(self) -> None:
+        """The tokens the module shows (no login): initialised ones are offered, the only one chosen."""
+        module = self.query_one("#tk-module", Input).value.strip()
+        if not module:
+            self.status("Type the path of the PKCS#11 module (the HSM's library file) first.", "bold red")
+            self.query_one("#tk-module", Input).focus()
+            return
+        from ceremony.hsm.pkcs11 import list_tokens  # loads python-pkcs11 only when a token is wanted
+
+        try:
+            tokens = [token for token in list_tokens(module) if token.initialized]
+        except CeremonyError as error:
+            self._refuse(refusal_text(error))
+            return
+        choice = self.query_one("#tk-token", Select)
+        options = [(f"{t.label} — {t.manufacturer} {t.model}, serial {t.serial}", t.label) for t in tokens]
+        choice.set_options(options)
+        if not options:
+            self._refuse(f"✗ No initialised token in {module}: initialise one first.")
+            return
+        if len(options) == 1:
+            choice.value = options[0][1]
+        self.status(Text(f"✓ {len(options)} token(s) listed by {module}.", style="bold green"))
+        (self.query_one("#tk-object", Input) if len(options) == 1 else choice).focus()
 
     @on(Input.Submitted, "#purpose")
     def _purpose_done(self) -> None:
@@ -166,22 +358,34 @@ class RecoveryPlanScreen(LifecycleScreen):
             self.status("State the purpose: it is printed in the minutes.", "bold red")
             self.query_one("#purpose", Input).focus()
             return
-        output: ComponentsOutput | WrappedOutput
-        if self.query_one("#output", Select).value == OutputKind.WRAPPED.value:
+        output: ChosenOutput
+        kind = self._kind()
+        if kind in (OutputKind.WRAPPED, OutputKind.KEY_BLOCK):
+            name = "KBPK" if kind is OutputKind.KEY_BLOCK else "KEK"
             label = self.query_one("#kek-label", Input).value.strip()
             if not label:
-                self.status("Name the key-encryption key.", "bold red")
+                what = "key block protection key" if kind is OutputKind.KEY_BLOCK else "key-encryption key"
+                self.status(f"Name the {what} ({name}).", "bold red")
                 self.query_one("#kek-label", Input).focus()
                 return
             kek_custodians = tuple(self.query_one("#kek-custodians", SelectionList).selected)
             if len(kek_custodians) < 2:
                 self.status(
-                    "Tick at least two KEK custodians: each types one component (space ticks).", "bold red"
+                    f"Tick at least two {name} custodians: each types one component (space ticks).",
+                    "bold red",
                 )
                 self.query_one("#kek-custodians", SelectionList).focus()
                 return
             kcv = self.query_one("#kek-kcv", Input).value.strip() or None
-            output = WrappedOutput(label, kek_custodians, kcv)
+            if kind is OutputKind.KEY_BLOCK:
+                output = self._key_block_output(label, kek_custodians, kcv)
+            else:
+                output = WrappedOutput(label, kek_custodians, kcv)
+        elif kind is OutputKind.TOKEN:
+            token = self._token_output()
+            if token is None:
+                return
+            output = token
         else:
             chosen = tuple(self.query_one("#components", SelectionList).selected)
             if len(chosen) < 2:
@@ -198,12 +402,68 @@ class RecoveryPlanScreen(LifecycleScreen):
         self.session.output = output
         self.advance()  # the flow: the air-gap preflight next
 
-    def _dry_run(self, key_id: str, output: ComponentsOutput | WrappedOutput) -> bool:
-        """The custody dry run of the chosen output, before anyone authenticates (DESIGN §3). A refusal is
-        shown with who could rebuild the key, and a security officer and a witness may record a quorum
-        decision (:class:`QuorumDecisionScreen`)."""
+    def _key_block_output(self, label: str, custodians: tuple[str, ...], kcv: str | None) -> KeyBlockOutput:
+        def chosen(selector: str) -> str:
+            value = self.query_one(selector, Select).value
+            return value if isinstance(value, str) else ""
+
+        return KeyBlockOutput(
+            label,
+            custodians,
+            kcv,
+            version=chosen("#kb-version"),
+            key_usage=chosen("#kb-usage"),
+            mode_of_use=chosen("#kb-mode"),
+            key_version=self.query_one("#kb-key-version", Input).value.strip() or "00",
+            exportability=chosen("#kb-export"),
+            key_set_id=self.query_one("#kb-ksid", Input).value.strip(),
+        )
+
+    def _token_output(self) -> TokenOutput | None:
+        """The token output as chosen, or None (and what is missing said) when it is not complete."""
+        module = self.query_one("#tk-module", Input).value.strip()
+        if not module:
+            self.status("Type the path of the PKCS#11 module, then List tokens.", "bold red")
+            self.query_one("#tk-module", Input).focus()
+            return None
+        token = self.query_one("#tk-token", Select).value
+        if not isinstance(token, str):
+            self.status("List the tokens and choose the one the key goes into.", "bold red")
+            self.query_one("#tk-list", Button).focus()
+            return None
+        label = self.query_one("#tk-object", Input).value.strip()
+        if not label:
+            self.status("Name the key as the token will label it.", "bold red")
+            self.query_one("#tk-object", Input).focus()
+            return None
+        usage = self.query_one("#tk-usage", Select).value
+        mechanism = self.query_one("#tk-mechanism", Select).value
+        return TokenOutput(
+            module,
+            token,
+            label,
+            key_usage=usage if isinstance(usage, str) else "",
+            mechanism=mechanism if isinstance(mechanism, str) else TOKEN_MECHANISMS[0],
+        )
+
+    def _check_output(self, key_id: str, output: ChosenOutput) -> None:
+        """What the start would refuse of the output itself, said now: a key block header the standard
+        forbids for this key, or a token for a key no token takes here."""
+        key = read_register(self.session.ledger.events()).key(key_id)
+        if isinstance(output, KeyBlockOutput):
+            key_block_header(output, key.key_type)
+        elif isinstance(output, TokenOutput) and not (key.key_type.is_aes or key.key_type.is_tdes):
+            raise InputError(
+                f"a {key.key_type.value} key is not loaded into a token here (AES and TDES keys)"
+            )
+
+    def _dry_run(self, key_id: str, output: ChosenOutput) -> bool:
+        """The output's own checks (a key block's header), then the custody dry run of the chosen output,
+        before anyone authenticates (DESIGN §3). A refusal is shown with who could rebuild the key, and a
+        security officer and a witness may record a quorum decision (:class:`QuorumDecisionScreen`)."""
         quorum_button = self.query_one("#quorum", Button)
         try:
+            self._check_output(key_id, output)
             dry_run_output(self.session.ledger.custody(), key_id, output)
         except CeremonyError as error:
             text = refusal_text(error, self.session.names)
@@ -214,7 +474,7 @@ class RecoveryPlanScreen(LifecycleScreen):
                 )
                 self.refused = (key_id, output, error)
                 quorum_button.display = True
-            self.status(text)
+            self._refuse(text)
             return False
         self.refused = None
         quorum_button.display = False

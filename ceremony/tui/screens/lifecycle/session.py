@@ -18,7 +18,7 @@ from rich.text import Text
 from ceremony.errors import CeremonyError
 from ceremony.flows.common import SplitPlan, read_register
 from ceremony.flows.presence import Presence, PresentPerson
-from ceremony.flows.recovery import ComponentReveal, ComponentsOutput, RecoveryCeremony, WrappedOutput
+from ceremony.flows.recovery import ChosenOutput, ComponentReveal, ComponentsOutput, RecoveryCeremony
 from ceremony.flows.recovery import Stage as RecoveryStage
 from ceremony.flows.reshare import ReshareCeremony, ReshareReason
 from ceremony.flows.reshare import Stage as ReshareStage
@@ -99,7 +99,7 @@ class LifecycleSession:
     split_id: str | None = None  # None: the key's only active split
     purpose: str = ""
     location: str = ""  # where the ceremony takes place (recorded at its start, printed in the minutes)
-    output: ComponentsOutput | WrappedOutput | None = None
+    output: ChosenOutput | None = None  # components, wrapped (KEK), key block (KBPK) or token
     plan: SplitPlan | None = None
     reason: ReshareReason = ReshareReason.CUSTODIAN_CHANGE
     recovery: RecoveryCeremony | None = None

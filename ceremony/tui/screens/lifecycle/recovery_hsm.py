@@ -1,0 +1,316 @@
+"""Recovery step 5 for an HSM (issue 16): a TR-31 key block written to a file, or a load into a token.
+
+(c) Key block: once every KBPK custodian planned at the start has typed their component
+    (:class:`~ceremony.tui.screens.lifecycle.recovery_output.KbpkComponentScreen`), the operator types the
+    file's path; the flow makes the block under the KBPK (its KCV checked against the one brought, the
+    custody rule again, the block opened again to the registered key) and records ``key.block_exported``;
+    the file is written exclusively (never over an existing one). The header is shown decoded, with the
+    KBPK's KCV, the key's KCV and the block's SHA-256 (the same as the file's).
+(d) Token: a custodian (never the administrator or the witness) authenticates and types the token's user
+    PIN on a secret screen; it goes to the flow once, in a wipeable buffer, and is never shown nor stored.
+    The flow loads the key (sensitive, not extractable), compares the token's own check value with the
+    registered KCV and records ``key.loaded``; the token's identity and the check are shown. A wrong PIN
+    or a mismatch is refused by name, and the custodian may try again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Button, Input, Label, Static
+
+from ceremony.crypto import tr31
+from ceremony.documents import archive
+from ceremony.errors import CeremonyError
+from ceremony.flows.presence import PresentPerson
+from ceremony.flows.recovery import KeyBlockOutput, TokenOutput, header_summary, key_block_header
+from ceremony.flows.turns import Next, Turn
+from ceremony.ledger.participants import Participant, participants
+from ceremony.tui.screens.lifecycle.base import LifecycleScreen, LifecycleSecretScreen, refusal_text
+from ceremony.tui.screens.lifecycle.recovery_start import MECHANISM_MEANINGS
+from ceremony.tui.screens.lifecycle.session import STEP_OUTPUT
+from ceremony.tui.widgets.auth_form import AuthForm
+from ceremony.tui.widgets.secret_input import SecretInput
+
+_FIELD_NAMES = {
+    "version": "Version",
+    "key_usage": "Key usage",
+    "algorithm": "Algorithm",
+    "mode_of_use": "Mode of use",
+    "key_version": "Key version",
+    "exportability": "Exportability",
+}
+
+CHECK_SOURCES = {
+    "token-cmac": "the token's AES-CMAC KCV (token-cmac)",
+    "token-ecb": "the token's ECB of a zero block (token-ecb)",
+    "cka-check-value": "the token's CKA_CHECK_VALUE (cka-check-value)",
+    "token-wrap": "the token's wrap of a test key, same as here (token-wrap)",
+}
+
+
+def header_rows(block: str) -> Table:
+    """The block's clear header decoded (:func:`tr31.inspect`), one row a field: its code, then what it
+    means; each optional block with its data."""
+    described = tr31.inspect(block).describe()
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, title in _FIELD_NAMES.items():
+        field = described[key]
+        assert isinstance(field, dict)
+        table.add_row(title, str(field["code"]), str(field["meaning"]))
+    blocks = described["optional_blocks"]
+    assert isinstance(blocks, list)
+    for info in blocks:
+        table.add_row(f"{info['id']} block", "", f"{info['data']} ({info['meaning']})")
+    return table
+
+
+class KeyBlockFileScreen(LifecycleScreen):
+    TITLE = "Key block into a file"
+    HELP: ClassVar[str | None] = (
+        "Type the path of the file to write (for example on the transfer medium). An existing file is never "
+        "overwritten. The key is put in a TR-31 / X9.143 key block under the KBPK the custodians formed, "
+        "with the header chosen at the start; the block is opened again here to the registered key before "
+        "it is written. Its header, the KBPK's KCV, the key's KCV and the file's SHA-256 are shown and "
+        "recorded; the signed transmittal form is printed at close-out."
+    )
+    STEP = STEP_OUTPUT
+
+    def compose_body(self) -> ComposeResult:
+        ceremony = self.session.ceremony
+        output = ceremony.output
+        assert isinstance(output, KeyBlockOutput)
+        planned = header_summary(key_block_header(output, ceremony.key.key_type))
+        yield Static(
+            Text(f"Key block of {ceremony.key.label} under KBPK {output.kbpk_label}", style="bold"),
+            id="kb-title",
+        )
+        yield Static(Text(planned, style="dim"), id="kb-planned")
+        yield Label("Output file path")
+        yield Input(placeholder="/media/transfer/zmk.tr31", id="path", max_length=400)
+        yield Button("Make the key block and write it", id="write", variant="primary")
+        yield Static("", id="result")
+        yield Button("Continue: wipe and close", id="continue", disabled=True)
+        yield Static("", id="status")
+        yield Button("Type the KBPK components again", id="again")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#again", Button).display = False
+        self.query_one("#path", Input).focus()
+
+    @on(Button.Pressed, "#again")
+    def again(self) -> None:
+        self.advance(Next(Turn.KBPK_COMPONENTS))  # the flow forgot every component: each typed again
+
+    @on(Input.Submitted, "#path")
+    @on(Button.Pressed, "#write")
+    def write(self) -> None:
+        text = self.query_one("#path", Input).value.strip()
+        if not text:
+            self.status("Type the path of the file to write.", "bold red")
+            return
+        path = Path(text).expanduser()
+        if path.exists():
+            self.status(f"✗ {path} already exists: it is not overwritten. Choose another name.", "bold red")
+            return
+        if not path.parent.is_dir():
+            self.status(f"✗ The folder {path.parent} does not exist.", "bold red")
+            return
+        ceremony = self.session.ceremony
+        try:
+            made = ceremony.key_block or ceremony.make_key_block()
+        except CeremonyError as error:
+            self.status(refusal_text(error, self.session.names))
+            if ceremony.kek_missing:  # a KBPK that is not the one expected: its components are forgotten
+                again = self.query_one("#again", Button)
+                again.display = True
+                again.focus()
+            return
+        try:
+            # The block's text as recorded, nothing added: the file's SHA-256 is the one shown and recorded.
+            archive.write_exclusive(path, made.block.encode("ascii"))
+        except OSError as error:
+            self.status(
+                f"✗ The file could not be written ({error.strerror}); choose another path.", "bold red"
+            )
+            return
+        written = Text(f"✓ Written: {path} ({len(made.block)} characters)", style="bold green")
+        figures = Table.grid(padding=(0, 1))
+        figures.add_column(style="bold", no_wrap=True)
+        figures.add_column(overflow="fold")  # the SHA-256 whole, folded, as sha256sum prints it
+        figures.add_row("KBPK KCV", f"{made.kbpk_kcv.hex} ({made.kbpk_kcv.method})")
+        figures.add_row("Key KCV", f"{made.key_kcv.hex}: the registered KCV")
+        figures.add_row("SHA-256", f"{made.sha256} (of the file)")
+        transmittal = Text(
+            "The signed key block transmittal form (header, KCVs, SHA-256) is printed at close-out.",
+            style="italic",
+        )
+        self.query_one("#result", Static).update(
+            Group(
+                written, Text("Header, decoded:", style="bold"), header_rows(made.block), figures, transmittal
+            )
+        )
+        self.query_one("#kb-planned", Static).display = False  # the decoded header replaces the plan
+        self.status("")
+        self.query_one("#write", Button).disabled = True
+        self.query_one("#path", Input).disabled = True
+        button = self.query_one("#continue", Button)
+        button.disabled = False
+        button.focus()
+
+    @on(Button.Pressed, "#continue")
+    def proceed(self) -> None:
+        self.advance(Next(Turn.CLOSE_OUT))
+
+
+def _yes(value: object) -> str:
+    return "yes" if value is True else "no" if value is False else "unknown"
+
+
+class TokenLoadScreen(LifecycleSecretScreen):
+    TITLE = "Load into the token"
+    HELP: ClassVar[str | None] = (
+        "A custodian (never the administrator or the witness) authenticates and types the token's user PIN; "
+        "everyone else looks away. The PIN is used once and never shown nor stored. The key goes in as a "
+        "sensitive, non-extractable object and the token's own check value is compared with the registered "
+        "KCV. A wrong PIN or a mismatch is refused and may be tried again; repeated wrong PINs may lock the "
+        "token."
+    )
+    STEP = STEP_OUTPUT
+
+    def __init__(self, session: Any) -> None:
+        super().__init__(session)
+        self.current: PresentPerson | None = None
+
+    def _people(self) -> list[Participant]:
+        """Who may type the PIN: any active custodian but the ceremony's administrator and witness."""
+        ceremony = self.session.ceremony
+        control = {ceremony.administrator.person_id, ceremony.witness.person_id}
+        return [
+            p
+            for p in participants(self.session.ledger)
+            if p.active and "custodian" in p.roles and p.person_id not in control
+        ]
+
+    def compose_body(self) -> ComposeResult:
+        ceremony = self.session.ceremony
+        output = ceremony.output
+        assert isinstance(output, TokenOutput)
+        how = MECHANISM_MEANINGS.get(output.mechanism, "")
+        plan = Text.assemble(
+            (f"Load {ceremony.key.label} into token {output.token_label}", "bold"),
+            f"\nlabelled {output.object_label!r}; {output.mechanism}: {how}",
+            f"\nmodule {output.module}",
+        )
+        yield Static(plan, id="token-plan")
+        yield Static(Text("Everyone except the custodian typing the PIN, please look away.", style="bold"))
+        yield AuthForm(
+            self.session.presence,
+            self._people(),
+            "custodian",
+            title="Custodian typing the PIN",
+            id="pin-custodian",
+        )
+        yield Label("Token user PIN (never shown, never stored)")
+        yield SecretInput(placeholder="PIN, Enter", id="pin", max_length=256)
+        yield Button("Load into the token", id="load", variant="primary")
+        yield Static("", id="result")
+        yield Button("Continue: wipe and close", id="continue", variant="primary")
+        yield Static("", id="status")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#continue", Button).display = False  # shown once the key is in, checked
+        self.query_one("#pin-custodian", AuthForm).focus_first()
+
+    @on(AuthForm.Authenticated, "#pin-custodian")
+    def _authenticated(self, event: AuthForm.Authenticated) -> None:
+        if self.current is not None:
+            self.current.leave()
+        self.current = event.person
+        self.session.joined(event.person)
+        self.query_one("#pin", SecretInput).focus()
+
+    @on(Input.Submitted, "#pin")
+    @on(Button.Pressed, "#load")
+    def load(self, event: Input.Submitted | Button.Pressed) -> None:
+        event.stop()
+        field = self.query_one("#pin", SecretInput)
+        if self.current is None:
+            self.status("The custodian typing the PIN authenticates first.", "bold red")
+            self.query_one("#pin-custodian", AuthForm).focus_first()
+            return
+        if field.is_empty:
+            self.status("Type the token's user PIN.", "bold red")
+            field.focus()
+            return
+        ceremony = self.session.ceremony
+        with field.value_secret() as pin:
+            field.wipe()
+            try:
+                loaded = ceremony.load_into_token(pin, self.current)
+            except CeremonyError as error:
+                text = refusal_text(error, self.session.names)
+                text.append("\n  Type the PIN again to retry.", style="bold")
+                self.status(text)
+                field.focus()
+                body = self.query_one("#body")
+                self.call_after_refresh(body.scroll_end, animate=False)  # the refusal is read whole
+                return
+        record = next(
+            (dict(e.payload) for e in reversed(list(ceremony.ledger.events())) if e.type == "key.loaded"), {}
+        )
+        value = (
+            loaded.check_value.hex
+            if loaded.check_value is not None
+            else loaded.token_value_hex or loaded.cka_check_value_hex or "none"
+        )
+        name = self.current.name
+        result = Text(
+            "✓ Loaded into the token; its check value matches the registered KCV.\n", style="bold green"
+        )
+        attributes = loaded.attributes
+        rows = (
+            ("Token", f"{record.get('token_label', '')}, serial {record.get('token_serial', '')}"),
+            ("Made by", f"{record.get('token_manufacturer', '')} {record.get('token_model', '')}"),
+            ("Firmware", str(record.get("token_firmware", ""))),
+            ("Key label", f"{loaded.label} (id {loaded.key_id_hex})"),
+            ("Mechanism", f"{loaded.mechanism.value}: {MECHANISM_MEANINGS.get(loaded.mechanism.value, '')}"),
+            ("Check value", value),
+            ("Source", CHECK_SOURCES.get(loaded.check_source, loaded.check_source)),
+            ("Registered", f"KCV {ceremony.key.kcv.hex}: matches the registered KCV"),
+            (
+                "Attributes",
+                f"sensitive {_yes(attributes.get('sensitive'))}, "
+                f"extractable {_yes(attributes.get('extractable'))}",
+            ),
+            ("PIN typed by", f"{name} (used once, not stored)"),
+        )
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        for title, shown in rows:
+            table.add_row(title, shown)
+        self.query_one("#result", Static).update(Group(result, table))
+        self.status("")
+        self.current.leave()
+        self.current = None
+        self.query_one("#load", Button).display = False
+        field.disabled = True
+        button = self.query_one("#continue", Button)
+        button.display = True
+        button.focus()
+
+    @on(Button.Pressed, "#continue")
+    def proceed(self) -> None:
+        self.advance(Next(Turn.CLOSE_OUT))
