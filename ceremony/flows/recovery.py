@@ -367,9 +367,11 @@ def export_key_block(
         kbpk_kcv = plan.kcv(kbpk.material)
         expected = expected_kbpk_kcv_hex or output.kbpk_kcv_hex
         if expected is not None and not kbpk_kcv.matches(KeyCheckValue.from_hex(kbpk_kcv.method, expected)):
+            components.forget()  # typed again, each by its custodian: a wrong component is not kept
             raise KCVMismatchError(
                 f"the key block protection key has KCV {kbpk_kcv.hex}, not the "
-                f"{expected.strip().upper()[:10]} expected: no key block was made"
+                f"{expected.strip().upper()[:10]} expected: no key block was made; every KBPK component "
+                "is to be typed again"
             )
         tr31.check_issuable(header, len(key), len(kbpk))
         block = tr31.wrap(kbpk.material, header, key.material)
@@ -1146,9 +1148,11 @@ class RecoveryCeremony:
         if expected is not None and not wrapped.kek_kcv.matches(
             KeyCheckValue.from_hex(wrapped.kek_kcv.method, expected)
         ):
+            components.forget()  # typed again, each by its custodian: a wrong component is not kept
             raise KCVMismatchError(
                 f"the key-encryption key has KCV {wrapped.kek_kcv.hex}, not the "
-                f"{expected.strip().upper()[:10]} expected: nothing was wrapped"
+                f"{expected.strip().upper()[:10]} expected: nothing was wrapped; every KEK component is to "
+                "be typed again"
             )
         kcvs, method = components.component_kcvs()
         # Again, on the ledger as it is now, with the real KEK and components: refused before any file.

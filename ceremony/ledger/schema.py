@@ -874,11 +874,11 @@ class KbpkComponentEntered(Record):
 TR31_VERSIONS = ("B", "D")
 
 
-@event("key.block_exported")
 @dataclass(frozen=True, kw_only=True)
-class KeyBlockExported(Record):
-    """The key written as a TR-31 / X9.143 key block under a KBPK formed from its custodians' components:
-    the clear header (what the block binds), the KBPK's and the key's KCVs, the block's SHA-256."""
+class _KeyBlockRecord(Record):
+    """What a key block made here and a key block checked here both record: the key's KCV, the KBPK (formed
+    from components its custodians typed: label, KCV, each component's KCV), the block's clear header,
+    length and SHA-256. Not an event type itself."""
 
     ceremony_id: str = ceremony()
     key_id: str = key()
@@ -892,63 +892,51 @@ class KeyBlockExported(Record):
     kbpk_component_kcvs: tuple[str, ...] = field(_list(_hex(None), non_empty=True))
     kbpk_component_method: str = kcv_how()
     block_version: str = one_of(*TR31_VERSIONS)
-    key_usage: str = text(2)
-    algorithm: str = text(1)
-    mode_of_use: str = text(1)
-    key_version: str = text(2)
-    exportability: str = text(1)
     header: str = text(2000)  # the block's clear header as written, optional blocks included
     block_length: int = number(16, 9999)
     block_sha256: str = hexa(64)
 
     def validate(self) -> None:
-        _check_kbpk_fields(self)
+        if self.kbpk_source != "components":
+            raise EventFormError("a KBPK is formed from components its custodians type, never supplied whole")
+        if len(self.kbpk_custodians) < 2 or len(set(self.kbpk_custodians)) != len(self.kbpk_custodians):
+            raise EventFormError("a KBPK needs at least two components from different custodians")
+        if len(self.kbpk_component_kcvs) != len(self.kbpk_custodians):
+            raise EventFormError("field 'kbpk_component_kcvs' must give one KCV per KBPK custodian")
+        for kcv in self.kbpk_component_kcvs:
+            _kcv_length(kcv, self.kbpk_component_method)
+        _kcv_length(self.kbpk_kcv_hex, self.kbpk_kcv_method)
+        _kcv_length(self.key_kcv_hex, self.key_kcv_method)
+        if not self.header.startswith(self.block_version):
+            raise EventFormError("field 'header' must begin with the block's version")
 
 
-def _check_kbpk_fields(record: KeyBlockExported | KeyBlockChecked) -> None:
-    """What a key block made and a key block checked both record of the KBPK, the key and the header."""
-    if record.kbpk_source != "components":
-        raise EventFormError("a KBPK is formed from components its custodians type, never supplied whole")
-    if len(record.kbpk_custodians) < 2 or len(set(record.kbpk_custodians)) != len(record.kbpk_custodians):
-        raise EventFormError("a KBPK needs at least two components from different custodians")
-    if len(record.kbpk_component_kcvs) != len(record.kbpk_custodians):
-        raise EventFormError("field 'kbpk_component_kcvs' must give one KCV per KBPK custodian")
-    for kcv in record.kbpk_component_kcvs:
-        _kcv_length(kcv, record.kbpk_component_method)
-    _kcv_length(record.kbpk_kcv_hex, record.kbpk_kcv_method)
-    _kcv_length(record.key_kcv_hex, record.key_kcv_method)
-    if not record.header.startswith(record.block_version):
-        raise EventFormError("field 'header' must begin with the block's version")
+@event("key.block_exported")
+@dataclass(frozen=True, kw_only=True)
+class KeyBlockExported(_KeyBlockRecord):
+    """The key written as a TR-31 / X9.143 key block under a KBPK formed from its custodians' components:
+    the header's fields as well (what the block binds)."""
+
+    key_usage: str = text(2)
+    algorithm: str = text(1)
+    mode_of_use: str = text(1)
+    key_version: str = text(2)
+    exportability: str = text(1)
 
 
 @event("key_block.checked")
 @dataclass(frozen=True, kw_only=True)
-class KeyBlockChecked(Record):
+class KeyBlockChecked(_KeyBlockRecord):
     """A key block received from elsewhere, opened in a ceremony under the KBPK its custodians formed: the
     verdict (``verified``: the MAC verifies and the key inside has the registered KCV; ``mac_failed``;
     ``kcv_mismatch``: it opens to another key, ``found_kcv_hex``). Only a verified block is a custody route
     to the key (the KBPK's custodians hold it with the block)."""
 
-    ceremony_id: str = ceremony()
-    key_id: str = key()
     verdict: str = one_of("verified", "mac_failed", "kcv_mismatch")
-    key_kcv_hex: str = hexa()
-    key_kcv_method: str = kcv_how()
     found_kcv_hex: str | None = hexa(optional=True)
-    kbpk_label: str = text(200)
-    kbpk_source: str = text(64)
-    kbpk_kcv_hex: str = hexa()
-    kbpk_kcv_method: str = kcv_how()
-    kbpk_custodians: tuple[str, ...] = people()
-    kbpk_component_kcvs: tuple[str, ...] = field(_list(_hex(None), non_empty=True))
-    kbpk_component_method: str = kcv_how()
-    block_version: str = one_of(*TR31_VERSIONS)
-    header: str = text(2000)
-    block_length: int = number(16, 9999)
-    block_sha256: str = hexa(64)
 
     def validate(self) -> None:
-        _check_kbpk_fields(self)
+        super().validate()
         if (self.found_kcv_hex is None) != (self.verdict == "mac_failed"):
             raise EventFormError("the KCV found is recorded exactly when the block opened (its MAC verified)")
 

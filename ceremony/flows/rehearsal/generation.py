@@ -147,7 +147,7 @@ def _make_key_block(
     label = re.sub(r"[^A-Za-z0-9]+", "-", plan.kek_label).strip("-")[:40] or "KBPK"
     run.papers.write(
         f"key-block/{ceremony.key_id}-under-{label}.tr31",
-        (made.block + "\n").encode("ascii"),
+        made.block.encode("ascii"),  # no newline added: the file's SHA-256 is the recorded one
         "key_block",
         f"key {run.script.key.label} as a TR-31 key block under {plan.kek_label} (KBPK KCV "
         f"{made.kbpk_kcv.hex}, key KCV {made.key_kcv.hex}, {header_summary(made.header)})",

@@ -569,7 +569,7 @@ def _recovery_output(life: _Life, rec: RecoveryCeremony) -> CloseOut:
         label = re.sub(r"[^A-Za-z0-9]+", "-", plan_out.kek_label).strip("-")[:40] or "KBPK"
         life.write(
             f"key-block/{rec.key_id}-under-{label}.tr31",
-            (made.block + "\n").encode("ascii"),
+            made.block.encode("ascii"),  # no newline added: the file's SHA-256 is the recorded one
             "key_block",
             f"key {rec.key.label} as a TR-31 key block under {plan_out.kek_label} (KBPK KCV "
             f"{made.kbpk_kcv.hex}, key KCV {made.key_kcv.hex}, {header_summary(made.header)})",

@@ -529,9 +529,7 @@ _KEY_BLOCK_FIELDS = {
 _TOKEN_FIELDS = {"module", "token", "pin", "object_label", "key_usage", "mechanism", "pin_entered_by"}
 
 
-def _parts(
-    out: Mapping[str, Any], table: str, what: str, *, table_of: str = "output"
-) -> tuple[KekPart, ...]:
+def _parts(out: Mapping[str, Any], table: str, what: str, *, table_of: str = "output") -> tuple[KekPart, ...]:
     parts = []
     for i, part in enumerate(_table_list(out, table, f"[{table_of}]"), start=1):
         where = f"[[{table_of}.{table}]] #{i}"
