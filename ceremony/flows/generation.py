@@ -53,6 +53,7 @@ from ceremony.flows.recovery import (
 )
 from ceremony.flows.transport import TransportComponents, check_transport_plan, dry_run_transport
 from ceremony.flows.unfinished import Unfinished, check_resumable
+from ceremony.ledger.register import KeyInfo
 
 __all__ = ["GenerationCeremony", "KeySpec", "SplitPlan", "Stage", "TokenSource", "check_ledger_kind"]
 
@@ -427,6 +428,19 @@ class GenerationCeremony:
         return self._kbpk().enter(custodian, hex_text, expected_kcv_hex)
 
     enter_kek_component = enter_kbpk_component  # the name the recovery's component screens call
+
+    # What the recovery's key block screens read: they serve a generation's block too (issue 16).
+    @property
+    def output(self) -> KeyBlockOutput | None:
+        """The key block planned for the new key (None: none)."""
+        return self.key_block_output
+
+    @property
+    def key(self) -> KeyInfo:
+        """The new key as registered (label, type, KCV): once generated."""
+        if self.key_id is None or self.stage in (Stage.STARTED, Stage.PREFLIGHT_DONE, Stage.PLANNED):
+            raise FlowError("the key is registered when it is generated")
+        return read_register(self.ledger.events()).key(self.key_id)
 
     def make_key_block(self, *, expected_kbpk_kcv_hex: str | None = None) -> KeyBlockResult:
         """The new key as a TR-31 block (:func:`~ceremony.flows.recovery.export_key_block`); once."""

@@ -2,6 +2,12 @@
 holds each share. The flow checks the plan against dual control and the custody rule over the whole
 ledger history before anything is generated (PCI DSS 3.7.6); a refusal is shown with the event that
 forbids it.
+
+With the key details, the key may also be sent straight to its HSM as a TR-31 / X9.143 key block (issue
+16): the KBPK's name, custodians and KCV and the block's header (the fields a recovery's plan asks too,
+:mod:`ceremony.tui.widgets.key_block_fields`). A header the standard forbids, or a KBPK custodian who is
+the administrator or the witness, is refused at Next; the route's custody dry run, with the split, when
+the plan is recorded.
 """
 
 from __future__ import annotations
@@ -14,17 +20,26 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from ceremony.crypto.keys import KeyType
 from ceremony.crypto.share import Scheme
 from ceremony.errors import CeremonyError, InputError
 from ceremony.flows.generation import KeySpec, SplitPlan
 from ceremony.flows.reaffirmation import assignment_flags
+from ceremony.flows.recovery import KeyBlockOutput, key_block_header
+from ceremony.flows.transport import check_transport_plan
 from ceremony.flows.turns import Next, Turn
-from ceremony.ledger.participants import participants
+from ceremony.ledger.participants import Participant, participants
 from ceremony.tui.screens.frame import StepScreen
 from ceremony.tui.screens.gen_session import STEP_KEY, STEP_SPLIT
+from ceremony.tui.widgets.key_block_fields import (
+    chosen_kbpk_block,
+    follow_usage,
+    kbpk_fields,
+    key_block_header_fields,
+)
+from ceremony.tui.widgets.token_pin import custodians_but_control
 
 KEY_TYPES: tuple[tuple[str, KeyType], ...] = (
     ("AES-256", KeyType.AES_256),
@@ -47,7 +62,11 @@ class KeyDetailsScreen(StepScreen):
     TITLE = "Key details"
     HELP: ClassVar[str | None] = (
         "Choose the key type and give its label (its name in the key inventory), its usage and its "
-        "cryptoperiod in days (PCI DSS 3.6.1.4 / 3.7.4). Tab moves between fields, Enter goes on."
+        "cryptoperiod in days (PCI DSS 3.6.1.4 / 3.7.4). Tab moves between fields, Enter goes on. To send "
+        "the key straight to its HSM as well, tick the TR-31 key block (Space): name the key block "
+        "protection key (KBPK) as the HSM knows it, tick its custodians (one component each, typed after "
+        "the verification round), and choose the block's header; a header the standard forbids is refused "
+        "at Next."
     )
     STEP = STEP_KEY
 
@@ -60,12 +79,48 @@ class KeyDetailsScreen(StepScreen):
         yield Input(placeholder="e.g. zone master key, acquirer link", id="usage", max_length=120)
         yield Label("Cryptoperiod (days)")
         yield Input("365", id="cryptoperiod", max_length=4)
+        yield Checkbox("Also send to its HSM as a TR-31 key block", id="key-block")
+        yield from kbpk_fields(self._kbpk_custodians())
+        yield from key_block_header_fields()
         yield Button("Next: split and custodians", id="next", variant="primary")
         yield Static("", id="status")
 
+    def _kbpk_custodians(self) -> list[Participant]:
+        """Who may hold a KBPK component: active custodians, never the administrator or the witness."""
+        ceremony = self.session.ceremony
+        assert ceremony is not None, "the key is chosen once administrator and witness authenticated"
+        control = (ceremony.administrator.person_id, ceremony.witness.person_id)
+        return custodians_but_control(self.session.ledger, control)
+
     def on_mount(self) -> None:
         super().on_mount()
+        self._show_key_block()
         self.query_one("#label", Input).focus()
+
+    @on(Checkbox.Changed, "#key-block")
+    def _show_key_block(self) -> None:
+        ticked = self.query_one("#key-block", Checkbox).value
+        for widget in self.query(".kb-field"):
+            widget.display = ticked
+
+    @on(Select.Changed, "#kb-usage")
+    def _usage_chosen(self, event: Select.Changed) -> None:
+        follow_usage(self, event.value)
+
+    def _key_block(self, spec: KeySpec) -> KeyBlockOutput | None:
+        """The key block as chosen (None: not ticked), with what the flow would refuse of it said now: a
+        header the standard forbids for this key, a KBPK without a name or two custodians."""
+        if not self.query_one("#key-block", Checkbox).value:
+            return None
+        output = chosen_kbpk_block(self)
+        if not output.kbpk_label:
+            raise InputError("name the key block protection key (KBPK) as the receiving HSM knows it")
+        key_block_header(output, spec.key_type)
+        ceremony = self.session.ceremony
+        assert ceremony is not None
+        control = {ceremony.administrator.person_id: "administrator", ceremony.witness.person_id: "witness"}
+        check_transport_plan(output.transport, control)
+        return output
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -85,10 +140,13 @@ class KeyDetailsScreen(StepScreen):
                 self.query_one("#usage", Input).value.strip(),
                 _number(self.query_one("#cryptoperiod", Input).value, "the cryptoperiod"),
             )
+            key_block = self._key_block(spec)
         except CeremonyError as error:
             self.refusal(error)
+            body = self.query_one("#body")
+            self.call_after_refresh(body.scroll_end, animate=False)  # the refusal, below Next, read whole
             return
-        self.session.key_spec = spec
+        self.session.key_spec, self.session.key_block = spec, key_block
         self.advance(Next(Turn.SPLIT))
 
 
@@ -193,7 +251,7 @@ class SplitScreen(StepScreen):
         ceremony, spec = self.session.ceremony, self.session.key_spec
         assert ceremony is not None and spec is not None
         try:
-            ceremony.plan_key(spec, self.plan())
+            ceremony.plan_key(spec, self.plan(), self.session.key_block)
         except CeremonyError as error:
             self.refusal(error)
             return

@@ -17,6 +17,7 @@ from ceremony.crypto.identity import DEFAULT_KDF, ScryptParams
 from ceremony.errors import CeremonyError
 from ceremony.flows.generation import GenerationCeremony, KeySpec, Stage
 from ceremony.flows.presence import Presence, PresentPerson
+from ceremony.flows.recovery import KeyBlockOutput
 from ceremony.flows.steps import GENERATION_TITLES
 from ceremony.flows.turns import Next, generation_turn
 from ceremony.ledger.store import Ledger
@@ -44,6 +45,11 @@ class GenerationSession:
     ceremony: GenerationCeremony | None = None
     key_spec: KeySpec | None = None
     custodians: dict[int, PresentPerson] = field(default_factory=dict)  # share number -> present custodian
+    # The key also sent to its HSM as a TR-31 block (issue 16): chosen with the key details, planned with
+    # the split; its KBPK's custodians type their components after the verification round.
+    key_block: KeyBlockOutput | None = None
+    kek_entered: int = 0  # KBPK components typed (the recovery's component screen counts them here)
+    helpers: list[PresentPerson] = field(default_factory=list)  # KBPK custodians, the token PIN's typer
     names: dict[str, str] = field(default_factory=dict)  # person id -> name, for the screens
     # Where share cards go: $CEREMONY_PRINTER ('lp', 'lp:NAME', a /dev/ printer device, 'ram[:FOLDER]').
     printer: str = field(default_factory=lambda: os.environ.get("CEREMONY_PRINTER", "ram"))
@@ -51,6 +57,7 @@ class GenerationSession:
     preflight_accepted: bool = False  # the preflight screen was passed: administrator and witness next
     asks_purpose: ClassVar[bool] = True  # the control-authentication screen asks the ceremony's purpose
     cards_allowed: ClassVar[bool] = True  # a custodian may take a printed share card instead
+    key_block_step: ClassVar[int] = STEP_CLOSE  # where the recovery's key block screens sit in this list
 
     @property
     def steps(self) -> tuple[str, ...]:
@@ -106,7 +113,10 @@ class GenerationSession:
     noun: ClassVar[str] = "share"  # what the distribution screens hand out
 
     def joined(self, person: PresentPerson) -> None:
-        """A custodian authenticated to receive their share (locked again by :meth:`release`)."""
+        """A custodian authenticated (for their share, a KBPK component or a token's PIN): locked again by
+        :meth:`release`."""
+        if all(person is not p for p in self.custodians.values()):
+            self.helpers.append(person)
 
     def cancel(self, step: str) -> None:
         """Ctrl+C: the flow voids the ceremony (wiping what it holds) and records why."""
@@ -117,7 +127,7 @@ class GenerationSession:
 
     def release(self) -> None:
         """Lock every identity that was unlocked for this ceremony."""
-        people: list[PresentPerson] = list(self.custodians.values())
+        people: list[PresentPerson] = [*self.custodians.values(), *self.helpers]
         if self.ceremony is not None:
             for person in (self.ceremony.administrator, self.ceremony.witness):
                 if isinstance(person, PresentPerson):
@@ -125,6 +135,7 @@ class GenerationSession:
         for person in people:
             person.leave()
         self.custodians.clear()
+        self.helpers.clear()
 
 
 def finding_label(finding: Finding) -> str:

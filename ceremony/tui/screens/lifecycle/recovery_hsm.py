@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.console import Group
 from rich.table import Table
@@ -28,15 +28,13 @@ from textual.widgets import Button, Input, Label, Static
 from ceremony.crypto import tr31
 from ceremony.documents import archive
 from ceremony.errors import CeremonyError
-from ceremony.flows.presence import PresentPerson
 from ceremony.flows.recovery import KeyBlockOutput, TokenOutput, header_summary, key_block_header
 from ceremony.flows.turns import Next, Turn
-from ceremony.ledger.participants import Participant, participants
 from ceremony.tui.screens.lifecycle.base import LifecycleScreen, LifecycleSecretScreen, refusal_text
+from ceremony.tui.screens.lifecycle.recovery_output import output_step
 from ceremony.tui.screens.lifecycle.recovery_start import MECHANISM_MEANINGS
 from ceremony.tui.screens.lifecycle.session import STEP_OUTPUT
-from ceremony.tui.widgets.auth_form import AuthForm
-from ceremony.tui.widgets.secret_input import SecretInput
+from ceremony.tui.widgets.token_pin import TokenPinEntry, custodians_but_control
 
 _FIELD_NAMES = {
     "version": "Version",
@@ -84,6 +82,9 @@ class KeyBlockFileScreen(LifecycleScreen):
         "recorded; the signed transmittal form is printed at close-out."
     )
     STEP = STEP_OUTPUT
+
+    def step_index(self) -> int:
+        return output_step(self.session, self.STEP)
 
     def compose_body(self) -> ComposeResult:
         ceremony = self.session.ceremony
@@ -188,20 +189,6 @@ class TokenLoadScreen(LifecycleSecretScreen):
     )
     STEP = STEP_OUTPUT
 
-    def __init__(self, session: Any) -> None:
-        super().__init__(session)
-        self.current: PresentPerson | None = None
-
-    def _people(self) -> list[Participant]:
-        """Who may type the PIN: any active custodian but the ceremony's administrator and witness."""
-        ceremony = self.session.ceremony
-        control = {ceremony.administrator.person_id, ceremony.witness.person_id}
-        return [
-            p
-            for p in participants(self.session.ledger)
-            if p.active and "custodian" in p.roles and p.person_id not in control
-        ]
-
     def compose_body(self) -> ComposeResult:
         ceremony = self.session.ceremony
         output = ceremony.output
@@ -213,16 +200,13 @@ class TokenLoadScreen(LifecycleSecretScreen):
             f"\nmodule {output.module}",
         )
         yield Static(plan, id="token-plan")
-        yield Static(Text("Everyone except the custodian typing the PIN, please look away.", style="bold"))
-        yield AuthForm(
+        control = (ceremony.administrator.person_id, ceremony.witness.person_id)
+        yield TokenPinEntry(
             self.session.presence,
-            self._people(),
-            "custodian",
-            title="Custodian typing the PIN",
-            id="pin-custodian",
+            custodians_but_control(self.session.ledger, control),
+            joined=self.session.joined,
+            id="pin-entry",
         )
-        yield Label("Token user PIN (never shown, never stored)")
-        yield SecretInput(placeholder="PIN, Enter", id="pin", max_length=256)
         yield Button("Load into the token", id="load", variant="primary")
         yield Static("", id="result")
         yield Button("Continue: wipe and close", id="continue", variant="primary")
@@ -231,39 +215,24 @@ class TokenLoadScreen(LifecycleSecretScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#continue", Button).display = False  # shown once the key is in, checked
-        self.query_one("#pin-custodian", AuthForm).focus_first()
-
-    @on(AuthForm.Authenticated, "#pin-custodian")
-    def _authenticated(self, event: AuthForm.Authenticated) -> None:
-        if self.current is not None:
-            self.current.leave()
-        self.current = event.person
-        self.session.joined(event.person)
-        self.query_one("#pin", SecretInput).focus()
+        self.query_one(TokenPinEntry).focus_first()
 
     @on(Input.Submitted, "#pin")
     @on(Button.Pressed, "#load")
     def load(self, event: Input.Submitted | Button.Pressed) -> None:
         event.stop()
-        field = self.query_one("#pin", SecretInput)
-        if self.current is None:
-            self.status("The custodian typing the PIN authenticates first.", "bold red")
-            self.query_one("#pin-custodian", AuthForm).focus_first()
-            return
-        if field.is_empty:
-            self.status("Type the token's user PIN.", "bold red")
-            field.focus()
+        entry = self.query_one(TokenPinEntry)
+        missing = entry.missing()
+        if missing is not None:
+            self.status(missing, "bold red")
             return
         ceremony = self.session.ceremony
-        with field.value_secret() as pin:
-            field.wipe()
+        assert entry.current is not None
+        with entry.taken() as pin:
             try:
-                loaded = ceremony.load_into_token(pin, self.current)
+                loaded = ceremony.load_into_token(pin, entry.current)
             except CeremonyError as error:
-                text = refusal_text(error, self.session.names)
-                text.append("\n  Type the PIN again to retry.", style="bold")
-                self.status(text)
-                field.focus()
+                self.status(entry.refused(error, self.session.names))
                 body = self.query_one("#body")
                 self.call_after_refresh(body.scroll_end, animate=False)  # the refusal is read whole
                 return
@@ -275,7 +244,7 @@ class TokenLoadScreen(LifecycleSecretScreen):
             if loaded.check_value is not None
             else loaded.token_value_hex or loaded.cka_check_value_hex or "none"
         )
-        name = self.current.name
+        name = entry.finish()
         result = Text(
             "✓ Loaded into the token; its check value matches the registered KCV.\n", style="bold green"
         )
@@ -303,10 +272,7 @@ class TokenLoadScreen(LifecycleSecretScreen):
             table.add_row(title, shown)
         self.query_one("#result", Static).update(Group(result, table))
         self.status("")
-        self.current.leave()
-        self.current = None
         self.query_one("#load", Button).display = False
-        field.disabled = True
         button = self.query_one("#continue", Button)
         button.display = True
         button.focus()

@@ -107,6 +107,13 @@ class ComponentScreen(LifecycleSecretScreen):
         self.advance(Next(Turn.COMPONENT_RECEIPT, self.number))  # wiped; sealed, receipt signed next
 
 
+def output_step(session: object, step: int) -> int:
+    """The step a transport key's screens belong to: the recovery's output, or the step the session names
+    (``key_block_step``: a generation sends its new key to its HSM as a key block before the wipe)."""
+    named = getattr(session, "key_block_step", None)
+    return named if isinstance(named, int) else step
+
+
 class KekComponentScreen(LifecycleSecretScreen):
     """The transport key's custodians type its components: the KEK of a wrapped output, or (subclass
     :class:`KbpkComponentScreen`) the KBPK of a key block. Every word names the key as the plan does
@@ -124,6 +131,9 @@ class KekComponentScreen(LifecycleSecretScreen):
     def __init__(self, session: LifecycleSession) -> None:
         super().__init__(session)
         self.current: PresentPerson | None = None
+
+    def step_index(self) -> int:
+        return output_step(self.session, self.STEP)
 
     @property
     def key_name(self) -> str:

@@ -13,7 +13,6 @@ preflight comes next, as in generation (:mod:`ceremony.tui.screens.lifecycle.pre
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -22,7 +21,6 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
-from ceremony.crypto import tr31
 from ceremony.errors import CeremonyError, CustodyViolationError, InputError
 from ceremony.flows.common import read_register
 from ceremony.flows.presence import Presence
@@ -46,6 +44,13 @@ from ceremony.tui.screens.gen_session import PreflightRunner
 from ceremony.tui.screens.lifecycle.base import LifecycleScreen, refusal_text
 from ceremony.tui.screens.lifecycle.key_list import key_rows
 from ceremony.tui.screens.lifecycle.session import STEP_PLAN, LifecycleSession
+from ceremony.tui.widgets.key_block_fields import (
+    chosen_key_block,
+    follow_usage,
+    key_block_header_fields,
+    usage_options,
+)
+from ceremony.tui.widgets.token_pin import default_module, fill_token_choice
 
 OUTPUT_CHOICES: tuple[tuple[str, OutputKind], ...] = (
     ("Fresh XOR components, for loading an HSM", OutputKind.COMPONENTS),
@@ -54,25 +59,8 @@ OUTPUT_CHOICES: tuple[tuple[str, OutputKind], ...] = (
     ("Load into a PKCS#11 token (HSM)", OutputKind.TOKEN),
 )
 
-# Where SoftHSM2's module usually is (Debian/Ubuntu): offered as the default module path.
-MODULE_CANDIDATES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
-
-# --- the key block header's choices (codes with their meanings, from ceremony.crypto.tr31) -------------
-KEY_BLOCK_VERSIONS: tuple[tuple[str, str], ...] = (("D: AES KBPK", "D"), ("B: TDES KBPK", "B"))
-# The usages this program issues (tr31.ALLOWED_MODES), in the standard's order.
-KEY_BLOCK_USAGES: tuple[str, ...] = tuple(code for code in tr31.KEY_USAGES if code in tr31.ALLOWED_MODES)
-# Every mode of use some issued usage allows ("N", no restriction, is never issued).
-KEY_BLOCK_MODES: tuple[str, ...] = tuple(
-    code for code in tr31.MODES_OF_USE if any(code in modes for modes in tr31.ALLOWED_MODES.values())
-)
 # The usages a key loaded into a token is given attributes for (ceremony.hsm.pkcs11.usage_capabilities).
 TOKEN_USAGES: tuple[str, ...] = ("K0", "K1", "D0", "P0", *(f"M{n}" for n in range(7)), "C0", "B0", "E0", "")
-# Exportability, N first (the default); S's meaning shortened to fit its field at 80x24.
-EXPORTABILITY_ORDER = [
-    ("N", tr31.EXPORTABILITY["N"]),
-    ("E", tr31.EXPORTABILITY["E"]),
-    ("S", "Sensitive (under an untrusted key)"),
-]
 # How the key goes into the token: a one-line meaning (the option) and a fuller one (the hint below it).
 MECHANISM_MEANINGS: dict[str, str] = {
     "unwrap-0x210A": "token unwraps, RFC 5649",
@@ -85,30 +73,6 @@ MECHANISM_HINTS: dict[str, str] = {
     "create": "The key crosses the PKCS#11 API in clear: for a token that cannot unwrap.",
 }
 assert tuple(MECHANISM_MEANINGS) == tuple(MECHANISM_HINTS) == TOKEN_MECHANISMS
-
-
-def default_module() -> str:
-    """The first SoftHSM2 module path that exists on this laptop, else empty (the vendor's is typed)."""
-    return next((path for path in MODULE_CANDIDATES if Path(path).is_file()), "")
-
-
-def usage_options(codes: tuple[str, ...]) -> list[tuple[str, str]]:
-    def meaning(code: str) -> str:
-        text = tr31.KEY_USAGES[code].replace("EMV/chip issuer master key", "EMV issuer master key")
-        return text.replace("MAC algorithm", "MAC alg.")  # one line in the field at 80x24
-
-    return [
-        (f"{code}: {meaning(code)}" if code else "none: the token's officer sets it", code) for code in codes
-    ]
-
-
-def mode_options() -> list[tuple[str, str]]:
-    return [(f"{code}: {tr31.MODES_OF_USE[code]}", code) for code in KEY_BLOCK_MODES]
-
-
-def allowed_modes_text(usage: str) -> str:
-    allowed = tr31.ALLOWED_MODES.get(usage, frozenset())
-    return f"Mode of use ({usage} allows {', '.join(sorted(allowed))})"
 
 
 def split_options(session: LifecycleSession, key_id: str) -> list[tuple[str, str]]:
@@ -189,35 +153,11 @@ class RecoveryPlanScreen(LifecycleScreen):
         )
         yield Label("KEK's KCV if known (optional; it is checked)", id="kek-kcv-label")
         yield Input(placeholder="e.g. 1A2B3C4D5E", id="kek-kcv", max_length=16)
-        yield from self._key_block_fields()
+        yield from key_block_header_fields()
         yield from self._token_fields()
         yield Button("Continue: air-gap preflight", id="continue", variant="primary")
         yield Button("Record a quorum decision (security officer + witness)", id="quorum")
         yield Static("", id="status")
-
-    def _key_block_fields(self) -> ComposeResult:
-        """The key block's header, chosen now and recorded at the start (TR-31 / X9.143)."""
-        field = "kb-field"
-        yield Label("Key block version (the KBPK's algorithm)", classes=field)
-        yield Select(list(KEY_BLOCK_VERSIONS), id="kb-version", allow_blank=False, value="D", classes=field)
-        yield Label("Key usage", classes=field)
-        yield Select(
-            usage_options(KEY_BLOCK_USAGES), id="kb-usage", allow_blank=False, value="K0", classes=field
-        )
-        yield Label(allowed_modes_text("K0"), id="kb-mode-label", classes=field)
-        yield Select(mode_options(), id="kb-mode", allow_blank=False, value="B", classes=field)
-        yield Label("Key version number (00: none)", classes=field)
-        yield Input("00", id="kb-key-version", max_length=2, classes=field)
-        yield Label("Exportability", classes=field)
-        yield Select(
-            [(f"{code}: {meaning}", code) for code, meaning in EXPORTABILITY_ORDER],
-            id="kb-export",
-            allow_blank=False,
-            value="N",
-            classes=field,
-        )
-        yield Label("Key set id, KS block (optional)", classes=field)
-        yield Input(placeholder="e.g. 00604B120F9292800000", id="kb-ksid", max_length=40, classes=field)
 
     def _token_fields(self) -> ComposeResult:
         """The token the key goes into, listed from its module, and how."""
@@ -286,13 +226,7 @@ class RecoveryPlanScreen(LifecycleScreen):
 
     @on(Select.Changed, "#kb-usage")
     def _usage_chosen(self, event: Select.Changed) -> None:
-        """Name the modes the usage allows; a mode it does not allow gives way to the first it does."""
-        usage = event.value if isinstance(event.value, str) else ""
-        self.query_one("#kb-mode-label", Label).update(allowed_modes_text(usage))
-        allowed = tr31.ALLOWED_MODES.get(usage, frozenset())
-        mode = self.query_one("#kb-mode", Select)
-        if allowed and mode.value not in allowed:
-            mode.value = next(code for code in KEY_BLOCK_MODES if code in allowed)
+        follow_usage(self, event.value)
 
     @on(Select.Changed, "#tk-mechanism")
     def _mechanism_chosen(self, event: Select.Changed) -> None:
@@ -314,23 +248,13 @@ class RecoveryPlanScreen(LifecycleScreen):
             self.status("Type the path of the PKCS#11 module (the HSM's library file) first.", "bold red")
             self.query_one("#tk-module", Input).focus()
             return
-        from ceremony.hsm.pkcs11 import list_tokens  # loads python-pkcs11 only when a token is wanted
-
-        try:
-            tokens = [token for token in list_tokens(module) if token.initialized]
-        except CeremonyError as error:
-            self._refuse(refusal_text(error))
-            return
         choice = self.query_one("#tk-token", Select)
-        options = [(f"{t.label} — {t.manufacturer} {t.model}, serial {t.serial}", t.label) for t in tokens]
-        choice.set_options(options)
-        if not options:
-            self._refuse(f"✗ No initialised token in {module}: initialise one first.")
+        listed, text = fill_token_choice(choice, module)
+        if not listed:
+            self._refuse(text)
             return
-        if len(options) == 1:
-            choice.value = options[0][1]
-        self.status(Text(f"✓ {len(options)} token(s) listed by {module}.", style="bold green"))
-        (self.query_one("#tk-object", Input) if len(options) == 1 else choice).focus()
+        self.status(text)
+        (self.query_one("#tk-object", Input) if listed == 1 else choice).focus()
 
     @on(Input.Submitted, "#purpose")
     def _purpose_done(self) -> None:
@@ -403,21 +327,7 @@ class RecoveryPlanScreen(LifecycleScreen):
         self.advance()  # the flow: the air-gap preflight next
 
     def _key_block_output(self, label: str, custodians: tuple[str, ...], kcv: str | None) -> KeyBlockOutput:
-        def chosen(selector: str) -> str:
-            value = self.query_one(selector, Select).value
-            return value if isinstance(value, str) else ""
-
-        return KeyBlockOutput(
-            label,
-            custodians,
-            kcv,
-            version=chosen("#kb-version"),
-            key_usage=chosen("#kb-usage"),
-            mode_of_use=chosen("#kb-mode"),
-            key_version=self.query_one("#kb-key-version", Input).value.strip() or "00",
-            exportability=chosen("#kb-export"),
-            key_set_id=self.query_one("#kb-ksid", Input).value.strip(),
-        )
+        return chosen_key_block(self, label, custodians, kcv)
 
     def _token_output(self) -> TokenOutput | None:
         """The token output as chosen, or None (and what is missing said) when it is not complete."""
