@@ -52,7 +52,7 @@ from ceremony.flows.common import (
     read_register,
     record_preflight_run,
 )
-from ceremony.flows.recovery import header_summary
+from ceremony.flows.recovery import KeyBlockOutput, header_summary
 from ceremony.flows.transport import (
     TransportComponents,
     TransportPlan,
@@ -63,6 +63,7 @@ from ceremony.ledger.register import KeyInfo
 from ceremony.ledger.store import Ledger
 
 MAX_BLOCK = 9999
+CHECK_REFUSED = "The key block check"  # how a custody refusal names this ceremony
 
 
 class Stage(StrEnum):
@@ -168,7 +169,7 @@ class KeyBlockCheck:
         )
         control = {administrator.person_id: "administrator", witness.person_id: "witness"}
         check_transport_plan(plan, control)
-        dry_run_transport(history, key_id, plan, plan.planned_kcv())
+        dry_run_transport(history, key_id, plan, plan.planned_kcv(), refused=CHECK_REFUSED)
         planned_kcv = plan.planned_kcv()
         ceremony = cls(ledger, administrator, witness, purpose.strip(), key, text, header, plan, rehearsal)
         digest = hashlib.sha256(text.encode("ascii")).hexdigest()
@@ -236,6 +237,33 @@ class KeyBlockCheck:
             raise FlowError(f"this key block check is {self.stage.value}")
         return self.components.enter(custodian, hex_text, expected_kcv_hex)
 
+    # -- what the recovery's KBPK component screen reads (the terminal UI shows this check's components on
+    # -- that same screen): the KBPK planned, the custodians still to type, and the entry itself.
+    @property
+    def output(self) -> KeyBlockOutput:
+        """The KBPK and the received block's header in the shape of a key block output, whose ``transport``
+        is this check's plan (name "KBPK", its custodians). Nothing is made from it."""
+        h = self.header
+        return KeyBlockOutput(
+            self.plan.label,
+            self.plan.custodians,
+            self.plan.kcv_hex,
+            version=h.version,
+            key_usage=h.key_usage,
+            mode_of_use=h.mode_of_use,
+            key_version=h.key_version,
+            exportability=h.exportability,
+        )
+
+    @property
+    def kek_missing(self) -> tuple[str, ...]:
+        return self.missing
+
+    def enter_kek_component(
+        self, custodian: Present, hex_text: bytes | bytearray | str, expected_kcv_hex: str | None = None
+    ) -> KeyCheckValue:
+        return self.enter_kbpk_component(custodian, hex_text, expected_kcv_hex)
+
     def check(self) -> CheckResult:
         """Open the block under the KBPK the custodians formed and record the verdict (every verdict is
         recorded: a failed check is evidence). The KBPK is wiped whatever happens; the key is never
@@ -273,7 +301,12 @@ class KeyBlockCheck:
             # From now on the KBPK's custodians hold a route to the key (with the block): the custody rule
             # decides, on the ledger as it is now, with the real components.
             dry_run_transport(
-                self.ledger.custody(), self.key_id, self.plan, kbpk_kcv, components.component_ids()
+                self.ledger.custody(),
+                self.key_id,
+                self.plan,
+                kbpk_kcv,
+                components.component_ids(),
+                refused=CHECK_REFUSED,
             )
         digest = hashlib.sha256(self.block.encode("ascii")).hexdigest()
         self._record(

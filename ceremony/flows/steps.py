@@ -78,11 +78,23 @@ RETIREMENT: tuple[StepSpec, ...] = (
     StepSpec("Close", _CONTROL, False, ("ceremony.closed",)),
 )
 
+# Checking a TR-31 key block received from elsewhere (issue 16): the KBPK's custodians type its components,
+# the block is opened in memory and the verdict recorded; the key inside is never shown.
+KEY_BLOCK_CHECK: tuple[StepSpec, ...] = (
+    StepSpec("Key block & KBPK", (), False, ()),
+    StepSpec("Preflight", (), False, ()),
+    StepSpec("Administrator & witness", _CONTROL, False, ("ceremony.started", "preflight.run")),
+    StepSpec("KBPK components", ("custodian", "witness"), True, ("kbpk.component_entered",)),
+    StepSpec("Check the key block", _CONTROL, True, ("key_block.checked",)),
+    StepSpec("Close", _CONTROL, False, ("ceremony.closed", "document.issued")),
+)
+
 CEREMONIES: dict[str, tuple[StepSpec, ...]] = {
     "Generation": GENERATION,
     "Recovery": RECOVERY,
     "Re-share": RESHARE,
     "Retirement": RETIREMENT,
+    "Key block check": KEY_BLOCK_CHECK,
 }
 
 
@@ -94,3 +106,4 @@ GENERATION_TITLES = titles(GENERATION)
 RECOVERY_TITLES = titles(RECOVERY)
 RESHARE_TITLES = titles(RESHARE)
 RETIREMENT_TITLES = titles(RETIREMENT)
+KEY_BLOCK_CHECK_TITLES = titles(KEY_BLOCK_CHECK)

@@ -124,11 +124,14 @@ def dry_run_transport(
     plan: TransportPlan,
     kek_kcv: KeyCheckValue | None,
     components: Sequence[str] | None = None,
+    *,
+    refused: str | None = None,
 ) -> None:
     """The custody rule with the planned wrap added (on the caller's copy of the history): whoever knows the
     transport key's components rebuilds the key from the file or block, so they may not number fewer than
     the key's quorum. Placeholder component ids (and transport id, when the transport key's KCV is not known
-    yet) before the components are typed; with ``kek_kcv`` what was already known of it counts too."""
+    yet) before the components are typed; with ``kek_kcv`` what was already known of it counts too.
+    ``refused``: what the refusal names ("The key block check"; default: the recovery output)."""
     tag = new_id()
     transport = (
         transport_key_id(plan.role, kek_kcv.method, kek_kcv.value.hex())
@@ -141,10 +144,10 @@ def dry_run_transport(
         history.check_wrap(key_id, transport, tuple(zip(custodians, parts, strict=True)), seq=0)
     except CustodyViolationError as exc:
         what = f"the {plan.name} planned" if kek_kcv is None else f"{plan.name} {kek_kcv.hex}"
-        output = "wrapped output" if plan.role == "kek" else "key block output"
+        output = refused or ("The wrapped output" if plan.role == "kek" else "The key block output")
         text = str(exc).replace("After event #0, ", "").replace(f"transport key {transport}", what)
         raise CustodyViolationError(
-            f"The {output} is refused: {text[:1].lower()}{text[1:]}", forbidding_seq=exc.forbidding_seq
+            f"{output} is refused: {text[:1].lower()}{text[1:]}", forbidding_seq=exc.forbidding_seq
         ) from None
 
 

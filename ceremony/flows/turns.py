@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the flows import nothing from here; keep this module cheap to import
     from ceremony.flows.common import ShareDistribution
     from ceremony.flows.generation import GenerationCeremony
+    from ceremony.flows.keyblock_check import KeyBlockCheck
     from ceremony.flows.recovery import RecoveryCeremony
     from ceremony.flows.reshare import ReshareCeremony
 
@@ -60,6 +61,9 @@ class Turn(StrEnum):
     KBPK_COMPONENTS = "KBPK custodians enter their components"
     KEY_BLOCK_FILE = "key block written to a file"
     TOKEN_LOAD = "key loaded into a PKCS#11 token"  # noqa: S105 - a turn's name, not a secret
+    # checking a received key block (issue 16): the plan, preflight, control auth, KBPK_COMPONENTS, close-out
+    # are shared with the recovery; only the verdict is its own
+    KEY_BLOCK_VERDICT = "key block opened under the KBPK, verdict read"
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,13 @@ def generation_turn(ceremony: GenerationCeremony | None, *, preflight_accepted: 
     if ceremony.stage is Stage.WIPED:
         return Next(Turn.CLOSE_OUT)
     assert ceremony.shares is not None, "a generated ceremony holds its split until the wipe"
-    return distribution_turn(ceremony.shares)
+    following = distribution_turn(ceremony.shares)
+    block_due = ceremony.key_block_output is not None and ceremony.key_block is None
+    if following.turn is Turn.CLOSE_OUT and block_due:
+        # Every share verified, a key block planned (issue 16): the KBPK's custodians type their
+        # components, then the block is made and written — before the wipe.
+        return Next(Turn.KBPK_COMPONENTS) if ceremony.kek_missing else Next(Turn.KEY_BLOCK_FILE)
+    return following
 
 
 # --- recovery and re-share: a custodian's turn -----------------------------------------------------------
@@ -161,3 +171,19 @@ def recovery_turn(ceremony: RecoveryCeremony, reshare: ReshareCeremony | None = 
             if state.envelope_serial is None:
                 return Next(Turn.COMPONENT_RECEIPT, number, shares.custodian_of(number))
     return Next(Turn.CLOSE_OUT)
+
+
+# --- checking a received key block (issue 16) -------------------------------------------------------------
+def key_block_check_turn(check: KeyBlockCheck) -> Next:
+    """After the start (the preflight recorded with it): the KBPK's planned custodians type their components
+    (again, all of them, after a KBPK whose KCV was not the one planned), then the block is opened and the
+    verdict read, then close — whatever the verdict (it is the record)."""
+    from ceremony.flows.keyblock_check import Stage
+
+    if check.stage in (Stage.CLOSED, Stage.VOIDED):
+        return Next(Turn.DONE)
+    if check.stage is Stage.CHECKED:
+        return Next(Turn.CLOSE_OUT)
+    if check.missing:
+        return Next(Turn.KBPK_COMPONENTS)
+    return Next(Turn.KEY_BLOCK_VERDICT)

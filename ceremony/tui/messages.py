@@ -44,6 +44,7 @@ class Place(StrEnum):
 
     GENERATION = "generation"
     RECOVERY = "recovery"
+    KEY_BLOCK_CHECK = "key block check"  # a TR-31 key block received from elsewhere, opened under its KBPK
     RESHARE = "reshare"
     RETIREMENT = "retirement"
     DEPARTURE = "departure"

@@ -62,6 +62,12 @@ def _generation(session: Any, next: Next, report: Proceed) -> Screen[Any]:
         return gen_verify.VerifyShareScreen(session, number)
     if turn is Turn.DECIDE_DEMONSTRATED:
         return gen_verify.DemonstratedIncidentScreen(session, number, report.data)
+    if turn in (Turn.KBPK_COMPONENTS, Turn.KEY_BLOCK_FILE):  # the recovery's key block screens (issue 16)
+        from ceremony.tui.screens.lifecycle import recovery_hsm, recovery_output
+
+        if turn is Turn.KBPK_COMPONENTS:
+            return recovery_output.KbpkComponentScreen(session)
+        return recovery_hsm.KeyBlockFileScreen(session)
     if turn is Turn.CLOSE_OUT:
         return CloseScreen(session)
     raise AssertionError(f"generation has no screen for {turn}")
@@ -143,6 +149,28 @@ def _lifecycle(session: Any, next: Next, report: Proceed) -> Screen[Any]:
     raise AssertionError(f"a recovery or re-share has no screen for {turn}")
 
 
+# --- checking a received key block (issue 16) ------------------------------------------------------------
+def _key_block_check(session: Any, next: Next, report: Proceed) -> Screen[Any]:
+    from ceremony.tui.screens.control_auth import ControlAuthScreen
+    from ceremony.tui.screens.lifecycle import keyblock_check
+    from ceremony.tui.screens.lifecycle.preflight import LifecyclePreflightScreen
+
+    turn = next.turn
+    if turn is Turn.PLAN:
+        return keyblock_check.KeyBlockPlanScreen(session)
+    if turn is Turn.PREFLIGHT:
+        return LifecyclePreflightScreen(session)
+    if turn is Turn.CONTROL_AUTH:
+        return ControlAuthScreen(session)
+    if turn is Turn.KBPK_COMPONENTS:
+        return keyblock_check.CheckKbpkComponentScreen(session)
+    if turn is Turn.KEY_BLOCK_VERDICT:
+        return keyblock_check.VerdictScreen(session)
+    if turn is Turn.CLOSE_OUT:
+        return keyblock_check.CheckCloseScreen(session)
+    raise AssertionError(f"a key block check has no screen for {turn}")
+
+
 def proceed(app: App[Any], report: Proceed) -> None:
     """A step is done: show the turn the flow names next, in place of the step that reported."""
     session = report.session
@@ -153,6 +181,8 @@ def proceed(app: App[Any], report: Proceed) -> None:
     from ceremony.tui.screens.gen_session import GenerationSession
 
     build: Build = _generation if isinstance(session, GenerationSession) else _lifecycle
+    if getattr(session, "checks_a_key_block", False):  # a received key block's check (issue 16)
+        build = _key_block_check
     app.switch_screen(build(session, next, report))
 
 
@@ -213,6 +243,11 @@ def screen_for(place: Place, data: Any) -> Screen[Any]:
             ledger, Presence(ledger), reshare_mode=place is Place.RESHARE, run_preflight=context.run_preflight
         )
         return _lifecycle(lifecycle, Next(Turn.PLAN), Proceed(lifecycle))
+    if place is Place.KEY_BLOCK_CHECK:  # a received key block's check (issue 16)
+        from ceremony.tui.screens.lifecycle.keyblock_check import KeyBlockCheckSession
+
+        check = KeyBlockCheckSession(ledger, Presence(ledger), run_preflight=context.run_preflight)
+        return _key_block_check(check, Next(Turn.PLAN), Proceed(check))
     if place is Place.RETIREMENT:
         from ceremony.tui.screens.lifecycle.retire import RetireScreen
 

@@ -22,7 +22,7 @@ from tests.tui.tmux_harness import EXIT_MARK, TmuxSession, tmux_available
 pytestmark = [pytest.mark.skipif(not tmux_available(), reason="tmux is not installed"), pytest.mark.tmux]
 
 TO_DEPARTURE = 4  # Down presses from "New key generation ceremony" to "Custodian departure"
-TO_LOCKOUTS = 7  # ... to "Lift a lockout"
+TO_LOCKOUTS = 8  # ... to "Lift a lockout"
 
 
 def body_text(screen: str) -> str:

@@ -14,6 +14,7 @@ ENTRIES = [
     ("reshare", "Re-share: key and new custodians"),
     ("retire", "Retire a key or split"),
     ("departure", "Custodian departure"),
+    ("keyblock", "Check a received key block"),
     ("keys", "Keys"),
     ("reaffirmations", "Reaffirmations"),
     ("reports", "Reports"),

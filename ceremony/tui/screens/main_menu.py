@@ -106,6 +106,7 @@ class MainMenuScreen(CeremonyScreen[None]):
             yield Button("Re-share / replace custodians", id="reshare")
             yield Button("Retire a key or split", id="retire")
             yield Button("Custodian departure", id="departure")
+            yield Button("Check a received key block", id="keyblock")
             yield Button("Key list", id="keys")
             yield Button("Reaffirmations", id="reaffirmations")
             yield Button("Lift a lockout", id="lockouts")
@@ -156,6 +157,7 @@ class MainMenuScreen(CeremonyScreen[None]):
         "reshare": Place.RESHARE,
         "retire": Place.RETIREMENT,
         "departure": Place.DEPARTURE,
+        "keyblock": Place.KEY_BLOCK_CHECK,
         "keys": Place.KEYS,
         "reaffirmations": Place.REAFFIRMATIONS,
         "lockouts": Place.LOCKOUTS,
@@ -163,7 +165,7 @@ class MainMenuScreen(CeremonyScreen[None]):
         "participants": Place.PARTICIPANTS,
     }
 
-    @on(Button.Pressed, "#recover, #reshare, #retire, #departure, #keys")
+    @on(Button.Pressed, "#recover, #reshare, #retire, #departure, #keyblock, #keys")
     @on(Button.Pressed, "#reaffirmations, #lockouts, #reports, #participants")
     def open_place(self, event: Button.Pressed) -> None:
         self.post_message(Open(self._PLACES[str(event.button.id)], self.context))
