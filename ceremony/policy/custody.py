@@ -120,7 +120,7 @@ class Coalition:
     def route(self) -> str:
         """How this coalition rebuilds the key, in words (for refusals and reports)."""
         if self.transport_id is not None:
-            return f"the wrapped file and the components of transport key {self.transport_id}"
+            return f"{carrier(self.transport_id)} and the components of transport key {self.transport_id}"
         if self.split_id is not None:
             return f"shares of split {self.split_id}"
         return "no route"
@@ -132,6 +132,11 @@ class QuorumLowered:
     seq: int
     quorum: int  # the new smallest coalition allowed
     previous: int
+
+
+def carrier(transport_id: str) -> str:
+    """What a transport key opens, in words: a KBPK's key block, a KEK's wrapped file."""
+    return "the key block" if transport_id.startswith("kbpk:") else "the wrapped file"
 
 
 def transport_key_id(kind: str, kcv_method: str, kcv_hex: str) -> str:
@@ -608,7 +613,8 @@ class CustodyHistory:
             if len(members) < needed:
                 raise CustodyViolationError(
                     f"After event #{seq}, {len(members)} people ({', '.join(members)}) would rebuild key "
-                    f"{affected} from the wrapped file and the components of transport key {transport_id}, "
+                    f"{affected} from {carrier(transport_id)} and the components of transport key "
+                    f"{transport_id}, "
                     f"fewer than the key's quorum of {needed}{self._quorum_origin(affected)} "
                     "(PCI DSS 3.7.6); a security officer and a witness must first record key.quorum_lowered.",
                     forbidding_seq=self._quorum_seq(affected),

@@ -80,6 +80,7 @@ def test_recover_tr31_example_writes_a_block_psec_opens_to_the_registered_key(ge
     (made,) = [e for e in events if e.type == "key.block_exported" and e.payload["key_id"] == result.key_id]
     assert made.payload["header"] == block[: tr31.header_length(block)]
     assert made.payload["block_sha256"] == hashlib.sha256(block.encode()).hexdigest()
+    assert made.payload["block_sha256"] == hashlib.sha256(raw).hexdigest()  # sha256sum of the file itself
     assert made.payload["kbpk_kcv_hex"] == aes_kcv(kbpk).value.hex()
     assert made.payload["key_kcv_hex"] == registered.payload["kcv_hex"]
     assert len(made.payload["kbpk_custodians"]) == 3
