@@ -18,20 +18,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Static
 
 from ceremony.crypto import tr31
-from ceremony.documents import archive
 from ceremony.errors import CeremonyError
 from ceremony.flows.recovery import KeyBlockOutput, TokenOutput, header_summary, key_block_header
 from ceremony.flows.turns import Next, Turn
-from ceremony.tui.screens.lifecycle.base import LifecycleScreen, LifecycleSecretScreen, refusal_text
-from ceremony.tui.screens.lifecycle.recovery_output import output_step
+from ceremony.tui.screens.lifecycle.base import LifecycleSecretScreen
+from ceremony.tui.screens.lifecycle.recovery_output import OutputFileScreen, output_step
 from ceremony.tui.screens.lifecycle.recovery_start import MECHANISM_MEANINGS
 from ceremony.tui.screens.lifecycle.session import STEP_OUTPUT
 from ceremony.tui.widgets.token_pin import TokenPinEntry, custodians_but_control
@@ -72,7 +71,7 @@ def header_rows(block: str) -> Table:
     return table
 
 
-class KeyBlockFileScreen(LifecycleScreen):
+class KeyBlockFileScreen(OutputFileScreen):
     TITLE = "Key block into a file"
     HELP: ClassVar[str | None] = (
         "Type the path of the file to write (for example on the transfer medium). An existing file is never "
@@ -81,12 +80,14 @@ class KeyBlockFileScreen(LifecycleScreen):
         "it is written. Its header, the KBPK's KCV, the key's KCV and the file's SHA-256 are shown and "
         "recorded; the signed transmittal form is printed at close-out."
     )
-    STEP = STEP_OUTPUT
+    PLACEHOLDER = "/media/transfer/zmk.tr31"
+    WRITE_LABEL = "Make the key block and write it"
+    AGAIN = ("Type the KBPK components again", Turn.KBPK_COMPONENTS)
 
     def step_index(self) -> int:
         return output_step(self.session, self.STEP)
 
-    def compose_body(self) -> ComposeResult:
+    def compose_heading(self) -> ComposeResult:
         ceremony = self.session.ceremony
         output = ceremony.output
         assert isinstance(output, KeyBlockOutput)
@@ -96,56 +97,16 @@ class KeyBlockFileScreen(LifecycleScreen):
             id="kb-title",
         )
         yield Static(Text(planned, style="dim"), id="kb-planned")
-        yield Label("Output file path")
-        yield Input(placeholder="/media/transfer/zmk.tr31", id="path", max_length=400)
-        yield Button("Make the key block and write it", id="write", variant="primary")
-        yield Static("", id="result")
-        yield Button("Continue: wipe and close", id="continue", disabled=True)
-        yield Static("", id="status")
-        yield Button("Type the KBPK components again", id="again")
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#again", Button).display = False
-        self.query_one("#path", Input).focus()
-
-    @on(Button.Pressed, "#again")
-    def again(self) -> None:
-        self.advance(Next(Turn.KBPK_COMPONENTS))  # the flow forgot every component: each typed again
-
-    @on(Input.Submitted, "#path")
-    @on(Button.Pressed, "#write")
-    def write(self) -> None:
-        text = self.query_one("#path", Input).value.strip()
-        if not text:
-            self.status("Type the path of the file to write.", "bold red")
-            return
-        path = Path(text).expanduser()
-        if path.exists():
-            self.status(f"✗ {path} already exists: it is not overwritten. Choose another name.", "bold red")
-            return
-        if not path.parent.is_dir():
-            self.status(f"✗ The folder {path.parent} does not exist.", "bold red")
-            return
+    def make(self) -> tuple[bytes, str]:
         ceremony = self.session.ceremony
-        try:
-            made = ceremony.key_block or ceremony.make_key_block()
-        except CeremonyError as error:
-            self.status(refusal_text(error, self.session.names))
-            if ceremony.kek_missing:  # a KBPK that is not the one expected: its components are forgotten
-                again = self.query_one("#again", Button)
-                again.display = True
-                again.focus()
-            return
-        try:
-            # The block's text as recorded, nothing added: the file's SHA-256 is the one shown and recorded.
-            archive.write_exclusive(path, made.block.encode("ascii"))
-        except OSError as error:
-            self.status(
-                f"✗ The file could not be written ({error.strerror}); choose another path.", "bold red"
-            )
-            return
-        written = Text(f"✓ Written: {path} ({len(made.block)} characters)", style="bold green")
+        made = ceremony.key_block or ceremony.make_key_block()
+        # The block's text as recorded, nothing added: the file's SHA-256 is the one shown and recorded.
+        return made.block.encode("ascii"), f"{len(made.block)} characters"
+
+    def written(self, path: Path, size: str) -> RenderableType:
+        made = self.session.ceremony.key_block
+        assert made is not None
         figures = Table.grid(padding=(0, 1))
         figures.add_column(style="bold", no_wrap=True)
         figures.add_column(overflow="fold")  # the SHA-256 whole, folded, as sha256sum prints it
@@ -156,22 +117,14 @@ class KeyBlockFileScreen(LifecycleScreen):
             "The signed key block transmittal form (header, KCVs, SHA-256) is printed at close-out.",
             style="italic",
         )
-        self.query_one("#result", Static).update(
-            Group(
-                written, Text("Header, decoded:", style="bold"), header_rows(made.block), figures, transmittal
-            )
-        )
         self.query_one("#kb-planned", Static).display = False  # the decoded header replaces the plan
-        self.status("")
-        self.query_one("#write", Button).disabled = True
-        self.query_one("#path", Input).disabled = True
-        button = self.query_one("#continue", Button)
-        button.disabled = False
-        button.focus()
-
-    @on(Button.Pressed, "#continue")
-    def proceed(self) -> None:
-        self.advance(Next(Turn.CLOSE_OUT))
+        return Group(
+            Text(f"✓ Written: {path} ({size})", style="bold green"),
+            Text("Header, decoded:", style="bold"),
+            header_rows(made.block),
+            figures,
+            transmittal,
+        )
 
 
 def _yes(value: object) -> str:

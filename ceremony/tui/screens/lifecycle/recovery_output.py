@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from rich.console import RenderableType
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -261,30 +262,36 @@ class KbpkComponentScreen(KekComponentScreen):
     NEXT: ClassVar[tuple[str, Turn]] = ("make the key block", Turn.KEY_BLOCK_FILE)
 
 
-class WrapFileScreen(LifecycleScreen):
-    TITLE = "Wrap into a file"
-    HELP: ClassVar[str | None] = (
-        "Type the path of the file to write (for example on the transfer medium). An existing file is never "
-        "overwritten. The key is wrapped with AES key wrap with padding (RFC 5649) under the KEK; the KEK's "
-        "KCV and the file's SHA-256 are shown and recorded."
-    )
+class OutputFileScreen(LifecycleScreen):
+    """The file an output is written to (a wrapped key, a key block): a path typed, never over a file; the
+    flow makes the output (a transport key that is not the one planned forgets its components, and the
+    screen offers to type them again); the file written; what was recorded shown. Subclasses say what."""
+
     STEP = STEP_OUTPUT
+    PLACEHOLDER: ClassVar[str] = ""
+    WRITE_LABEL: ClassVar[str] = ""
+    AGAIN: ClassVar[tuple[str, Turn]] = ("", Turn.CLOSE_OUT)  # the button's label, the components' turn
+
+    def compose_heading(self) -> ComposeResult:
+        yield from ()
+
+    def make(self) -> tuple[bytes, str]:
+        """The output, made by the flow (or made already): the file's bytes and its size in words."""
+        raise NotImplementedError
+
+    def written(self, path: Path, size: str) -> RenderableType:
+        """What is shown once the file is written."""
+        raise NotImplementedError
 
     def compose_body(self) -> ComposeResult:
-        output = self.session.ceremony.output
-        yield Static(
-            Text(
-                f"Wrap {self.session.ceremony.key.label} under {getattr(output, 'kek_label', '')}",
-                style="bold",
-            )
-        )
+        yield from self.compose_heading()
         yield Label("Output file path")
-        yield Input(placeholder="/media/transfer/zmk.wrapped", id="path", max_length=400)
-        yield Button("Wrap and write the file", id="write", variant="primary")
+        yield Input(placeholder=self.PLACEHOLDER, id="path", max_length=400)
+        yield Button(self.WRITE_LABEL, id="write", variant="primary")
         yield Static("", id="result")
         yield Button("Continue: wipe and close", id="continue", disabled=True)
         yield Static("", id="status")
-        yield Button("Type the KEK components again", id="again")
+        yield Button(self.AGAIN[0], id="again")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -293,7 +300,7 @@ class WrapFileScreen(LifecycleScreen):
 
     @on(Button.Pressed, "#again")
     def again(self) -> None:
-        self.advance(Next(Turn.KEK_COMPONENTS))  # the flow forgot every component: each typed again
+        self.advance(Next(self.AGAIN[1]))  # the flow forgot every component: each typed again
 
     @on(Input.Submitted, "#path")
     @on(Button.Pressed, "#write")
@@ -309,29 +316,25 @@ class WrapFileScreen(LifecycleScreen):
         if not path.parent.is_dir():
             self.status(f"✗ The folder {path.parent} does not exist.", "bold red")
             return
-        ceremony = self.session.ceremony
         try:
-            wrapped = ceremony.wrapped or ceremony.wrap()
+            data, size = self.make()
         except CeremonyError as error:
-            self.status(refusal_text(error))
-            if ceremony.kek_missing:  # a KEK that is not the one expected: its components are forgotten
+            self.status(refusal_text(error, self.session.names))
+            if self.session.ceremony.kek_missing:  # not the transport key expected: components forgotten
                 again = self.query_one("#again", Button)
                 again.display = True
                 again.focus()
             return
         try:
-            archive.write_exclusive(path, wrapped.blob)  # never over a file, even one that appeared meanwhile
+            archive.write_exclusive(path, data)  # never over a file, even one that appeared meanwhile
         except OSError as error:
             self.status(
                 f"✗ The file could not be written ({error.strerror}); choose another path.", "bold red"
             )
             return
-        result = Text(f"✓ Written: {path} ({len(wrapped.blob)} bytes)\n", style="bold green")
-        result.append(f"KEK KCV   {wrapped.kek_kcv.hex}\n", style="bold")
-        result.append(f"Key KCV   {wrapped.key_kcv.hex}\n", style="bold")
-        result.append(f"SHA-256   {wrapped.sha256}", style="bold")
-        self.query_one("#result", Static).update(result)
+        self.query_one("#result", Static).update(self.written(path, size))
         self.status("")
+        self.query_one("#again", Button).display = False
         self.query_one("#write", Button).disabled = True
         self.query_one("#path", Input).disabled = True
         button = self.query_one("#continue", Button)
@@ -341,3 +344,38 @@ class WrapFileScreen(LifecycleScreen):
     @on(Button.Pressed, "#continue")
     def proceed(self) -> None:
         self.advance(Next(Turn.CLOSE_OUT))
+
+
+class WrapFileScreen(OutputFileScreen):
+    TITLE = "Wrap into a file"
+    HELP: ClassVar[str | None] = (
+        "Type the path of the file to write (for example on the transfer medium). An existing file is never "
+        "overwritten. The key is wrapped with AES key wrap with padding (RFC 5649) under the KEK; the KEK's "
+        "KCV and the file's SHA-256 are shown and recorded."
+    )
+    PLACEHOLDER = "/media/transfer/zmk.wrapped"
+    WRITE_LABEL = "Wrap and write the file"
+    AGAIN = ("Type the KEK components again", Turn.KEK_COMPONENTS)
+
+    def compose_heading(self) -> ComposeResult:
+        output = self.session.ceremony.output
+        yield Static(
+            Text(
+                f"Wrap {self.session.ceremony.key.label} under {getattr(output, 'kek_label', '')}",
+                style="bold",
+            )
+        )
+
+    def make(self) -> tuple[bytes, str]:
+        ceremony = self.session.ceremony
+        wrapped = ceremony.wrapped or ceremony.wrap()
+        return wrapped.blob, f"{len(wrapped.blob)} bytes"
+
+    def written(self, path: Path, size: str) -> RenderableType:
+        wrapped = self.session.ceremony.wrapped
+        assert wrapped is not None
+        result = Text(f"✓ Written: {path} ({size})\n", style="bold green")
+        result.append(f"KEK KCV   {wrapped.kek_kcv.hex}\n", style="bold")
+        result.append(f"Key KCV   {wrapped.key_kcv.hex}\n", style="bold")
+        result.append(f"SHA-256   {wrapped.sha256}", style="bold")
+        return result
