@@ -654,6 +654,34 @@ EXTRA_SAMPLES: dict[str, Callable[[Victim], dict[str, Any]]] = {
         "component_kcv_hex": "abcdef",
         "kcv_method": "AES-CMAC-X9.24",
     },
+    "kbpk.component_entered": lambda v: {
+        "ceremony_id": _cid(v),
+        "key_id": _kid(v),
+        "person_id": v.ids["E2001"],
+        "component_number": 1,
+        "component_kcv_hex": "abcdef0123",
+        "kcv_method": "AES-CMAC-X9.24",
+    },
+    "key.block_exported": lambda v: {**_key_block(v), **_BLOCK_HEADER},
+    "key_block.checked": lambda v: {**_key_block(v), "verdict": "verified", "found_kcv_hex": "abcdef0123"},
+    "key.loaded": lambda v: {
+        "ceremony_id": _cid(v),
+        "key_id": _kid(v),
+        "key_kcv_hex": "abcdef0123",
+        "key_kcv_method": "AES-CMAC-X9.24",
+        "token_label": "HSM-3",
+        "token_serial": "0123456789",
+        "token_manufacturer": "SoftHSM project",
+        "token_model": "SoftHSM v2",
+        "token_firmware": "2.6",
+        "object_label": "ZMK",
+        "object_id_hex": "0011223344556677",
+        "mechanism": "unwrap-0x210A",
+        "check_source": "token-cmac",
+        "token_check_value_hex": "abcdef0123",
+        "attributes": ["sensitive", "token", "unwrap", "wrap"],
+        "pin_entered_by": v.ids["E2001"],
+    },
     "key.quorum_lowered": lambda v: {"key_id": _kid(v), "quorum": 2, "reason": "r"},
     "auth.lockout_lifted": lambda v: {"person_id": v.ids["E2001"], "failures": 3, "reason": "r"},
     "key.retired": lambda v: {
@@ -728,6 +756,36 @@ EXTRA_SAMPLES: dict[str, Callable[[Victim], dict[str, Any]]] = {
     },
     "share.card_wiped": lambda v: {"ceremony_id": _cid(v), "split_id": _sid(v), "file": "/dev/shm/x.pdf"},
 }
+
+
+_BLOCK_HEADER = {
+    "key_usage": "K0",
+    "algorithm": "A",
+    "mode_of_use": "B",
+    "key_version": "00",
+    "exportability": "N",
+}
+
+
+def _key_block(v: Victim) -> dict[str, Any]:
+    """What key.block_exported and key_block.checked both record (a KBPK of two components)."""
+    return {
+        "ceremony_id": _cid(v),
+        "key_id": _kid(v),
+        "key_kcv_hex": "abcdef0123",
+        "key_kcv_method": "AES-CMAC-X9.24",
+        "kbpk_label": "HSM-3 KBPK",
+        "kbpk_source": "components",
+        "kbpk_kcv_hex": "0123456789",
+        "kbpk_kcv_method": "AES-CMAC-X9.24",
+        "kbpk_custodians": [v.ids["E2001"], v.ids["E2002"]],
+        "kbpk_component_kcvs": ["1111111111", "2222222222"],
+        "kbpk_component_method": "AES-CMAC-X9.24",
+        "block_version": "D",
+        "header": "D0144K0AB00N0000",
+        "block_length": 144,
+        "block_sha256": "ab" * 32,
+    }
 
 
 def _cid(v: Victim) -> str:
