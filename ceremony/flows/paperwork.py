@@ -616,14 +616,7 @@ def issue_acknowledgement_for(
     )
     # The custodian signs, then the witness who watched them receive it (issue 14: the witness block of
     # the acknowledgement is signed, not left blank).
-    for person, field_name in ((custodian, "Custodian"), (witness, "Witness")):
-        signed = sign_document(
-            signed,
-            person.identity.private_key,
-            person.identity.certificate,
-            field_name=field_name,
-            reason=_ACK_REASON,
-        )
+    signed = signed_in_turn(signed, ((custodian, "Custodian"), (witness, "Witness")), _ACK_REASON)
     record = record_document_for(
         ledger,
         ceremony_id,
@@ -651,14 +644,7 @@ async def async_issue_acknowledgement_for(
     signed, subject, file_name = _ack_prepare(
         ledger, ceremony_id, split_id, number, custodian, witness, forms
     )
-    for person, field_name in ((custodian, "Custodian"), (witness, "Witness")):
-        signed = await async_sign_document(
-            signed,
-            person.identity.private_key,
-            person.identity.certificate,
-            field_name=field_name,
-            reason=_ACK_REASON,
-        )
+    signed = await async_signed_in_turn(signed, ((custodian, "Custodian"), (witness, "Witness")), _ACK_REASON)
     record = record_document_for(
         ledger,
         ceremony_id,
@@ -718,6 +704,37 @@ async def async_issue_acknowledgement(
         _present(ceremony.witness),
         forms=forms,
     )
+
+
+# --- signing: each person in turn, on their own signature field ------------------------------------------
+def signed_in_turn(pdf: bytes, signers: Sequence[tuple[PresentPerson, str]], reason: str) -> bytes:
+    """``pdf`` signed by each ``(person, field name)`` in order, every signature over the one before (the
+    custodian then the witness, the administrator then the witness...). Not inside an event loop: see
+    :func:`async_signed_in_turn`."""
+    for person, field_name in signers:
+        pdf = sign_document(
+            pdf,
+            person.identity.private_key,
+            person.identity.certificate,
+            field_name=field_name,
+            reason=reason,
+        )
+    return pdf
+
+
+async def async_signed_in_turn(
+    pdf: bytes, signers: Sequence[tuple[PresentPerson, str]], reason: str
+) -> bytes:
+    """:func:`signed_in_turn` for code running inside an event loop (Textual)."""
+    for person, field_name in signers:
+        pdf = await async_sign_document(
+            pdf,
+            person.identity.private_key,
+            person.identity.certificate,
+            field_name=field_name,
+            reason=reason,
+        )
+    return pdf
 
 
 # --- minutes ------------------------------------------------------------------------------------------------
@@ -1390,14 +1407,7 @@ def issue_minutes_for(
     present and the ones recorded at its start), their SHA-256 recorded as ``document.issued`` kind
     ``"minutes"``. Not inside an event loop: see :func:`async_issue_minutes_for`."""
     pdf = _minutes_pdf(ledger, ceremony_id, administrator, witness, location, title, forms)
-    for person, field_name in ((administrator, "Administrator"), (witness, "Witness")):
-        pdf = sign_document(
-            pdf,
-            person.identity.private_key,
-            person.identity.certificate,
-            field_name=field_name,
-            reason=_MINUTES_REASON,
-        )
+    pdf = signed_in_turn(pdf, ((administrator, "Administrator"), (witness, "Witness")), _MINUTES_REASON)
     return _record_minutes(ledger, ceremony_id, pdf, administrator, witness)
 
 
@@ -1413,14 +1423,9 @@ async def async_issue_minutes_for(
 ) -> SignedDocument:
     """:func:`issue_minutes_for` for code running inside an event loop (Textual)."""
     pdf = _minutes_pdf(ledger, ceremony_id, administrator, witness, location, title, forms)
-    for person, field_name in ((administrator, "Administrator"), (witness, "Witness")):
-        pdf = await async_sign_document(
-            pdf,
-            person.identity.private_key,
-            person.identity.certificate,
-            field_name=field_name,
-            reason=_MINUTES_REASON,
-        )
+    pdf = await async_signed_in_turn(
+        pdf, ((administrator, "Administrator"), (witness, "Witness")), _MINUTES_REASON
+    )
     return _record_minutes(ledger, ceremony_id, pdf, administrator, witness)
 
 
@@ -1679,14 +1684,7 @@ def issue_destruction_certificate(
         ledger, outcomes, destroyed_by, witness, occasion=occasion, ceremony_id=ceremony_id, location=location
     )
     pdf = render_destruction(data, forms=forms)
-    for person, field_name in ((destroyed_by, "DestroyedBy"), (witness, "Witness")):
-        pdf = sign_document(
-            pdf,
-            person.identity.private_key,
-            person.identity.certificate,
-            field_name=field_name,
-            reason=_DESTRUCTION_REASON,
-        )
+    pdf = signed_in_turn(pdf, ((destroyed_by, "DestroyedBy"), (witness, "Witness")), _DESTRUCTION_REASON)
     first = min(o.seq for o in outcomes)
     document, file_name, tag = _record_destruction(ledger, ceremony_id, pdf, first, destroyed_by, witness)
     target = (folder or archive.documents_folder(ledger.path, tag)) / file_name
@@ -1710,14 +1708,9 @@ async def async_issue_destruction_certificate(
         ledger, outcomes, destroyed_by, witness, occasion=occasion, ceremony_id=ceremony_id, location=location
     )
     pdf = render_destruction(data, forms=forms)
-    for person, field_name in ((destroyed_by, "DestroyedBy"), (witness, "Witness")):
-        pdf = await async_sign_document(
-            pdf,
-            person.identity.private_key,
-            person.identity.certificate,
-            field_name=field_name,
-            reason=_DESTRUCTION_REASON,
-        )
+    pdf = await async_signed_in_turn(
+        pdf, ((destroyed_by, "DestroyedBy"), (witness, "Witness")), _DESTRUCTION_REASON
+    )
     first = min(o.seq for o in outcomes)
     document, file_name, tag = _record_destruction(ledger, ceremony_id, pdf, first, destroyed_by, witness)
     target = (folder or archive.documents_folder(ledger.path, tag)) / file_name
@@ -1878,14 +1871,7 @@ def issue_key_block_transmittal_for(
     ``"key_block_transmittal"`` signed by both. The caller writes the file. Not inside an event loop: see
     :func:`async_issue_key_block_transmittal_for`."""
     pdf, subject, file_name = _transmittal_pdf(ledger, ceremony_id, block, administrator, witness, forms)
-    for person, field_name in ((administrator, "Administrator"), (witness, "Witness")):
-        pdf = sign_document(
-            pdf,
-            person.identity.private_key,
-            person.identity.certificate,
-            field_name=field_name,
-            reason=_TRANSMITTAL_REASON,
-        )
+    pdf = signed_in_turn(pdf, ((administrator, "Administrator"), (witness, "Witness")), _TRANSMITTAL_REASON)
     return _record_transmittal(ledger, ceremony_id, pdf, subject, file_name, administrator, witness)
 
 
@@ -1900,12 +1886,7 @@ async def async_issue_key_block_transmittal_for(
 ) -> SignedDocument:
     """:func:`issue_key_block_transmittal_for` for code running inside an event loop (Textual)."""
     pdf, subject, file_name = _transmittal_pdf(ledger, ceremony_id, block, administrator, witness, forms)
-    for person, field_name in ((administrator, "Administrator"), (witness, "Witness")):
-        pdf = await async_sign_document(
-            pdf,
-            person.identity.private_key,
-            person.identity.certificate,
-            field_name=field_name,
-            reason=_TRANSMITTAL_REASON,
-        )
+    pdf = await async_signed_in_turn(
+        pdf, ((administrator, "Administrator"), (witness, "Witness")), _TRANSMITTAL_REASON
+    )
     return _record_transmittal(ledger, ceremony_id, pdf, subject, file_name, administrator, witness)
