@@ -5,14 +5,17 @@ Refusals use the one vocabulary the error classes carry; the lifecycle screens s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.screen import Screen
+from textual.widgets import Button
 
-from ceremony.errors import CeremonyError
+from ceremony.errors import CeremonyError, CustodyViolationError
+from ceremony.tui.messages import Open, Place
 from ceremony.tui.screens.frame import SecretStepScreen, StepScreen
 from ceremony.tui.screens.frame import refusal_text as _refusal_text
 from ceremony.tui.screens.lifecycle.session import LifecycleSession
@@ -38,6 +41,61 @@ class LifecycleScreen(StepScreen):
     def go(self, screen: Screen[Any]) -> None:
         """Replace this step by ``screen`` (no way back). Kept while the last screens move to ``proceed``."""
         self.app.switch_screen(screen)
+
+
+class CustodyPlanScreen(StepScreen):
+    """A plan screen whose plan the custody rule checks before anyone authenticates (DESIGN §3): a recovery's
+    output, a key block check's KBPK. A refusal is shown below Continue, read whole; a custody refusal
+    offers the ``#quorum`` button, where a security officer and a witness may record a quorum decision
+    (:class:`~ceremony.tui.screens.lifecycle.quorum_decision.QuorumDecisionScreen`). The screen composes a
+    ``#quorum`` and a ``#continue`` button and has a ``session`` with ``names``."""
+
+    refused: tuple[str, tuple[str, ...], CustodyViolationError] | None = None  # key, holders, refusal
+
+    def _refuse(self, text: str | Text, style: str = "bold red") -> None:
+        """A refusal below Continue, read whole: the body scrolls to its end (after the new layout)."""
+        self.status(text, style)
+        body = self.query_one("#body")
+        self.call_after_refresh(body.scroll_end, animate=False)
+
+    def custody_checked(self, key_id: str, holders: tuple[str, ...], check: Callable[[], None]) -> bool:
+        """Run ``check`` (the plan's own checks and its custody dry run); True when it passes, else the
+        refusal shown (names for ids) and, for a custody refusal, the quorum decision offered."""
+        quorum = self.query_one("#quorum", Button)
+        try:
+            check()
+        except CeremonyError as error:
+            text = refusal_text(error, self.session.names)
+            if isinstance(error, CustodyViolationError):
+                text.append(
+                    "\n  A security officer and a witness may record a quorum decision, with its reason.",
+                    style="bold",
+                )
+                self.refused = (key_id, holders, error)
+                quorum.display = True
+            self._refuse(text)
+            return False
+        self.refused = None
+        quorum.display = False
+        return True
+
+    @on(Button.Pressed, "#quorum")
+    def quorum_decision(self) -> None:
+        if self.refused is None:
+            return
+        key_id, holders, error = self.refused
+
+        def decided(recorded_seq: int | None) -> None:
+            if recorded_seq is None:
+                return
+            self.refused = None
+            self.query_one("#quorum", Button).display = False
+            done = f"✓ Quorum decision recorded (event #{recorded_seq}): Continue."
+            self.status(Text(done, style="bold green"))
+            self.query_one("#continue", Button).focus()
+
+        data = (self.session, key_id, len(holders), holders, error)
+        self.post_message(Open(Place.QUORUM_DECISION, data, decided))
 
 
 class LifecycleSecretScreen(SecretStepScreen):

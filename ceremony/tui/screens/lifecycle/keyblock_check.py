@@ -32,7 +32,7 @@ from textual.app import ComposeResult
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
 from ceremony.crypto import tr31
-from ceremony.errors import CeremonyError, CustodyViolationError, InputError, KCVMismatchError, KeyBlockError
+from ceremony.errors import CeremonyError, InputError, KCVMismatchError, KeyBlockError
 from ceremony.flows.common import read_register
 from ceremony.flows.keyblock_check import (
     CHECK_REFUSED,
@@ -49,10 +49,14 @@ from ceremony.flows.turns import Next, Turn, key_block_check_turn
 from ceremony.ledger.participants import participants
 from ceremony.ledger.store import Ledger
 from ceremony.preflight import run_preflight
-from ceremony.tui.messages import Open, Place
 from ceremony.tui.screens.frame import StepScreen
 from ceremony.tui.screens.gen_session import PREFLIGHT_BLOCKED, PreflightRunner
-from ceremony.tui.screens.lifecycle.base import LIFECYCLE_CSS, close_flow_screen, refusal_text
+from ceremony.tui.screens.lifecycle.base import (
+    LIFECYCLE_CSS,
+    CustodyPlanScreen,
+    close_flow_screen,
+    refusal_text,
+)
 from ceremony.tui.screens.lifecycle.recovery_hsm import header_rows
 from ceremony.tui.screens.lifecycle.recovery_output import KbpkComponentScreen
 from ceremony.tui.screens.lifecycle.recovery_start import key_options
@@ -220,7 +224,7 @@ class CheckScreen(StepScreen):
 
 
 # --- 1. the plan --------------------------------------------------------------------------------------------
-class KeyBlockPlanScreen(CheckScreen):
+class KeyBlockPlanScreen(CheckScreen, CustodyPlanScreen):
     TITLE = "Check a received key block"
     HELP: ClassVar[str | None] = (
         "Choose the registered key the block claims to carry, type the path of the block's text file (it "
@@ -261,14 +265,7 @@ class KeyBlockPlanScreen(CheckScreen):
         super().on_mount()
         self.query_one("#kb-header", Static).display = False
         self.query_one("#quorum", Button).display = False
-        self.refused: tuple[str, TransportPlan, CeremonyError] | None = None
         self.query_one("#key", Select).focus()
-
-    def _refuse(self, text: str | Text) -> None:
-        """A refusal below Continue, read whole: the body scrolls to its end."""
-        self.status(text if isinstance(text, Text) else Text(text, style="bold red"))
-        body = self.query_one("#body")
-        self.call_after_refresh(body.scroll_end, animate=False)
 
     def _read_block(self) -> tuple[str, tr31.Header] | None:
         """The block from its file and its header shown decoded; None (and why said) when refused."""
@@ -346,44 +343,15 @@ class KeyBlockPlanScreen(CheckScreen):
         self.advance()  # the flow: the air-gap preflight next
 
     def _dry_run(self, key_id: str, plan: TransportPlan) -> bool:
-        """The custody dry run of the KBPK planned, before anyone authenticates (DESIGN §3): a refusal names
-        who could rebuild the key; a security officer and a witness may record a quorum decision."""
-        quorum = self.query_one("#quorum", Button)
-        try:
+        """The custody dry run of the KBPK planned, before anyone authenticates (DESIGN §3):
+        :meth:`CustodyPlanScreen.custody_checked`."""
+
+        def check() -> None:
             dry_run_transport(
                 self.session.ledger.custody(), key_id, plan, plan.planned_kcv(), refused=CHECK_REFUSED
             )
-        except CeremonyError as error:
-            text = refusal_text(error, self.session.names)
-            if isinstance(error, CustodyViolationError):
-                text.append(
-                    "\n  A security officer and a witness may record a quorum decision, with its reason.",
-                    style="bold",
-                )
-                self.refused = (key_id, plan, error)
-                quorum.display = True
-            self._refuse(text)
-            return False
-        self.refused = None
-        quorum.display = False
-        return True
 
-    @on(Button.Pressed, "#quorum")
-    def quorum_decision(self) -> None:
-        if self.refused is None:
-            return
-        key_id, plan, error = self.refused
-
-        def decided(recorded_seq: int | None) -> None:
-            if recorded_seq is None:
-                return
-            self.refused = None
-            self.query_one("#quorum", Button).display = False
-            self.status(Text(f"✓ Quorum decision recorded (event #{recorded_seq}): Continue.", "bold green"))
-            self.query_one("#continue", Button).focus()
-
-        data = (self.session, key_id, len(plan.custodians), plan.custodians, error)
-        self.post_message(Open(Place.QUORUM_DECISION, data, decided))
+        return self.custody_checked(key_id, plan.custodians, check)
 
     def on_cancel_requested(self) -> None:
         self.session.release()  # nothing started yet: nothing to void

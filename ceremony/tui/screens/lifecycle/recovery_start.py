@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 
-from ceremony.errors import CeremonyError, CustodyViolationError, InputError
+from ceremony.errors import InputError
 from ceremony.flows.common import read_register
 from ceremony.flows.presence import Presence
 from ceremony.flows.recovery import (
@@ -39,9 +39,8 @@ from ceremony.flows.recovery import (
 from ceremony.ledger.participants import participants
 from ceremony.ledger.store import Ledger
 from ceremony.preflight import run_preflight
-from ceremony.tui.messages import Open, Place
 from ceremony.tui.screens.gen_session import PreflightRunner
-from ceremony.tui.screens.lifecycle.base import LifecycleScreen, refusal_text
+from ceremony.tui.screens.lifecycle.base import CustodyPlanScreen, LifecycleScreen
 from ceremony.tui.screens.lifecycle.key_list import key_rows
 from ceremony.tui.screens.lifecycle.session import STEP_PLAN, LifecycleSession
 from ceremony.tui.widgets.key_block_fields import (
@@ -107,7 +106,7 @@ def key_options(session: LifecycleSession) -> list[tuple[str, str]]:
     ]
 
 
-class RecoveryPlanScreen(LifecycleScreen):
+class RecoveryPlanScreen(LifecycleScreen, CustodyPlanScreen):
     TITLE = "Recovery: key and output"
     HELP: ClassVar[str | None] = (
         "Choose the key to rebuild (retired keys are not offered; flagged keys say why), state the purpose "
@@ -187,7 +186,6 @@ class RecoveryPlanScreen(LifecycleScreen):
         super().on_mount()
         self._show_output_fields()
         self.query_one("#quorum", Button).display = False
-        self.refused: tuple[str, ChosenOutput, CeremonyError] | None = None
         self.query_one("#key", Select).focus()
 
     @on(Select.Changed, "#key")
@@ -232,12 +230,6 @@ class RecoveryPlanScreen(LifecycleScreen):
     def _mechanism_chosen(self, event: Select.Changed) -> None:
         hint = MECHANISM_HINTS.get(event.value, "") if isinstance(event.value, str) else ""
         self.query_one("#tk-mechanism-hint", Static).update(Text(hint, style="dim"))
-
-    def _refuse(self, text: str | Text, style: str = "bold red") -> None:
-        """A refusal below Continue, read whole: the body scrolls to its end (after the new layout)."""
-        self.status(text, style)
-        body = self.query_one("#body")
-        self.call_after_refresh(body.scroll_end, animate=False)
 
     @on(Input.Submitted, "#tk-module")
     @on(Button.Pressed, "#tk-list")
@@ -369,45 +361,13 @@ class RecoveryPlanScreen(LifecycleScreen):
 
     def _dry_run(self, key_id: str, output: ChosenOutput) -> bool:
         """The output's own checks (a key block's header), then the custody dry run of the chosen output,
-        before anyone authenticates (DESIGN §3). A refusal is shown with who could rebuild the key, and a
-        security officer and a witness may record a quorum decision (:class:`QuorumDecisionScreen`)."""
-        quorum_button = self.query_one("#quorum", Button)
-        try:
+        before anyone authenticates (DESIGN §3): :meth:`CustodyPlanScreen.custody_checked`."""
+
+        def check() -> None:
             self._check_output(key_id, output)
             dry_run_output(self.session.ledger.custody(), key_id, output)
-        except CeremonyError as error:
-            text = refusal_text(error, self.session.names)
-            if isinstance(error, CustodyViolationError):
-                text.append(
-                    "\n  A security officer and a witness may record a quorum decision, with its reason.",
-                    style="bold",
-                )
-                self.refused = (key_id, output, error)
-                quorum_button.display = True
-            self._refuse(text)
-            return False
-        self.refused = None
-        quorum_button.display = False
-        return True
 
-    @on(Button.Pressed, "#quorum")
-    def quorum_decision(self) -> None:
-        if self.refused is None:
-            return
-        key_id, output, error = self.refused
-        holders = planned_holders(output)
-
-        def decided(recorded_seq: int | None) -> None:
-            if recorded_seq is None:
-                return
-            self.refused = None
-            self.query_one("#quorum", Button).display = False
-            done = f"✓ Quorum decision recorded (event #{recorded_seq}): Continue."
-            self.status(Text(done, style="bold green"))
-            self.query_one("#continue", Button).focus()
-
-        data = (self.session, key_id, len(holders), holders, error)
-        self.post_message(Open(Place.QUORUM_DECISION, data, decided))
+        return self.custody_checked(key_id, planned_holders(output), check)
 
     def on_cancel_requested(self) -> None:
         self.session.release()  # nothing started yet: nothing to void
