@@ -106,6 +106,20 @@ def require_security_officer(ledger: LedgerWriter, person: Present) -> None:
         raise DualControlError(f"{person.person_id} is not enrolled as a security officer")
 
 
+def check_control_never_knew(
+    history: CustodyHistory, key_id: str, administrator: Present, witness: Present
+) -> None:
+    """The administrator and the witness of a ceremony that touches ``key_id`` never knew any part of it (a
+    share, a component, a transport key's component): control roles and custody stay apart (DESIGN §1)."""
+    knew = history.people_who_knew(key_id)
+    for role, person in (("administrator", administrator), ("witness", witness)):
+        if person.person_id in knew:
+            raise DualControlError(
+                f"the {role} ({person.person_id}) has had knowledge of a part of key {key_id}; "
+                "control roles go to people who never held any part of it (DESIGN §1)"
+            )
+
+
 def distinct(*people: Present) -> None:
     """Dual control (DESIGN §1): one person never fills two control roles in one step."""
     ids = [p.person_id for p in people]

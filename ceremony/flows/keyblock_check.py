@@ -34,7 +34,6 @@ from ceremony.crypto import tr31
 from ceremony.crypto.ids import new_id
 from ceremony.crypto.kcv import KeyCheckValue, kcv_by_method
 from ceremony.errors import (
-    DualControlError,
     FlowError,
     InputError,
     KCVMismatchError,
@@ -47,6 +46,7 @@ from ceremony.flows.common import (
     Present,
     Recorder,
     ceremony_location,
+    check_control_never_knew,
     check_ledger_kind,
     distinct,
     read_register,
@@ -157,13 +157,7 @@ class KeyBlockCheck:
         if key.retired:
             raise RetiredKeyError(f"key {key_id} ({key.label}) was retired at event #{key.retired_seq}")
         history = ledger.custody()
-        knew = history.people_who_knew(key_id)
-        for role, person in (("administrator", administrator), ("witness", witness)):
-            if person.person_id in knew:
-                raise DualControlError(
-                    f"the {role} ({person.person_id}) has had knowledge of a part of key {key_id}; "
-                    "control roles go to people who never held any part of it (DESIGN §1)"
-                )
+        check_control_never_knew(history, key_id, administrator, witness)
         plan = TransportPlan(
             "kbpk", "KBPK", kbpk_label.strip(), tuple(kbpk_custodians), kbpk_kcv_hex, header.version
         )

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ceremony.crypto import recipes, tr31
 from ceremony.crypto.codec import decode_share, vault_hex
 from ceremony.crypto.ids import new_id
-from ceremony.crypto.kcv import KCVMethod, KeyCheckValue, kcv_by_method
+from ceremony.crypto.kcv import KeyCheckValue, kcv_by_method
 from ceremony.crypto.keys import Key, KeyType
 from ceremony.crypto.secret import SecretBytes
 from ceremony.crypto.shamir import check_commitment
@@ -67,6 +67,7 @@ from ceremony.flows.common import (
     ShareDistribution,
     SplitPlan,
     ceremony_location,
+    check_control_never_knew,
     check_ledger_kind,
     check_split_plan,
     decide_demonstrated,
@@ -278,12 +279,6 @@ class ComponentReveal:
 
 
 # --- a transport key (KEK, KBPK): planned custodians, checked in a dry run -------------------------------
-
-KEK_KCV_METHOD = KCVMethod.AES_CMAC.value  # a KEK is an AES key (RFC 5649)
-
-
-def _planned_kek_kcv(output: TransportOutput) -> KeyCheckValue | None:
-    return output.transport.planned_kcv()
 
 
 def key_block_header(output: KeyBlockOutput, key_type: KeyType) -> tr31.Header:
@@ -544,13 +539,7 @@ class RecoveryCeremony:
         # A KCV recorded by a method this program cannot compute is refused now, before any envelope opens.
         _ = key.kcv, split.share_kcvs
         history = ledger.custody()
-        knew = history.people_who_knew(key_id)
-        for role, person in (("administrator", administrator), ("witness", witness)):
-            if person.person_id in knew:
-                raise DualControlError(
-                    f"the {role} ({person.person_id}) has had knowledge of a share of key {key_id}; "
-                    "control roles go to people who never held any part of it (DESIGN §1)"
-                )
+        check_control_never_knew(history, key_id, administrator, witness)
         control = {administrator.person_id: "administrator", witness.person_id: "witness"}
         planned: dict[str, Any] = {}
         if isinstance(output, ComponentsOutput):
@@ -561,7 +550,7 @@ class RecoveryCeremony:
         elif isinstance(output, WrappedOutput):
             if not output.kek_label.strip():
                 raise InputError("name the key-encryption key (as the receiving system knows it)")
-            kek_kcv = _planned_kek_kcv(output)
+            kek_kcv = output.transport.planned_kcv()
             check_transport_plan(output.transport, control)
             dry_run_output(history, key_id, output)
             planned = {"kek_label": output.kek_label.strip(), "kek_custodians": list(output.kek_custodians)}
@@ -571,7 +560,7 @@ class RecoveryCeremony:
             if not output.kbpk_label.strip():
                 raise InputError("name the key block protection key (as the receiving HSM knows it)")
             header = key_block_header(output, key.key_type)  # refused now, before any envelope opens
-            kbpk_kcv = _planned_kek_kcv(output)
+            kbpk_kcv = output.transport.planned_kcv()
             check_transport_plan(output.transport, control)
             dry_run_output(history, key_id, output)
             planned = {
