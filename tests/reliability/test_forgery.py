@@ -314,6 +314,32 @@ def test_an_unsigned_quorum_lowering(victim) -> None:
     verify_refuses(victim, "unsigned key.quorum_lowered", seq, "key.quorum_lowered", "security officer")
 
 
+@pytest.mark.parametrize("event_type", ["key.block_exported", "key_block.checked", "key.loaded"])
+def test_an_unsigned_key_block_or_token_load(victim, event_type) -> None:
+    """A key block made or checked, or a key loaded into a token, is recorded by the administrator and the
+    witness: one forged without them (a block route, a 'verified' verdict, a load) is refused."""
+    seq = forge_event(victim.path, event_type, EXTRA_SAMPLES[event_type](victim))
+    verify_refuses(victim, f"unsigned {event_type}", seq, event_type, "administrator", "witness")
+
+
+def test_a_kbpk_component_not_signed_by_its_custodian(victim) -> None:
+    """A KBPK component is entered by its own custodian with the witness: the administrator and the witness
+    cannot record it for them."""
+    admin, walter = victim.insider("E1001"), victim.insider("E1003")
+    signers = [(victim.ids["E1001"], admin.sign), (victim.ids["E1003"], walter.sign)]
+    payload = EXTRA_SAMPLES["kbpk.component_entered"](victim)
+    seq = forge_event(
+        victim.path, "kbpk.component_entered", payload, [s for s, _ in signers], sign_with=signers
+    )
+    verify_refuses(
+        victim,
+        "kbpk.component_entered signed by administrator + witness, not the custodian",
+        seq,
+        "kbpk.component_entered",
+        "key custodian named in 'person_id'",
+    )
+
+
 def test_an_unsigned_lockout_lift(victim) -> None:
     seq = forge_event(
         victim.path,
@@ -778,7 +804,7 @@ def _key_block(v: Victim) -> dict[str, Any]:
         "kbpk_source": "components",
         "kbpk_kcv_hex": "0123456789",
         "kbpk_kcv_method": "AES-CMAC-X9.24",
-        "kbpk_custodians": [v.ids["E2001"], v.ids["E2002"]],
+        "kbpk_custodians": [v.ids["E2001"], v.ids["E2003"]],  # both active (E2002 left)
         "kbpk_component_kcvs": ["1111111111", "2222222222"],
         "kbpk_component_method": "AES-CMAC-X9.24",
         "block_version": "D",
